@@ -1,0 +1,33 @@
+# tedxpay: `make run` serves the demo, `make test` runs the whole suite on MariaDB.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint venv venv-dev bench clean
+
+run: venv
+	scripts/run.sh
+
+test:
+	scripts/test.sh
+
+lint: venv-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+venv: $(VENV)/.installed-run
+$(VENV)/.installed-run: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+venv-dev: $(VENV)/.installed-dev
+$(VENV)/.installed-dev: requirements.txt requirements-mysql.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@ $(VENV)/.installed-run
+
+clean:
+	rm -rf var/ .pytest_cache

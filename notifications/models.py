@@ -1,0 +1,41 @@
+from django.db import models
+
+
+class NotificationKind(models.TextChoices):
+    ORDER_CONFIRMATION = "order_confirmation", "Order confirmation with e-tickets"
+    ORDER_EXPIRED = "order_expired", "Order expired"
+    PAID_AFTER_EXPIRY = "paid_after_expiry", "Paid after expiry"
+
+
+class NotificationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class Notification(models.Model):
+    """An email owed to a buyer: at most one per (order, kind), written in the transaction
+    that makes it owed, sent by a Celery task after commit."""
+
+    order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=30, choices=NotificationKind.choices)
+    status = models.CharField(
+        max_length=10, choices=NotificationStatus.choices, default=NotificationStatus.PENDING
+    )
+    to_email = models.EmailField(max_length=254)
+    language = models.CharField(max_length=5, default="en")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "kind"], name="notification_once_per_order_kind"),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="notification_status_created")]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.kind} ({self.status})"

@@ -1,0 +1,150 @@
+import secrets
+
+from django.db import models
+from django.db.models import Q
+
+# Crockford-like alphabet: no 0/O, 1/I/L, so a code read out over the phone survives.
+_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def new_order_code() -> str:
+    return "TDX-" + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+
+
+def new_issued_ticket_code() -> str:
+    return secrets.token_urlsafe(18)
+
+
+class Buyer(models.Model):
+    """Who bought, as entered at checkout (one row per order: a snapshot, not an account)."""
+
+    full_name = models.CharField(max_length=200)
+    email = models.EmailField(max_length=254, db_index=True)
+    phone = models.CharField(max_length=20, help_text="E.164, e.g. +6281234567890.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.full_name} <{self.email}>"
+
+
+class OrderStatus(models.TextChoices):
+    PENDING = "PENDING", "Pending payment"
+    PAID = "PAID", "Paid"
+    EXPIRED = "EXPIRED", "Expired"
+    CANCELLED = "CANCELLED", "Cancelled"
+
+
+class AttentionReason(models.TextChoices):
+    AMOUNT_MISMATCH = "amount_mismatch", "Paid amount differs from the total"
+    PAID_AFTER_EXPIRY_NO_STOCK = "paid_after_expiry_no_stock", "Paid after expiry, no stock — refund"
+    PAID_AFTER_CANCEL = "paid_after_cancel", "Paid after cancellation — refund"
+    GATEWAY = "gateway", "Gateway problem"
+
+
+class Order(models.Model):
+    code = models.CharField(max_length=16, unique=True, default=new_order_code, editable=False)
+    buyer = models.ForeignKey(Buyer, on_delete=models.PROTECT, related_name="orders")
+    event = models.ForeignKey("tickets.Event", on_delete=models.PROTECT, related_name="orders")
+    status = models.CharField(
+        max_length=12, choices=OrderStatus.choices, default=OrderStatus.PENDING, editable=False
+    )
+    total = models.PositiveBigIntegerField(help_text="Whole rupiah.")
+    currency = models.CharField(max_length=3, default="IDR")
+    language = models.CharField(max_length=5, default="en", help_text="For emails: en or id.")
+    expires_at = models.DateTimeField()
+    paid_at = models.DateTimeField(null=True, blank=True, editable=False)
+    needs_attention = models.BooleanField(default=False, db_index=True)
+    attention_reason = models.CharField(max_length=40, choices=AttentionReason.choices, blank=True)
+    attention_note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "expires_at"], name="order_status_expiry")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(needs_attention=False) | ~Q(attention_reason=""),
+                name="order_attention_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class OrderItem(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.PROTECT, related_name="order_items")
+    quantity = models.PositiveSmallIntegerField()
+    unit_price = models.PositiveIntegerField(help_text="Copied from the ticket when ordered.")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="order_item_quantity_positive"),
+            models.UniqueConstraint(fields=["order", "ticket"], name="order_item_ticket_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.ticket_id}"
+
+    @property
+    def subtotal(self) -> int:
+        return self.quantity * self.unit_price
+
+
+class EventSource(models.TextChoices):
+    API = "api", "API"
+    CHECKOUT = "checkout", "Checkout"
+    WEBHOOK = "webhook", "Xendit callback"
+    RECONCILE = "reconcile", "Reconciliation"
+    EXPIRY = "expiry", "Expiry"
+    ADMIN = "admin", "Admin"
+    SYSTEM = "system", "System"
+
+
+class OrderEvent(models.Model):
+    """Audit trail: one row per status change of an order or its payment, written in the
+    same transaction as the change (and for other notable facts, with from == to)."""
+
+    class Subject(models.TextChoices):
+        ORDER = "order", "Order"
+        PAYMENT = "payment", "Payment"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    subject = models.CharField(max_length=10, choices=Subject.choices, default=Subject.ORDER)
+    from_status = models.CharField(max_length=12, blank=True)
+    to_status = models.CharField(max_length=12)
+    source = models.CharField(max_length=12, choices=EventSource.choices)
+    request_id = models.CharField(max_length=128, blank=True)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.subject} {self.from_status or '∅'} → {self.to_status}"
+
+
+class IssuedTicket(models.Model):
+    """One e-ticket per seat of a paid order; `code` goes into the QR code.
+
+    (order_item, seat_number) is unique, so issuing twice cannot make a second set.
+    """
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="issued_tickets")
+    order_item = models.ForeignKey(OrderItem, on_delete=models.CASCADE, related_name="issued_tickets")
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.PROTECT, related_name="issued")
+    seat_number = models.PositiveSmallIntegerField()
+    code = models.CharField(max_length=32, unique=True, default=new_issued_ticket_code, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["order_item_id", "seat_number"]
+        constraints = [
+            models.UniqueConstraint(fields=["order_item", "seat_number"], name="issued_ticket_seat_once"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code

@@ -1,0 +1,114 @@
+"""The payment gateway boundary: what tedxpay asks of Xendit, in plain dataclasses.
+
+Only `payments/gateways/xendit.py` imports the Xendit SDK. Everything else sees these
+types and one `GatewayError`. Amounts here are whole rupiah (int); the float conversion
+the SDK needs happens inside the Xendit module, at the call.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+
+class InvoiceStatus(StrEnum):
+    PENDING = "PENDING"
+    PAID = "PAID"
+    SETTLED = "SETTLED"  # paid, and the money reached the balance: counts as PAID
+    EXPIRED = "EXPIRED"
+
+
+PAID_STATUSES = frozenset({InvoiceStatus.PAID, InvoiceStatus.SETTLED})
+
+
+@dataclass(frozen=True)
+class InvoiceItem:
+    name: str
+    price: int
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Customer:
+    given_names: str
+    email: str
+    mobile_number: str = ""
+    surname: str = ""
+
+
+@dataclass(frozen=True)
+class InvoiceRequest:
+    external_id: str
+    amount: int
+    payer_email: str
+    description: str
+    invoice_duration: int  # seconds
+    success_redirect_url: str
+    failure_redirect_url: str
+    currency: str = "IDR"
+    items: tuple[InvoiceItem, ...] = ()
+    customer: Customer | None = None
+    locale: str = "en"
+
+
+@dataclass(frozen=True)
+class Invoice:
+    id: str
+    external_id: str
+    status: str  # an InvoiceStatus value; unknown values are kept as Xendit sent them
+    amount: int
+    invoice_url: str
+    expiry_date: datetime | None = None
+    paid_amount: int | None = None
+    paid_at: datetime | None = None
+    payment_method: str = ""
+    payment_channel: str = ""
+    currency: str = "IDR"
+    raw: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def is_paid(self) -> bool:
+        return self.status in PAID_STATUSES
+
+    @property
+    def is_expired(self) -> bool:
+        return self.status == InvoiceStatus.EXPIRED
+
+
+class GatewayError(Exception):
+    """Any failure talking to the gateway.
+
+    `retryable` says whether the same call may succeed later (timeouts, 5xx, connection
+    errors) as opposed to a request the gateway refused (4xx). `code` is Xendit's error
+    code when it sent one, `status` the HTTP status when there was a reply.
+    """
+
+    def __init__(self, message: str, *, retryable: bool, code: str | None = None, status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.retryable = retryable
+        self.code = code
+        self.status = status
+
+    def __repr__(self) -> str:
+        return f"GatewayError({self.message!r}, retryable={self.retryable}, code={self.code!r}, status={self.status!r})"
+
+
+class PaymentGateway(Protocol):
+    def create_invoice(self, request: InvoiceRequest) -> Invoice: ...
+
+    def get_invoice(self, invoice_id: str) -> Invoice: ...
+
+    def find_invoices(self, external_id: str) -> list[Invoice]:
+        """Invoices with this external id, newest first (Xendit does not keep it unique)."""
+        ...
+
+    def expire_invoice(self, invoice_id: str) -> Invoice: ...
+
+
+def get_gateway() -> PaymentGateway:
+    """The configured gateway. There is one implementation, Xendit's; in development and
+    tests its base URL points at the built-in simulator, so the real SDK runs either way."""
+    from payments.gateways.xendit import XenditGateway
+
+    return XenditGateway.from_settings()

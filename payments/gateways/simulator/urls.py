@@ -1,0 +1,2 @@
+app_name = "xendit_simulator"
+urlpatterns: list = []

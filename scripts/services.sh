@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Start or stop private MariaDB and Redis servers for tests: loopback only, data in DIR,
+# free ports picked at start, every server tracked by its own pidfile.
+#
+#   scripts/services.sh start DIR   # prints the env lines (DATABASE_URL, REDIS_URL) to DIR/env
+#   scripts/services.sh stop DIR
+set -euo pipefail
+
+cmd=${1:?usage: services.sh start|stop DIR}
+dir=${2:?usage: services.sh start|stop DIR}
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+wait_for() {  # wait_for SECONDS COMMAND...
+  local deadline=$((SECONDS + $1)); shift
+  until "$@" >/dev/null 2>&1; do
+    if [ $SECONDS -ge $deadline ]; then return 1; fi
+    sleep 0.2
+  done
+}
+
+stop_pidfile() {
+  local pidfile=$1 pid
+  [ -f "$pidfile" ] || return 0
+  pid=$(cat "$pidfile" 2>/dev/null || true)
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
+}
+
+start() {
+  local db_port redis_port
+  db_port=${TEDXPAY_DB_PORT:-$(free_port)}
+  redis_port=${TEDXPAY_REDIS_PORT:-$(free_port)}
+
+  if [ ! -d "$dir/mariadb" ]; then
+    mariadb-install-db --no-defaults --user="$(id -un)" --datadir="$dir/mariadb" \
+      --auth-root-authentication-method=normal --skip-test-db >"$dir/mariadb-install.log" 2>&1
+  fi
+  mariadbd --no-defaults --user="$(id -un)" --datadir="$dir/mariadb" --socket="$dir/mysqld.sock" \
+    --port="$db_port" --bind-address=127.0.0.1 --pid-file="$dir/mysqld.pid" \
+    --log-error="$dir/mariadb-error.log" --character-set-server=utf8mb4 \
+    --collation-server=utf8mb4_unicode_ci --innodb-buffer-pool-size=256M \
+    --innodb-flush-log-at-trx-commit=2 --max-connections=300 >/dev/null 2>&1 &
+  if ! wait_for 60 mariadb-admin --no-defaults --socket="$dir/mysqld.sock" -uroot ping; then
+    echo "MariaDB did not start; its log:" >&2; tail -30 "$dir/mariadb-error.log" >&2; exit 1
+  fi
+  # The test user may create any database: pytest-django makes test_<name>, and each
+  # developer or helper may use a name of its own on a shared instance.
+  mariadb --no-defaults --socket="$dir/mysqld.sock" -uroot <<'SQL'
+CREATE DATABASE IF NOT EXISTS tedxpay CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+CREATE USER IF NOT EXISTS 'tedxpay'@'127.0.0.1' IDENTIFIED BY 'tedxpay';
+CREATE USER IF NOT EXISTS 'tedxpay'@'localhost' IDENTIFIED BY 'tedxpay';
+GRANT ALL PRIVILEGES ON *.* TO 'tedxpay'@'127.0.0.1';
+GRANT ALL PRIVILEGES ON *.* TO 'tedxpay'@'localhost';
+FLUSH PRIVILEGES;
+SQL
+
+  redis-server --bind 127.0.0.1 --port "$redis_port" --daemonize yes --pidfile "$dir/redis.pid" \
+    --dir "$dir" --save '' --appendonly no --logfile "$dir/redis.log"
+  if ! wait_for 20 redis-cli -p "$redis_port" ping; then
+    echo "Redis did not start; its log:" >&2; tail -30 "$dir/redis.log" >&2; exit 1
+  fi
+
+  cat >"$dir/env" <<ENV
+DATABASE_URL=mysql://tedxpay:tedxpay@127.0.0.1:$db_port/tedxpay
+REDIS_URL=redis://127.0.0.1:$redis_port/0
+ENV
+  echo "MariaDB on 127.0.0.1:$db_port, Redis on 127.0.0.1:$redis_port (data in $dir)"
+}
+
+case "$cmd" in
+  start) start ;;
+  stop)
+    stop_pidfile "$dir/redis.pid"
+    stop_pidfile "$dir/mysqld.pid"
+    ;;
+  *) echo "usage: services.sh start|stop DIR" >&2; exit 2 ;;
+esac

@@ -1,0 +1,21 @@
+from django.contrib import admin, messages
+
+from tedxpay.core.models import ApiKey
+from tedxpay.core.services import api_key_create
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ["name", "prefix", "is_active", "created_at", "last_used_at"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "prefix"]
+    readonly_fields = ["prefix", "created_at", "last_used_at"]
+    fields = ["name", "is_active", "prefix", "created_at", "last_used_at"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        api_key, raw_key = api_key_create(name=obj.name)
+        obj.pk = api_key.pk
+        messages.warning(request, f"New API key for {api_key.name} (copy it now, it is not shown again): {raw_key}")

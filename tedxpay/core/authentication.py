@@ -1,0 +1,38 @@
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+
+from tedxpay.core.models import ApiKey, hash_api_key
+
+KEYWORD = "Api-Key"
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Api-Key <key>`; request.auth becomes the ApiKey row."""
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode("latin-1").split()
+        if not header or header[0].lower() != KEYWORD.lower():
+            raise exceptions.NotAuthenticated("Send an API key: 'Authorization: Api-Key <key>'.")
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("Malformed Authorization header.")
+        # Looked up by its hash: equal hashes mean equal keys, and the comparison leaks
+        # nothing about the stored key.
+        api_key = ApiKey.objects.filter(key_hash=hash_api_key(header[1]), is_active=True).first()
+        if api_key is None:
+            raise exceptions.AuthenticationFailed("Unknown or revoked API key.")
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=timezone.now())
+        return (None, api_key)
+
+    def authenticate_header(self, request) -> str:
+        # Also keeps DRF answering 401 (not 403) when authentication fails.
+        return KEYWORD
+
+
+class HasApiKey:
+    """Permission: the request was authenticated with an API key."""
+
+    def has_permission(self, request, view) -> bool:
+        return isinstance(request.auth, ApiKey)
+
+    def has_object_permission(self, request, view, obj) -> bool:
+        return True

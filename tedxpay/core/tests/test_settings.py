@@ -1,0 +1,75 @@
+"""The settings module switches database by DATABASE_URL alone (run in a fresh interpreter,
+as settings are read once per process)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+PRINT_SETTINGS = (
+    "import json, tedxpay.settings as s; "
+    "print(json.dumps({'db': s.DATABASES['default'], 'broker': s.CELERY_BROKER_URL, "
+    "'email': s.EMAIL_BACKEND, 'xendit': s.XENDIT_BASE_URL, 'debug': s.DEBUG}, default=str))"
+)
+
+
+def settings_with(env: dict, tmp_path) -> dict:
+    clean = {"PATH": "/usr/bin:/bin", "TEDXPAY_VAR_DIR": str(tmp_path / "var"), **env}
+    out = subprocess.run(
+        [sys.executable, "-c", PRINT_SETTINGS], cwd=ROOT, env=clean, capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout)
+
+
+def test_no_configuration_is_the_embedded_default(tmp_path):
+    settings = settings_with({}, tmp_path)
+    assert settings["db"]["ENGINE"] == "django.db.backends.sqlite3"
+    assert settings["db"]["NAME"] == str(tmp_path / "var" / "db.sqlite3")
+    assert settings["broker"] == "filesystem://"
+    assert settings["email"] == "django.core.mail.backends.filebased.EmailBackend"
+    assert settings["xendit"] == "http://127.0.0.1:8000/_xendit"
+    assert settings["debug"] is True
+
+
+def test_mysql_url_switches_to_mysql_with_utf8mb4_and_strict_mode(tmp_path):
+    settings = settings_with({"DATABASE_URL": "mysql://shop:secret@db.internal:3307/tedxpay"}, tmp_path)
+    db = settings["db"]
+    assert db["ENGINE"] == "django.db.backends.mysql"
+    assert (db["NAME"], db["USER"], db["PASSWORD"], db["HOST"], str(db["PORT"])) == (
+        "tedxpay", "shop", "secret", "db.internal", "3307",
+    )
+    assert db["OPTIONS"]["charset"] == "utf8mb4"
+    assert "STRICT_TRANS_TABLES" in db["OPTIONS"]["init_command"]
+    assert db["TEST"]["CHARSET"] == "utf8mb4"
+
+
+def test_production_without_secret_key_refuses_to_start(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-c", PRINT_SETTINGS],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "TEDXPAY_VAR_DIR": str(tmp_path), "DEBUG": "false"},
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode != 0
+    assert "SECRET_KEY must be set" in out.stderr
+
+
+def test_simulator_refuses_a_live_xendit_key(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-c", PRINT_SETTINGS],
+        cwd=ROOT,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "TEDXPAY_VAR_DIR": str(tmp_path),
+            "DEBUG": "false",
+            "SECRET_KEY": "x" * 50,
+            "XENDIT_SIMULATOR_ENABLED": "true",
+            "XENDIT_SECRET_KEY": "xnd_production_abc",
+        },
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode != 0
+    assert "live Xendit key" in out.stderr

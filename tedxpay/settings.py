@@ -1,0 +1,249 @@
+"""tedxpay settings: one module, driven by environment variables (django-environ).
+
+With no configuration at all this is the embedded default that `make run` uses: SQLite
+under var/, DEBUG on, the built-in Xendit simulator, Celery on kombu's filesystem
+transport and emails written to files under var/. Production sets DATABASE_URL,
+CELERY_BROKER_URL, real Xendit keys and an Anymail ESP. Every variable is listed, with a
+comment, in .env.example.
+"""
+
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = environ.Env()
+
+# A local .env is read when present; real environment variables win over it.
+if (BASE_DIR / ".env").is_file():
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+VAR_DIR = Path(env("TEDXPAY_VAR_DIR", default=str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+# --- Core -------------------------------------------------------------------------------
+DEBUG = env.bool("DEBUG", default=True)
+SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-secret-key-change-me" if DEBUG else None)
+if not SECRET_KEY:
+    raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Public base URL of this site: used for links in emails and Xendit redirect URLs.
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "drf_spectacular",
+    "anymail",
+    "tedxpay.core",
+    "tickets",
+    "orders",
+    "payments",
+    "payments.gateways.simulator",
+    "notifications",
+]
+
+MIDDLEWARE = [
+    "tedxpay.core.request_id.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "tedxpay.urls"
+WSGI_APPLICATION = "tedxpay.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------------------
+# sqlite:///… by default; DATABASE_URL=mysql://user:pass@host:port/name for MySQL/MariaDB.
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
+    DATABASES["default"]["OPTIONS"] = {
+        "charset": "utf8mb4",
+        # Strict mode: a value that does not fit is an error, never silently truncated.
+        "init_command": "SET sql_mode='STRICT_TRANS_TABLES'",
+        # READ COMMITTED: the conditional stock UPDATE sees the latest committed row and
+        # takes no gap locks (DESIGN §6).
+        "isolation_level": "read committed",
+    }
+    DATABASES["default"]["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        # The web server and the Celery worker write to the same file in `make run`:
+        # take the write lock at BEGIN and wait for it instead of failing at once.
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache (throttling, idempotency locks) ----------------------------------------------
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://tedxpay")}
+
+# --- Auth, i18n, static -----------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("id", "Bahasa Indonesia")]
+# Stored in UTC, shown in Jakarta time.
+TIME_ZONE = "Asia/Jakarta"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns about a missing folder
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+# --- Security (production) --------------------------------------------------------------
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+
+# --- API --------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "tedxpay.core.exception_handler.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_THROTTLE_RATES": {
+        "api_key": env("API_THROTTLE_RATE", default="600/min"),
+        "anon": env("API_ANON_THROTTLE_RATE", default="300/min"),
+    },
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "tedxpay API",
+    "DESCRIPTION": "Ticket sales and Xendit payments for TEDx events in Indonesia.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- Orders -----------------------------------------------------------------------------
+# How long a PENDING order holds its seats (and how long its Xendit invoice lives).
+ORDER_TTL = timedelta(minutes=env.int("ORDER_TTL_MINUTES", default=30))
+CURRENCY = "IDR"
+
+# --- Xendit -----------------------------------------------------------------------------
+XENDIT_SIMULATOR_ENABLED = env.bool("XENDIT_SIMULATOR_ENABLED", default=DEBUG)
+XENDIT_SECRET_KEY = env(
+    "XENDIT_SECRET_KEY", default="xnd_development_simulator" if XENDIT_SIMULATOR_ENABLED else ""
+)
+XENDIT_BASE_URL = env(
+    "XENDIT_BASE_URL",
+    default=f"{SITE_URL}/_xendit" if XENDIT_SIMULATOR_ENABLED else "https://api.xendit.co",
+).rstrip("/")
+XENDIT_CALLBACK_TOKEN = env(
+    "XENDIT_CALLBACK_TOKEN", default="simulator-callback-token" if XENDIT_SIMULATOR_ENABLED else ""
+)
+# Where the simulator delivers invoice callbacks (Xendit's is set in its dashboard).
+XENDIT_CALLBACK_URL = env("XENDIT_CALLBACK_URL", default=f"{SITE_URL}/api/payment-callback")
+XENDIT_CONNECT_TIMEOUT = env.float("XENDIT_CONNECT_TIMEOUT", default=3.05)
+XENDIT_READ_TIMEOUT = env.float("XENDIT_READ_TIMEOUT", default=15.0)
+XENDIT_MERCHANT_NAME = env("XENDIT_MERCHANT_NAME", default="TEDx Indonesia")
+if not DEBUG and XENDIT_SIMULATOR_ENABLED and XENDIT_SECRET_KEY.startswith("xnd_production_"):
+    raise ImproperlyConfigured("The Xendit simulator must not run with a live Xendit key.")
+
+# --- Celery -----------------------------------------------------------------------------
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
+CELERY_BROKER_FOLDER = VAR_DIR / "celery" / "broker"
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_FOLDER.mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # One folder in and out: the worker reads what the web process writes.
+        "data_folder_in": str(CELERY_BROKER_FOLDER),
+        "data_folder_out": str(CELERY_BROKER_FOLDER),
+        "polling_interval": 0.1,
+    }
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_TIMEZONE = "UTC"
+CELERY_TASK_SOFT_TIME_LIMIT = 60
+CELERY_TASK_TIME_LIMIT = 90
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# --- Email ------------------------------------------------------------------------------
+# Files under var/mail by default; production sets EMAIL_BACKEND to an Anymail backend
+# (e.g. anymail.backends.mailgun.EmailBackend) and its ANYMAIL_* credentials.
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = VAR_DIR / "mail"
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="TEDx Tickets <tickets@tedxpay.local>")
+ANYMAIL = {
+    key.removeprefix("ANYMAIL_"): value
+    for key, value in env.ENVIRON.items()
+    if key.startswith("ANYMAIL_")
+}
+
+# --- Logging ----------------------------------------------------------------------------
+LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "tedxpay.core.request_id.RequestIdLogFilter"}},
+    "formatters": {
+        "plain": {
+            "format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "plain",
+        },
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.request": {"level": "ERROR", "propagate": True},
+        "django.db.backends": {"level": "WARNING"},
+    },
+}

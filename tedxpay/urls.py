@@ -1,0 +1,23 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import TemplateView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from tedxpay.core import views as core_views
+
+urlpatterns = [
+    path("", TemplateView.as_view(template_name="home.html"), name="home"),
+    path("admin/", admin.site.urls),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("readyz", core_views.readyz, name="readyz"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
+
+if settings.XENDIT_SIMULATOR_ENABLED:
+    # Dev and test only: Xendit's invoice API, served by us (payments/gateways/simulator).
+    urlpatterns.append(path("_xendit/", include("payments.gateways.simulator.urls")))
+
+handler404 = "tedxpay.core.views.not_found"
+handler500 = "tedxpay.core.views.server_error"

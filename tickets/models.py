@@ -1,0 +1,62 @@
+from django.db import models
+from django.db.models import F, Q
+
+
+class Event(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+    venue = models.CharField(max_length=300)
+    city = models.CharField(max_length=100, blank=True)
+    description = models.TextField(blank=True)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["starts_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Ticket(models.Model):
+    """A ticket phase (early bird, regular, student…): a price, a quota and a sale window.
+
+    `held` counts the units in PENDING and PAID orders. It only moves through the stock
+    services (conditional UPDATEs, DESIGN §6) and the database refuses `held > quota`.
+    """
+
+    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="tickets")
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    price = models.PositiveIntegerField(help_text="Whole rupiah.")
+    quota = models.PositiveIntegerField()
+    held = models.PositiveIntegerField(default=0, editable=False)
+    valid_from = models.DateTimeField(help_text="Sale opens.")
+    valid_until = models.DateTimeField(help_text="Sale closes.")
+    max_per_order = models.PositiveSmallIntegerField(default=5)
+    is_active = models.BooleanField(default=True)
+    sort_order = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["event", "sort_order", "valid_from", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(held__lte=F("quota")), name="ticket_held_within_quota"),
+            models.CheckConstraint(condition=Q(held__gte=0), name="ticket_held_not_negative"),
+            models.CheckConstraint(condition=Q(price__gte=0), name="ticket_price_not_negative"),
+            models.CheckConstraint(condition=Q(max_per_order__gte=1), name="ticket_max_per_order_positive"),
+            models.CheckConstraint(
+                condition=Q(valid_until__gt=F("valid_from")), name="ticket_sale_window_ordered"
+            ),
+        ]
+        indexes = [models.Index(fields=["is_active", "valid_from", "valid_until"])]
+
+    def __str__(self) -> str:
+        return f"{self.event.name} — {self.name}"
+
+    @property
+    def available(self) -> int:
+        return max(self.quota - self.held, 0)

@@ -1,0 +1,60 @@
+"""Stock: the only code that moves `Ticket.held` (DESIGN §6).
+
+Reserving is one conditional UPDATE per ticket, in ticket-id order so that two orders for
+the same tickets lock the rows in the same order and cannot deadlock. On InnoDB the UPDATE
+must come before inserting order lines: the lines' foreign-key checks take shared locks on
+the ticket rows, and an UPDATE after them deadlocks under load.
+"""
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.db.models.lookups import LessThanOrEqual
+
+from tickets.errors import NotOnSale, SoldOut, TicketNotFound
+from tickets.models import Ticket
+
+
+def on_sale_filter(now: datetime) -> Q:
+    return Q(is_active=True, valid_from__lte=now, valid_until__gt=now)
+
+
+def stock_reserve(*, quantities: Mapping[int, int], now: datetime, require_on_sale: bool = True) -> None:
+    """Hold `quantities` ({ticket_id: units}) or raise, holding nothing in that case.
+
+    Must run inside the caller's transaction: a failure part-way raises, and the caller's
+    rollback gives back what the earlier UPDATEs took. `require_on_sale=False` is for a late
+    payment taking its seats back after the sale window closed.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("stock_reserve must run inside a transaction")
+    for ticket_id in sorted(quantities):
+        units = quantities[ticket_id]
+        rows = Ticket.objects.filter(LessThanOrEqual(F("held") + units, F("quota")), pk=ticket_id)
+        if require_on_sale:
+            rows = rows.filter(on_sale_filter(now))
+        if rows.update(held=F("held") + units) != 1:
+            _raise_why_not_reserved(ticket_id, units, now, require_on_sale)
+
+
+def _raise_why_not_reserved(ticket_id: int, units: int, now: datetime, require_on_sale: bool) -> None:
+    ticket = Ticket.objects.filter(pk=ticket_id).first()
+    if ticket is None:
+        raise TicketNotFound(f"Ticket {ticket_id} does not exist.", details={"ticket_id": ticket_id})
+    if require_on_sale and not Ticket.objects.filter(on_sale_filter(now), pk=ticket_id).exists():
+        raise NotOnSale(f"'{ticket.name}' is not on sale now.", details={"ticket_id": ticket_id})
+    raise SoldOut(
+        f"Only {ticket.available} left of '{ticket.name}'.",
+        details={"ticket_id": ticket_id, "requested": units, "available": ticket.available},
+    )
+
+
+def stock_release(*, quantities: Mapping[int, int]) -> None:
+    """Give units back. Called in the same transaction as the status change that frees them,
+    so a release happens exactly once per order."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("stock_release must run inside a transaction")
+    for ticket_id in sorted(quantities):
+        Ticket.objects.filter(pk=ticket_id).update(held=F("held") - quantities[ticket_id])
