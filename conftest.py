@@ -40,3 +40,9 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def on_mysql() -> bool:
     return connection.vendor == "mysql"
+
+
+def pytest_report_header(config):
+    from django.conf import settings
+
+    return f"database: {settings.DATABASES['default']['ENGINE']} ({settings.DATABASES['default']['NAME']})"
