@@ -1,0 +1,116 @@
+"""Payment use cases. Each status change of a Payment is one function here that locks the
+row, returns quietly when it is already in the target state, refuses an illegal move with
+`IllegalTransition`, and writes an audit row (`OrderEvent`, subject "payment") in the same
+transaction.
+
+Lock order, everywhere: the Order row first, then its Payment row. The expiry sweep and
+the webhook touch both; taking them in one order means they queue instead of deadlocking.
+"""
+
+from django.db import transaction
+from django.utils import timezone
+
+from orders.models import EventSource, OrderEvent
+from orders.services import order_event_record, order_lock, order_mark_paid
+from payments.gateways.base import Invoice
+from payments.models import Payment, PaymentStatus
+from tedxpay.core.errors import Conflict, IllegalTransition
+
+# Which moves are legal (DESIGN §5). PAID is final: nothing moves a paid payment backwards.
+# FAILED → PAID and EXPIRED → PAID exist because money that arrives is never dropped: the
+# order decides whether it gets its seats or is flagged for a refund.
+_ALLOWED = {
+    PaymentStatus.PAID: {PaymentStatus.PENDING, PaymentStatus.EXPIRED, PaymentStatus.FAILED},
+    PaymentStatus.EXPIRED: {PaymentStatus.PENDING},
+    PaymentStatus.FAILED: {PaymentStatus.PENDING},
+}
+
+
+def payment_lock(payment_id: int) -> Payment:
+    """The payment, locked until the surrounding transaction ends."""
+    return Payment.objects.select_for_update().get(pk=payment_id)
+
+
+def _payment_set_status(*, payment: Payment, to_status: str, source: str, note: str = "", fields=()) -> None:
+    from_status = payment.status
+    if from_status not in _ALLOWED[to_status]:
+        raise IllegalTransition(
+            f"Payment {payment.external_id} is {from_status} and cannot become {to_status}.",
+            details={"from": from_status, "to": to_status},
+        )
+    payment.status = to_status
+    payment.save(update_fields=["status", "updated_at", *fields])
+    order_event_record(
+        order=payment.order,
+        subject=OrderEvent.Subject.PAYMENT,
+        from_status=from_status,
+        to_status=to_status,
+        source=source,
+        note=note,
+    )
+
+
+@transaction.atomic
+def payment_attach_invoice(*, payment_id: int, invoice: Invoice) -> Payment:
+    """Remember the Xendit invoice created for this payment (its id and hosted page)."""
+    payment = payment_lock(payment_id)
+    if payment.invoice_id and payment.invoice_id != invoice.id:
+        raise Conflict(
+            f"Payment {payment.external_id} already has invoice {payment.invoice_id}.",
+            details={"invoice_id": payment.invoice_id},
+        )
+    payment.invoice_id = invoice.id
+    payment.invoice_url = invoice.invoice_url
+    payment.gateway_status = invoice.status
+    payment.last_synced_at = timezone.now()
+    payment.save(update_fields=["invoice_id", "invoice_url", "gateway_status", "last_synced_at", "updated_at"])
+    return payment
+
+
+@transaction.atomic
+def payment_mark_paid(*, payment_id: int, invoice: Invoice, source: str = EventSource.WEBHOOK) -> Payment:
+    """Record the money Xendit says was paid, then let the order take it (PAID, or a late
+    payment flagged for finance). `invoice` must come from the gateway, not a callback."""
+    if not invoice.is_paid:
+        raise IllegalTransition(f"Invoice {invoice.id} is {invoice.status}, not paid.")
+    order_id = Payment.objects.values_list("order_id", flat=True).get(pk=payment_id)
+    order_lock(order_id)
+    payment = payment_lock(payment_id)
+    payment.gateway_status = invoice.status
+    payment.last_synced_at = timezone.now()
+    if payment.status == PaymentStatus.PAID:
+        payment.save(update_fields=["gateway_status", "last_synced_at", "updated_at"])
+        return payment
+    payment.paid_amount = invoice.paid_amount if invoice.paid_amount is not None else invoice.amount
+    payment.paid_at = invoice.paid_at or timezone.now()
+    payment.method = invoice.payment_method
+    payment.channel = invoice.payment_channel
+    _payment_set_status(
+        payment=payment,
+        to_status=PaymentStatus.PAID,
+        source=source,
+        note=f"{payment.paid_amount} {invoice.currency} via {invoice.payment_channel or 'unknown channel'}",
+        fields=["paid_amount", "paid_at", "method", "channel", "gateway_status", "last_synced_at"],
+    )
+    order_mark_paid(order_id=order_id, paid_amount=payment.paid_amount, paid_at=payment.paid_at, source=source)
+    return payment
+
+
+@transaction.atomic
+def payment_expire(*, payment_id: int, source: str = EventSource.EXPIRY) -> Payment:
+    """PENDING → EXPIRED. The caller holds the order's lock (see order_expire)."""
+    payment = payment_lock(payment_id)
+    if payment.status == PaymentStatus.EXPIRED:
+        return payment
+    _payment_set_status(payment=payment, to_status=PaymentStatus.EXPIRED, source=source)
+    return payment
+
+
+@transaction.atomic
+def payment_fail(*, payment_id: int, source: str = EventSource.SYSTEM, note: str = "") -> Payment:
+    """PENDING → FAILED: the order was cancelled before it could be paid."""
+    payment = payment_lock(payment_id)
+    if payment.status == PaymentStatus.FAILED:
+        return payment
+    _payment_set_status(payment=payment, to_status=PaymentStatus.FAILED, source=source, note=note)
+    return payment
