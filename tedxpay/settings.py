@@ -163,6 +163,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
 }
+# Idempotency-Key on POST /api/orders (tedxpay/core/idempotency.py): how long a key's
+# response is kept for replay, and after how long a request still "in flight" is presumed
+# dead (its worker crashed) so that a retry may take the key over. The second must exceed
+# the slowest order placement: DB + Xendit create (connect + read timeouts) + one look-up.
+IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
+IDEMPOTENCY_IN_FLIGHT_TIMEOUT = timedelta(minutes=2)
 
 # --- Orders -----------------------------------------------------------------------------
 # How long a PENDING order holds its seats (and how long its Xendit invoice lives).
@@ -186,30 +192,82 @@ XENDIT_CALLBACK_URL = env("XENDIT_CALLBACK_URL", default=f"{SITE_URL}/api/paymen
 XENDIT_CONNECT_TIMEOUT = env.float("XENDIT_CONNECT_TIMEOUT", default=3.05)
 XENDIT_READ_TIMEOUT = env.float("XENDIT_READ_TIMEOUT", default=15.0)
 XENDIT_MERCHANT_NAME = env("XENDIT_MERCHANT_NAME", default="TEDx Indonesia")
+# Simulator fault injection (dev, tests, benchmarks; docs/xendit-simulator.md). Always-on
+# faults as JSON, e.g. '[{"kind": "create", "mode": "error", "status": 503}]' (kinds:
+# create/get/list/expire/any; modes: error/non_json/delay/hang), and latency added to every
+# simulated Xendit API call. Per-test faults go through POST /_xendit/simulate/faults.
+XENDIT_SIMULATOR_FAULTS = env.json("XENDIT_SIMULATOR_FAULTS", default=[])
+XENDIT_SIMULATOR_LATENCY_MS = env.int("XENDIT_SIMULATOR_LATENCY_MS", default=0)
 if not DEBUG and XENDIT_SIMULATOR_ENABLED and XENDIT_SECRET_KEY.startswith("xnd_production_"):
     raise ImproperlyConfigured("The Xendit simulator must not run with a live Xendit key.")
 
 # --- Celery -----------------------------------------------------------------------------
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
+# Worker + beat (`celery -A tedxpay worker -B`, or separate `worker` and `beat` processes in
+# production). Redis in production (CELERY_BROKER_URL=redis://host:6379/0); with nothing
+# set, kombu's filesystem transport under var/ so `make run` needs no server. See
+# docs/operations.md.
+# "localhost" means nothing to the filesystem transport, but without it kombu logs a warning
+# on every connection.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://localhost/")
 CELERY_BROKER_FOLDER = VAR_DIR / "celery" / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_FOLDER.mkdir(parents=True, exist_ok=True)
+    (VAR_DIR / "celery" / "control").mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # One folder in and out: the worker reads what the web process writes.
         "data_folder_in": str(CELERY_BROKER_FOLDER),
         "data_folder_out": str(CELERY_BROKER_FOLDER),
+        # Exchange tables (remote control, fanout); kombu's default is ./control, relative
+        # to whatever directory the process happened to start in.
+        "control_folder": str(VAR_DIR / "celery" / "control"),
         "polling_interval": 0.1,
     }
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # An unacknowledged message (acks_late task running, or a retry waiting for its
+        # countdown) goes back to the queue after this long. Keep it above the longest
+        # retry countdown (NOTIFICATION_RETRY_MAX_DELAY) and task time limit, or Redis
+        # hands the same message to a second worker.
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    }
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_TIMEZONE = "UTC"
+# A task that hangs (a stuck SMTP or Xendit connection) is interrupted, then killed.
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
+# One message at a time per process: a slow email does not hold others hostage.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Log through Django's LOGGING (request-id format) instead of Celery's own root handler.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+RECONCILE_INTERVAL_SECONDS = env.int("RECONCILE_INTERVAL_SECONDS", default=300)
+CELERY_BEAT_SCHEDULE = {
+    # `expires`: a run the worker could not start in time is dropped, not queued up behind
+    # others; the next run does the same work.
+    "expire-stale-orders": {
+        "task": "orders.tasks.expire_stale_orders",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    "reconcile-payments": {
+        "task": "payments.tasks.reconcile_payments",
+        "schedule": float(RECONCILE_INTERVAL_SECONDS),
+        "options": {"expires": RECONCILE_INTERVAL_SECONDS - 5},
+    },
+}
+# How many stale orders one sweep expires at most (the next sweep, a minute later, goes on).
+ORDER_EXPIRY_BATCH_SIZE = env.int("ORDER_EXPIRY_BATCH_SIZE", default=100)
+ORDER_EXPIRY_MAX_PER_RUN = env.int("ORDER_EXPIRY_MAX_PER_RUN", default=2000)
+# Email retries: exponential backoff from the base, capped; after the last one the
+# notification is marked failed (visible in the admin, which can resend it).
+NOTIFICATION_MAX_RETRIES = env.int("NOTIFICATION_MAX_RETRIES", default=5)
+NOTIFICATION_RETRY_BASE_DELAY = env.int("NOTIFICATION_RETRY_BASE_DELAY", default=30)
+NOTIFICATION_RETRY_MAX_DELAY = env.int("NOTIFICATION_RETRY_MAX_DELAY", default=1800)
 
 # --- Email ------------------------------------------------------------------------------
 # Files under var/mail by default; production sets EMAIL_BACKEND to an Anymail backend
@@ -222,6 +280,11 @@ ANYMAIL = {
     for key, value in env.ENVIRON.items()
     if key.startswith("ANYMAIL_")
 }
+# A send must finish well inside the Celery task's soft time limit (60 s) or the task is
+# interrupted mid-send. Anymail's HTTP timeout (default 30 s) must be a number, not the
+# string an env var gives; SMTP uses EMAIL_TIMEOUT.
+ANYMAIL["REQUESTS_TIMEOUT"] = env.float("ANYMAIL_REQUESTS_TIMEOUT", default=20.0)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 
 # --- Logging ----------------------------------------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")

@@ -1,2 +1,22 @@
+"""Mounted at /_xendit/ (tedxpay/urls.py, only when XENDIT_SIMULATOR_ENABLED)."""
+
+from django.urls import path, re_path
+
+from payments.gateways.simulator import api_views, control_views, page_views
+
 app_name = "xendit_simulator"
-urlpatterns: list = []
+urlpatterns = [
+    # Xendit's invoice API. The SDK posts to /v2/invoices/ (trailing slash) and lists at
+    # /v2/invoices; accept both spellings for both.
+    re_path(r"^v2/invoices/?$", api_views.invoices, name="invoices"),
+    path("v2/invoices/<str:invoice_id>", api_views.invoice_detail, name="invoice"),
+    path("invoices/<str:invoice_id>/expire!", api_views.invoice_expire, name="invoice-expire"),
+    # Hosted invoice page (invoice_url).
+    path("web/<str:invoice_id>", page_views.invoice_page, name="web"),
+    # Control API for tests and benchmarks.
+    path("simulate/faults", control_views.simulate_faults, name="simulate-faults"),
+    path("simulate/<str:invoice_id>", control_views.simulate_invoice, name="simulate-invoice"),
+    path("simulate/<str:invoice_id>/pay", control_views.simulate_pay, name="simulate-pay"),
+    path("simulate/<str:invoice_id>/expire", control_views.simulate_expire, name="simulate-expire"),
+    path("simulate/<str:invoice_id>/settle", control_views.simulate_settle, name="simulate-settle"),
+]

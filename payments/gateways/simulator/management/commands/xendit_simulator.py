@@ -1,0 +1,48 @@
+"""`python manage.py xendit_simulator --port 8001`: the simulator as its own process.
+
+Serves only the `/_xendit/` paths of this project (Xendit's invoice API, the hosted page,
+the control API) from a small threaded WSGI server, with state in the project's database,
+and sends callbacks to XENDIT_CALLBACK_URL. Point the shop at it with
+`XENDIT_BASE_URL=http://127.0.0.1:8001/_xendit`: useful with multi-worker gunicorn and in
+benchmarks, where the simulator must not compete with the shop for its workers.
+"""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.core.servers.basehttp import get_internal_wsgi_application, run
+
+from payments.gateways.simulator.guards import live_key_configured
+
+PREFIX = "/_xendit/"
+
+
+def only_simulator(application):
+    """WSGI middleware: 404 for everything outside /_xendit/ (no shop, no admin here)."""
+
+    def app(environ, start_response):
+        if not environ.get("PATH_INFO", "").startswith(PREFIX):
+            start_response("404 Not Found", [("Content-Type", "application/json")])
+            return [b'{"error_code": "NOT_FOUND", "message": "Only /_xendit/ is served here"}']
+        return application(environ, start_response)
+
+    return app
+
+
+class Command(BaseCommand):
+    help = "Run the Xendit simulator (/_xendit/) as a standalone threaded HTTP server."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8001)
+
+    def handle(self, *args, host, port, **options):
+        if live_key_configured():
+            raise CommandError("Refusing to run the Xendit simulator with a live Xendit key (xnd_production_…).")
+        if not settings.XENDIT_SIMULATOR_ENABLED:
+            raise CommandError("XENDIT_SIMULATOR_ENABLED is off: /_xendit/ is not mounted.")
+        self.stdout.write(
+            f"Xendit simulator on http://{host}:{port}{PREFIX} "
+            f"(callbacks to {settings.XENDIT_CALLBACK_URL}); Ctrl-C to stop."
+        )
+        self.stdout.flush()
+        run(host, port, only_simulator(get_internal_wsgi_application()), threading=True)

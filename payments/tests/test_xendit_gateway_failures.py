@@ -1,0 +1,151 @@
+"""Every way a Xendit call can fail ends as one GatewayError with the right `retryable`.
+
+Faults are injected in the simulator (over HTTP, stored in the database) or come from the
+network itself (a closed port); the SDK and urllib3 run for real.
+"""
+
+import socket
+import time
+
+import pytest
+
+from payments.gateways.base import GatewayError, get_gateway
+from payments.tests.test_xendit_gateway import make_request
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_server_error_is_retryable_and_keeps_xendit_code(gateway, xendit_simulator):
+    xendit_simulator.inject_fault("create", "error", status=503)
+
+    with pytest.raises(GatewayError) as caught:
+        gateway.create_invoice(make_request())
+
+    assert caught.value.status == 503
+    assert caught.value.code == "SERVER_ERROR"
+    assert caught.value.retryable is True
+    # The fault was for one call only: the next one goes through.
+    assert gateway.create_invoice(make_request()).status == "PENDING"
+
+
+def test_rate_limit_is_retryable(gateway, xendit_simulator):
+    xendit_simulator.inject_fault("list", "error", status=429)
+
+    with pytest.raises(GatewayError) as caught:
+        gateway.find_invoices("TDX-GW0001")
+
+    assert (caught.value.status, caught.value.retryable) == (429, True)
+
+
+def test_json_client_error_is_not_retryable(gateway, xendit_simulator):
+    xendit_simulator.inject_fault("get", "error", status=400)
+    invoice = gateway.create_invoice(make_request())
+
+    with pytest.raises(GatewayError) as caught:
+        gateway.get_invoice(invoice.id)
+
+    assert (caught.value.status, caught.value.code, caught.value.retryable) == (400, "API_VALIDATION_ERROR", False)
+
+
+def test_non_json_reply_is_retryable(gateway, xendit_simulator):
+    invoice = gateway.create_invoice(make_request())
+    xendit_simulator.inject_fault("expire", "non_json")
+
+    with pytest.raises(GatewayError) as caught:
+        gateway.expire_invoice(invoice.id)
+
+    assert caught.value.code == "NON_JSON_REPLY"
+    assert caught.value.retryable is True
+    # Nothing happened at "Xendit": the invoice is still pending.
+    assert gateway.get_invoice(invoice.id).status == "PENDING"
+
+
+def test_fault_kind_any_hits_the_next_call_whatever_it_is(gateway, xendit_simulator):
+    xendit_simulator.inject_fault("any", "error", status=502, count=2)
+
+    for call in (lambda: gateway.find_invoices("X"), lambda: gateway.create_invoice(make_request())):
+        with pytest.raises(GatewayError) as caught:
+            call()
+        assert caught.value.status == 502 and caught.value.retryable
+
+    assert gateway.find_invoices("X") == []
+
+
+def test_connection_refused_is_retryable(settings):
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.XENDIT_BASE_URL = f"http://127.0.0.1:{port}/_xendit"
+
+    with pytest.raises(GatewayError) as caught:
+        get_gateway().create_invoice(make_request())
+
+    assert caught.value.code == "CONNECTION_ERROR"
+    assert caught.value.retryable is True
+    assert caught.value.status is None
+
+
+@pytest.mark.parametrize("kind", ["create", "get"])
+def test_read_timeout_is_retryable_and_not_retried_silently(xendit_simulator, settings, kind):
+    settings.XENDIT_READ_TIMEOUT = 0.5
+    gateway = get_gateway()
+    invoice = gateway.create_invoice(make_request()) if kind == "get" else None
+    xendit_simulator.inject_fault(kind, "hang", seconds=1, count=5)
+
+    started = time.monotonic()
+    with pytest.raises(GatewayError) as caught:
+        gateway.get_invoice(invoice.id) if invoice else gateway.create_invoice(make_request())
+    elapsed = time.monotonic() - started
+
+    assert caught.value.code == "TIMEOUT"
+    assert caught.value.retryable is True
+    # One attempt only: a hidden retry would double the wait (and could double a create).
+    assert elapsed < 0.9
+    # Let the hanging request end inside this test, not after the live server has stopped.
+    time.sleep(1.2 - elapsed)
+
+
+def test_a_create_that_timed_out_may_still_have_made_the_invoice(xendit_simulator, settings):
+    # Xendit has no idempotency key: after a timeout, list by external_id before retrying.
+    settings.XENDIT_READ_TIMEOUT = 0.3
+    gateway = get_gateway()
+    xendit_simulator.inject_fault("create", "delay", seconds=0.8)
+
+    with pytest.raises(GatewayError) as caught:
+        gateway.create_invoice(make_request("TDX-SLOWC1"))
+    assert caught.value.retryable is True
+
+    deadline = time.monotonic() + 5
+    while not (found := gateway.find_invoices("TDX-SLOWC1")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [invoice.amount for invoice in found] == [300_000]
+
+
+def test_settings_latency_slows_every_call(gateway, settings):
+    settings.XENDIT_SIMULATOR_LATENCY_MS = 300
+
+    started = time.monotonic()
+    gateway.find_invoices("TDX-SLOW01")
+
+    assert time.monotonic() - started >= 0.3
+
+
+def test_settings_fault_applies_to_every_call_of_its_kind(gateway, settings):
+    settings.XENDIT_SIMULATOR_FAULTS = [{"kind": "create", "mode": "error", "status": 500}]
+
+    for _ in range(2):
+        with pytest.raises(GatewayError) as caught:
+            gateway.create_invoice(make_request())
+        assert (caught.value.status, caught.value.retryable) == (500, True)
+    assert gateway.find_invoices("TDX-GW0001") == []  # other kinds are untouched
+
+
+def test_reply_the_sdk_cannot_validate_is_not_retryable(gateway, xendit_simulator):
+    # A 200 reply missing fields the SDK requires: the same call would fail the same way.
+    xendit_simulator.inject_fault("create", "malformed")
+
+    with pytest.raises(GatewayError) as caught:
+        gateway.create_invoice(make_request())
+
+    assert caught.value.code == "SDK_VALIDATION_ERROR"
+    assert caught.value.retryable is False
