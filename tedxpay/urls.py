@@ -1,13 +1,16 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from orders import views as order_views
 from tedxpay.core import views as core_views
+from tickets import views as ticket_views
 
 urlpatterns = [
-    path("", TemplateView.as_view(template_name="home.html"), name="home"),
+    path("", ticket_views.home, name="home"),
+    path("events/<slug:slug>/", order_views.event_checkout, name="event-checkout"),
+    path("orders/<str:code>/", order_views.order_detail, name="order-detail"),
     path("admin/", admin.site.urls),
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),

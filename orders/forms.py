@@ -1,0 +1,42 @@
+from django import forms
+
+from orders.services import ORDER_LANGUAGES
+
+
+class BuyerForm(forms.Form):
+    full_name = forms.CharField(label="Full name", max_length=200)
+    email = forms.EmailField(label="Email")
+    phone = forms.CharField(label="Mobile number", max_length=20, widget=forms.TextInput(attrs={"type": "tel", "placeholder": "0812 3456 7890"}))
+    language = forms.ChoiceField(
+        label="Email language",
+        choices=[(code, name) for code, name in (("en", "English"), ("id", "Bahasa Indonesia")) if code in ORDER_LANGUAGES],
+        initial="en",
+    )
+
+
+class QuantitiesForm(forms.Form):
+    """One quantity select per phase on sale; the field name carries the ticket id."""
+
+    def __init__(self, *args, tickets, **kwargs):
+        super().__init__(*args, **kwargs)
+        for ticket in tickets:
+            most = min(ticket.max_per_order, ticket.available)
+            self.fields[self.field_name(ticket)] = forms.TypedChoiceField(
+                label=ticket.name,
+                choices=[(n, n) for n in range(most + 1)],
+                coerce=int,
+                initial=0,
+                required=False,
+                empty_value=0,
+            )
+
+    @staticmethod
+    def field_name(ticket) -> str:
+        return f"quantity_{ticket.pk}"
+
+    def quantities(self) -> dict[int, int]:
+        return {
+            int(name.removeprefix("quantity_")): quantity
+            for name, quantity in self.cleaned_data.items()
+            if quantity
+        }

@@ -1,0 +1,65 @@
+"""An attendee buys through the checkout page and the simulator's hosted invoice page, in
+Debian's Chromium, and sees the paid order page with one QR code per seat."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from orders.models import Order, OrderStatus
+from payments.models import PaymentStatus
+from tickets.tests.factories import TicketFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_buy_two_seats_pay_with_ovo_and_see_the_etickets(page, live_server, xendit_simulator):
+    ticket = TicketFactory(event__slug="tedxbrowser", event__name="TEDxBrowser", name="Regular", price=350_000, quota=10)
+
+    page.goto(f"{live_server.url}/events/tedxbrowser/")
+    expect(page.get_by_role("heading", name="TEDxBrowser")).to_be_visible()
+    page.select_option(f"select[name=quantity_{ticket.pk}]", "2")
+    page.fill("#id_full_name", "Siti Rahma")
+    page.fill("#id_email", "Siti@Example.com")
+    page.fill("#id_phone", "0812-3456-7890")
+    page.click("#buy")
+
+    # Xendit's hosted invoice page (the simulator's), with the server's price.
+    expect(page).to_have_url(re.compile(r"/_xendit/web/"))
+    expect(page.get_by_text("Rp 700.000").first).to_be_visible()
+    page.check("input[name=channel][value=OVO]")
+    page.click("#pay")
+
+    expect(page).to_have_url(re.compile(r"/orders/TDX-[A-Z0-9]{8}/$"))
+    expect(page.locator("#order-status")).to_have_text("Paid")
+    expect(page.locator("#etickets .eticket svg")).to_have_count(2)
+
+    order = Order.objects.select_related("payment", "buyer").get()
+    assert order.status == OrderStatus.PAID and order.total == 700_000
+    assert order.buyer.email == "siti@example.com" and order.buyer.phone == "+6281234567890"
+    assert order.payment.status == PaymentStatus.PAID
+    assert (order.payment.channel, order.payment.paid_amount) == ("OVO", 700_000)
+    codes = set(order.issued_tickets.values_list("code", flat=True))
+    assert len(codes) == 2
+    for code in codes:
+        expect(page.get_by_text(code)).to_be_visible()
+    ticket.refresh_from_db()
+    assert ticket.held == 2
+
+
+def test_letting_the_invoice_expire_shows_the_expired_order(page, live_server, xendit_simulator):
+    ticket = TicketFactory(event__slug="tedxlate", quota=5)
+
+    page.goto(f"{live_server.url}/events/tedxlate/")
+    page.select_option(f"select[name=quantity_{ticket.pk}]", "1")
+    page.fill("#id_full_name", "Andi Wijaya")
+    page.fill("#id_email", "andi@example.com")
+    page.fill("#id_phone", "+62 811 222 333")
+    page.click("#buy")
+    expect(page).to_have_url(re.compile(r"/_xendit/web/"))
+    page.click("#expire")
+
+    expect(page).to_have_url(re.compile(r"/orders/TDX-"))
+    expect(page.locator("#order-status")).to_have_text("Expired")
+    ticket.refresh_from_db()
+    assert ticket.held == 0
