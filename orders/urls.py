@@ -1,1 +1,7 @@
-urlpatterns: list = []
+from django.urls import path
+
+from orders.apis import OrderCreateApi
+
+urlpatterns = [
+    path("orders", OrderCreateApi.as_view(), name="api-orders"),
+]

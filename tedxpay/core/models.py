@@ -31,3 +31,28 @@ class ApiKey(models.Model):
     @staticmethod
     def generate_raw_key() -> str:
         return "tdx_" + secrets.token_urlsafe(32)
+
+
+class IdempotencyKey(models.Model):
+    """One `Idempotency-Key` of one API key (DESIGN §7.5), see tedxpay/core/idempotency.py.
+
+    The row is inserted before the work starts; the unique (api_key, key) pair is what makes
+    a concurrent second request see "in flight" instead of doing the work twice, across
+    processes. `response_status` stays null while the first request runs.
+    """
+
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="idempotency_keys")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and JSON body.")
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["api_key", "key"], name="idempotency_key_once_per_api_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.response_status or 'in flight'})"

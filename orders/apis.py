@@ -1,0 +1,130 @@
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from orders.models import EventSource
+from orders.services import MAX_LINES_PER_ORDER, OrderLineRequest, order_place
+from tedxpay.core.authentication import ApiKeyAuthentication, HasApiKey
+from tedxpay.core.idempotency import idempotent
+from tedxpay.core.schema import IDEMPOTENCY_KEY_PARAMETER, error_response
+from tedxpay.core.throttling import ApiKeyRateThrottle
+
+# Database ids are BIGINT: a larger number would overflow the query, not just miss.
+_MAX_ID = 2**63 - 1
+
+
+class JsonIntegerField(serializers.IntegerField):
+    """A JSON number without a fraction. DRF's IntegerField also takes "5" and 5.0; an API
+    that says "integer" should not guess."""
+
+    def to_internal_value(self, data):
+        if type(data) is not int:
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class OrderCreateApi(APIView):
+    """Place an order; the answer carries the Xendit invoice URL to send the buyer to."""
+
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [HasApiKey]
+    throttle_classes = [ApiKeyRateThrottle]
+
+    class InputSerializer(serializers.Serializer):
+        # Shape and types only; the rules (phone format, limits, stock) are order_place's,
+        # shared with the checkout form. Unknown keys (a `price`, a `total`) are dropped.
+        class Meta:
+            ref_name = "OrderCreateRequest"
+
+        class BuyerSerializer(serializers.Serializer):
+            class Meta:
+                ref_name = "OrderBuyer"
+
+            full_name = serializers.CharField(max_length=200)
+            email = serializers.CharField(max_length=254, help_text="Stored lower-cased.")
+            phone = serializers.CharField(
+                max_length=32, help_text="Indonesian mobile: 08…, 628… or +628…; stored as +628…."
+            )
+
+        class ItemSerializer(serializers.Serializer):
+            class Meta:
+                ref_name = "OrderItemRequest"
+
+            ticket_id = JsonIntegerField(min_value=1, max_value=_MAX_ID)
+            quantity = JsonIntegerField(min_value=1, help_text="1 up to the ticket's `max_per_order`.")
+
+        buyer = BuyerSerializer()
+        items = ItemSerializer(many=True, allow_empty=False, max_length=MAX_LINES_PER_ORDER)
+        language = serializers.ChoiceField(
+            choices=["en", "id"], default="en", help_text="Of the invoice page and the emails."
+        )
+
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "Order"
+
+        class ItemSerializer(serializers.Serializer):
+            class Meta:
+                ref_name = "OrderItem"
+
+            ticket_id = serializers.IntegerField()
+            name = serializers.CharField(source="ticket.name")
+            quantity = serializers.IntegerField()
+            unit_price = serializers.IntegerField(help_text="Whole rupiah, the ticket's price.")
+            subtotal = serializers.IntegerField(help_text="Whole rupiah.")
+
+        code = serializers.CharField(help_text="Public order code, also Xendit's external_id.")
+        status = serializers.CharField()
+        total = serializers.IntegerField(help_text="Whole rupiah.")
+        currency = serializers.CharField()
+        expires_at = serializers.DateTimeField(help_text="Pay before this, or the seats go back.")
+        invoice_url = serializers.URLField(source="payment.invoice_url", help_text="Xendit's payment page.")
+        items = ItemSerializer(many=True, source="items.all")
+
+    @extend_schema(
+        operation_id="orders_create",
+        summary="Place an order",
+        request=InputSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={
+            201: OutputSerializer,
+            400: error_response(
+                "`validation_error` (details per field), `malformed_request` (not JSON) or `quantity_limit`."
+            ),
+            401: error_response("`authentication_failed`: no, unknown or revoked API key."),
+            404: error_response("`ticket_not_found`"),
+            409: error_response(
+                "`sold_out` (details: ticket_id, requested, available), `not_on_sale`, or `idempotency_in_flight`."
+            ),
+            422: error_response("`idempotency_conflict`: the key was used with another body."),
+            429: error_response("`throttled`: too many requests for this API key; see Retry-After."),
+            502: error_response("`payment_gateway_unavailable`: Xendit refused the invoice."),
+            503: error_response("`payment_gateway_unavailable` (retry later) or `service_unavailable`."),
+        },
+        examples=[
+            OpenApiExample(
+                "Two regular tickets",
+                request_only=True,
+                value={
+                    "buyer": {"full_name": "Budi Santoso", "email": "budi@example.com", "phone": "0812 3456 7890"},
+                    "items": [{"ticket_id": 12, "quantity": 2}],
+                    "language": "id",
+                },
+            )
+        ],
+    )
+    @idempotent
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        order = order_place(
+            full_name=data["buyer"]["full_name"],
+            email=data["buyer"]["email"],
+            phone=data["buyer"]["phone"],
+            items=[OrderLineRequest(item["ticket_id"], item["quantity"]) for item in data["items"]],
+            language=data["language"],
+            source=EventSource.API,
+        )
+        return Response(self.OutputSerializer(order).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,22 @@
+from tedxpay.core.errors import ApplicationError
+
+
+class QuantityLimit(ApplicationError):
+    """More units of one phase than its `max_per_order`. A 400: the same request can never
+    succeed, unlike `sold_out` (409), which depends on the moment."""
+
+    code = "quantity_limit"
+    status_code = 400
+    default_message = "Too many tickets of one kind in one order."
+
+
+class PaymentGatewayUnavailable(ApplicationError):
+    """Xendit could not make the invoice. The order was cancelled and its seats given back;
+    503 when a retry may work (timeout, Xendit 5xx), 502 when Xendit refused the request."""
+
+    code = "payment_gateway_unavailable"
+    status_code = 502
+    default_message = "The payment provider could not create the invoice. No order was placed and no seats are held."
+
+    def __init__(self, message: str | None = None, *, retryable: bool):
+        super().__init__(message, status_code=503 if retryable else 502, details={"retryable": retryable})

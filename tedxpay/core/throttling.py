@@ -1,0 +1,24 @@
+from rest_framework.settings import api_settings
+from rest_framework.throttling import SimpleRateThrottle
+
+from tedxpay.core.models import ApiKey
+
+
+class ApiKeyRateThrottle(SimpleRateThrottle):
+    """Requests per API key, at REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["api_key"].
+
+    Counted in the default cache: per process with the local-memory cache, shared by all
+    workers when CACHE_URL points at Redis (as it should in production).
+    """
+
+    scope = "api_key"
+
+    def get_rate(self):
+        # Read at call time, not at import like DRF's class attribute, so a changed
+        # setting (and override_settings in tests) takes effect.
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+    def get_cache_key(self, request, view):
+        if not isinstance(request.auth, ApiKey):
+            return None  # unauthenticated requests are refused before this counts
+        return self.cache_format % {"scope": self.scope, "ident": request.auth.pk}
