@@ -7,14 +7,20 @@ Lock order, everywhere: the Order row first, then its Payment row. The expiry sw
 the webhook touch both; taking them in one order means they queue instead of deadlocking.
 """
 
+import logging
+from datetime import timedelta
+
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
-from orders.models import EventSource, OrderEvent
-from orders.services import order_event_record, order_lock, order_mark_paid
-from payments.gateways.base import Invoice
+from orders.models import EventSource, OrderEvent, OrderStatus
+from orders.services import order_event_record, order_expire, order_lock, order_mark_paid
+from payments.gateways.base import Invoice, InvoiceStatus, get_gateway
 from payments.models import Payment, PaymentStatus
 from tedxpay.core.errors import Conflict, IllegalTransition
+
+logger = logging.getLogger(__name__)
 
 # Which moves are legal (DESIGN §5). PAID is final: nothing moves a paid payment backwards.
 # FAILED → PAID and EXPIRED → PAID exist because money that arrives is never dropped: the
@@ -114,3 +120,69 @@ def payment_fail(*, payment_id: int, source: str = EventSource.SYSTEM, note: str
         return payment
     _payment_set_status(payment=payment, to_status=PaymentStatus.FAILED, source=source, note=note)
     return payment
+
+
+@transaction.atomic
+def payment_record_gateway_status(*, payment_id: int, invoice: Invoice) -> Payment:
+    """Remember what Xendit last said about the invoice, without moving our status."""
+    payment = payment_lock(payment_id)
+    payment.gateway_status = invoice.status
+    payment.last_synced_at = timezone.now()
+    payment.save(update_fields=["gateway_status", "last_synced_at", "updated_at"])
+    return payment
+
+
+def payment_reconcile(*, payment_id: int, gateway=None, source: str = EventSource.RECONCILE) -> str:
+    """Read the payment's invoice at Xendit and apply what it says, through the same
+    transitions as the webhook. Heals a callback that never came. Returns what happened:
+    "paid", "expired" or "unchanged". Raises GatewayError when Xendit cannot be asked."""
+    payment = Payment.objects.select_related("order").get(pk=payment_id)
+    if not payment.invoice_id:
+        return "unchanged"
+    # The network call happens before any lock is taken.
+    invoice = (gateway or get_gateway()).get_invoice(payment.invoice_id)
+    if invoice.is_paid and payment.status != PaymentStatus.PAID:
+        payment_mark_paid(payment_id=payment.pk, invoice=invoice, source=source)
+        return "paid"
+    if invoice.is_expired and payment.order.status == OrderStatus.PENDING:
+        order_expire(order_id=payment.order_id, source=source)
+        payment_record_gateway_status(payment_id=payment.pk, invoice=invoice)
+        return "expired"
+    payment_record_gateway_status(payment_id=payment.pk, invoice=invoice)
+    return "unchanged"
+
+
+def payments_to_reconcile(*, late_window: timedelta, limit: int) -> list[int]:
+    """Ids of payments worth asking Xendit about, least recently asked first.
+
+    PENDING payments with an invoice, and payments of orders that expired or were cancelled
+    within `late_window` whose invoice Xendit has not yet called expired: a buyer can still
+    pay those (the expire call after our own expiry may have failed) and the callback can be
+    lost. An invoice Xendit reports EXPIRED can no longer be paid, so it drops out.
+    """
+    since = timezone.now() - late_window
+    rows = Payment.objects.filter(invoice_id__isnull=False).filter(
+        Q(status=PaymentStatus.PENDING)
+        | (
+            Q(status__in=[PaymentStatus.EXPIRED, PaymentStatus.FAILED], order__expires_at__gte=since)
+            & ~Q(gateway_status=InvoiceStatus.EXPIRED)
+        )
+    )
+    ordered = rows.order_by(F("last_synced_at").asc(nulls_first=True), "pk")
+    return list(ordered.values_list("pk", flat=True)[:limit])
+
+
+def payments_reconcile(*, limit: int = 200, late_window: timedelta = timedelta(hours=48), gateway=None) -> dict:
+    """One reconciliation pass over at most `limit` payments. A failure on one payment is
+    logged and counted; the rest are still done. Returns counts per result."""
+    counts = {"checked": 0, "paid": 0, "expired": 0, "unchanged": 0, "failed": 0}
+    gateway = gateway or get_gateway()
+    for payment_id in payments_to_reconcile(late_window=late_window, limit=limit):
+        counts["checked"] += 1
+        try:
+            counts[payment_reconcile(payment_id=payment_id, gateway=gateway)] += 1
+        except Exception:
+            logger.exception("reconcile: payment %s failed", payment_id)
+            counts["failed"] += 1
+    logger.info("reconcile: %s", counts)
+    return counts
