@@ -10,19 +10,38 @@ export SITE_URL=${SITE_URL:-http://$host:$port}
 .venv/bin/python manage.py migrate --no-input
 .venv/bin/python manage.py seed_demo
 
-mkdir -p var/run
+# Worker + beat in one process (fine for one machine; production runs them separately, see
+# docs/operations.md). Its files go where the settings put theirs (TEDXPAY_VAR_DIR).
+var_dir=${TEDXPAY_VAR_DIR:-var}
+mkdir -p "$var_dir/run"
+pidfile="$var_dir/run/celery.pid"
+running() {  # alive and not a zombie waiting for this script to reap it
+  ps -p "$1" -o stat= 2>/dev/null | grep -q '^[^Z]'
+}
 stop_worker() {
-  if [ -f var/run/celery.pid ]; then
-    kill "$(cat var/run/celery.pid)" 2>/dev/null || true
+  [ -f "$pidfile" ] || return 0
+  local pid
+  pid=$(cat "$pidfile" 2>/dev/null || true)
+  # Only a worker of ours: after a reboot the pid in a stale file may belong to anything.
+  if [ -n "$pid" ] && ps -p "$pid" -o args= 2>/dev/null | grep -q "celery -A tedxpay worker"; then
+    kill "$pid" 2>/dev/null || true
+    # A warm shutdown finishes the task at hand; give it a few seconds, then insist.
+    for _ in $(seq 1 50); do running "$pid" || break; sleep 0.2; done
+    if running "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
   fi
+  rm -f "$pidfile"
 }
 trap stop_worker EXIT INT TERM
 stop_worker
-.venv/bin/celery -A tedxpay worker -B --concurrency 2 --loglevel INFO \
-  -s var/run/celerybeat-schedule --pidfile var/run/celery.pid >var/celery.log 2>&1 &
+# setsid: its own process group, so Ctrl-C reaches only this script and runserver; the
+# trap then stops the worker through its main process. A signal sent to the pool's child
+# processes directly can kill one holding the pool's queue lock, and the worker then hangs
+# on shutdown (billiard).
+setsid .venv/bin/celery -A tedxpay worker -B --concurrency 2 --loglevel INFO \
+  -s "$var_dir/run/celerybeat-schedule" --pidfile "$pidfile" >"$var_dir/celery.log" 2>&1 &
 
 echo
 echo "tedxpay: http://$host:$port/   admin: http://$host:$port/admin/   API docs: http://$host:$port/api/docs/"
-echo "Celery worker + beat log: var/celery.log. Make an admin user: .venv/bin/python manage.py createsuperuser"
+echo "Celery worker + beat log: $var_dir/celery.log. Make an admin user: .venv/bin/python manage.py createsuperuser"
 echo
 .venv/bin/python manage.py runserver "$host:$port"

@@ -1,4 +1,8 @@
+"""The Celery app. Settings come from Django settings (CELERY_* names, see the Celery
+section of settings.py); tasks are found in each app's tasks.py."""
+
 import os
+import random
 
 from celery import Celery
 
@@ -8,3 +12,11 @@ app = Celery("tedxpay")
 # All Celery settings live in Django settings with a CELERY_ prefix.
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+def backoff_delay(retries: int, *, base: int, cap: int) -> int:
+    """Seconds before retry number `retries + 1`: exponential from `base`, capped, with
+    ±25 % jitter so that many tasks failing together (Xendit or the ESP down) do not all
+    come back in the same second."""
+    delay = min(base * 2**retries, cap)
+    return max(1, round(delay * random.uniform(0.75, 1.25)))

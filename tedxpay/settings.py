@@ -257,7 +257,7 @@ CELERY_BEAT_SCHEDULE = {
     "reconcile-payments": {
         "task": "payments.tasks.reconcile_payments",
         "schedule": float(RECONCILE_INTERVAL_SECONDS),
-        "options": {"expires": RECONCILE_INTERVAL_SECONDS - 5},
+        "options": {"expires": RECONCILE_INTERVAL_SECONDS * 0.9},
     },
 }
 # How many stale orders one sweep expires at most (the next sweep, a minute later, goes on).

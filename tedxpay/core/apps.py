@@ -5,3 +5,8 @@ class CoreConfig(AppConfig):
     name = "tedxpay.core"
     label = "core"
     verbose_name = "Core"
+
+    def ready(self):
+        # Registers the Api-Key security scheme with drf-spectacular, whichever API module
+        # happens to be imported first.
+        from tedxpay.core import schema  # noqa: F401

@@ -1,7 +1,6 @@
 """OpenAPI pieces shared by the API views (drf-spectacular).
 
-Importing this module registers the Api-Key security scheme, so every module that declares
-views with `ApiKeyAuthentication` imports it.
+Importing this module registers the Api-Key security scheme; CoreConfig.ready() does.
 """
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension

@@ -1,0 +1,93 @@
+"""Rendering a notification as an email: HTML + plain text, in the buyer's language.
+
+Templates live in templates/emails/<kind>.<language>.html and .txt (one file per language
+so a translator edits whole sentences). E-ticket QR codes travel as inline PNG parts with a
+Content-ID that the HTML references as `cid:…`: Gmail and Outlook block `data:` images,
+and Anymail passes Content-ID parts on to the ESP as inline images.
+"""
+
+from dataclasses import dataclass
+from email.mime.image import MIMEImage
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from notifications.models import Notification, NotificationKind
+from notifications.qr import qr_png
+from orders.models import IssuedTicket, Order
+
+EMAIL_LANGUAGES = ("en", "id")
+JAKARTA = ZoneInfo("Asia/Jakarta")
+
+SUBJECTS = {
+    NotificationKind.ORDER_CONFIRMATION: {
+        "en": "Your e-tickets for {event} — order {code}",
+        "id": "E-tiket Anda untuk {event} — pesanan {code}",
+    },
+    NotificationKind.ORDER_EXPIRED: {
+        "en": "Order {code} has expired — {event}",
+        "id": "Pesanan {code} telah kedaluwarsa — {event}",
+    },
+    NotificationKind.PAID_AFTER_EXPIRY: {
+        "en": "Payment for order {code} received after it closed — refund on its way",
+        "id": "Pembayaran pesanan {code} diterima setelah pesanan ditutup — dana akan dikembalikan",
+    },
+}
+
+
+@dataclass(frozen=True)
+class ETicket:
+    issued: IssuedTicket
+    content_id: str  # without the angle brackets: the HTML says src="cid:{content_id}"
+    png: bytes
+
+
+def notification_message(notification: Notification) -> EmailMultiAlternatives:
+    """The email for this notification, ready to send (nothing is written)."""
+    order = Order.objects.select_related("buyer", "event").get(pk=notification.order_id)
+    language = notification.language if notification.language in EMAIL_LANGUAGES else "en"
+    etickets = _etickets(order) if notification.kind == NotificationKind.ORDER_CONFIRMATION else []
+    context = {
+        "order": order,
+        "buyer": order.buyer,
+        "event": order.event,
+        "items": list(order.items.select_related("ticket").order_by("ticket_id")),
+        "etickets": etickets,
+        "paid_amount": _paid_amount(order),
+        "order_url": f"{settings.SITE_URL}/orders/{order.code}/",
+        "event_url": f"{settings.SITE_URL}/events/{order.event.slug}/",
+        "language": language,
+    }
+    # Month and day names follow the language; times are Jakarta's (WIB) wherever the
+    # worker runs.
+    with translation.override(language), timezone.override(JAKARTA):
+        text = render_to_string(f"emails/{notification.kind}.{language}.txt", context)
+        html = render_to_string(f"emails/{notification.kind}.{language}.html", context)
+    subject = SUBJECTS[notification.kind][language].format(code=order.code, event=order.event.name)
+
+    message = EmailMultiAlternatives(subject=subject, body=text, to=[notification.to_email])
+    message.attach_alternative(html, "text/html")
+    if etickets:
+        # multipart/related: the images belong to the HTML rather than being attachments.
+        message.mixed_subtype = "related"
+        for eticket in etickets:
+            image = MIMEImage(eticket.png, "png")
+            image.add_header("Content-ID", f"<{eticket.content_id}>")
+            image.add_header("Content-Disposition", "inline", filename=f"e-ticket-{eticket.issued.code[:8]}.png")
+            message.attach(image)
+    return message
+
+
+def _etickets(order: Order) -> list[ETicket]:
+    issued = order.issued_tickets.select_related("ticket").order_by("order_item_id", "seat_number")
+    return [
+        ETicket(issued=ticket, content_id=f"eticket-{ticket.pk}@tedxpay", png=qr_png(ticket.code)) for ticket in issued
+    ]
+
+
+def _paid_amount(order: Order) -> int | None:
+    payment = getattr(order, "payment", None)
+    return payment.paid_amount if payment is not None else None

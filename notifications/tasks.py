@@ -1,0 +1,33 @@
+"""Celery tasks of the notifications app: thin, they call services and own the retries."""
+
+from celery import shared_task
+from django.conf import settings
+
+from notifications.models import Notification
+from notifications.services import NotificationSendFailed, notification_mark_failed, notification_send
+from tedxpay.celery import backoff_delay
+
+
+# acks_late + reject_on_worker_lost: a worker that dies mid-send gives the message back;
+# running twice is safe because notification_send never sends a row that is `sent`.
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=settings.NOTIFICATION_MAX_RETRIES,
+)
+def notification_send_task(self, notification_id: int) -> None:
+    try:
+        notification_send(notification_id=notification_id)
+    except Notification.DoesNotExist:
+        return  # its order was deleted (admin clean-up): nothing left to send
+    except NotificationSendFailed as error:
+        if self.request.retries >= self.max_retries:
+            notification_mark_failed(notification_id=notification_id)
+            return
+        countdown = backoff_delay(
+            self.request.retries,
+            base=settings.NOTIFICATION_RETRY_BASE_DELAY,
+            cap=settings.NOTIFICATION_RETRY_MAX_DELAY,
+        )
+        raise self.retry(exc=error, countdown=countdown) from error

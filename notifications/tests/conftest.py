@@ -1,0 +1,59 @@
+from datetime import UTC, datetime
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from notifications.models import Notification, NotificationKind
+from orders.models import EventSource
+from orders.services import order_mark_paid
+from orders.tests.factories import BuyerFactory, OrderFactory, OrderItemFactory
+from payments.tests.factories import PaymentFactory
+from tedxpay.celery import app as celery_app
+from tickets.services import stock_reserve
+from tickets.tests.factories import EventFactory, TicketFactory
+
+# Saturday 5 December 2026, 10:00 in Jakarta (UTC+7).
+EVENT_START = datetime(2026, 12, 5, 3, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def celery_eager():
+    """.delay() runs the task at once in this thread (retries too, without the countdown)."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+def make_order(*, language: str = "en", full_name: str = "Dewi Lestari"):
+    """A PENDING order: 2 × Regular (Rp 350.000) + 1 × Student (Rp 150.000) = Rp 850.000,
+    seats reserved through the stock service, with its payment."""
+    event = EventFactory(
+        name="TEDxJakarta 2026", venue="Teater Jakarta, Taman Ismail Marzuki", city="Jakarta", starts_at=EVENT_START
+    )
+    regular = TicketFactory(event=event, name="Regular", price=350_000, quota=10)
+    student = TicketFactory(event=event, name="Student", price=150_000, quota=10)
+    with transaction.atomic():
+        stock_reserve(quantities={regular.pk: 2, student.pk: 1}, now=timezone.now())
+        order = OrderFactory(event=event, buyer=BuyerFactory(full_name=full_name), total=850_000, language=language)
+        OrderItemFactory(order=order, ticket=regular, quantity=2)
+        OrderItemFactory(order=order, ticket=student, quantity=1)
+        PaymentFactory(order=order)
+    return order
+
+
+def pay(order):
+    """The order takes its payment (PAID, e-tickets issued, confirmation queued)."""
+    order_mark_paid(order_id=order.pk, paid_amount=order.total, paid_at=timezone.now(), source=EventSource.WEBHOOK)
+    return Notification.objects.get(order=order, kind=NotificationKind.ORDER_CONFIRMATION)
+
+
+@pytest.fixture
+def confirmation(db):
+    """Build a paid order in the given language and return its confirmation notification."""
+
+    def build(language: str = "en", **kwargs) -> Notification:
+        return pay(make_order(language=language, **kwargs))
+
+    return build

@@ -1,0 +1,41 @@
+"""Celery tasks of the orders app: thin wrappers that call services and own retries."""
+
+import logging
+
+from celery import shared_task
+from django.db import DatabaseError
+
+from orders.invoice_expiry import invoice_expire
+from orders.services import order_expire_stale
+from payments.gateways.base import GatewayError
+from tedxpay.celery import backoff_delay
+
+logger = logging.getLogger("tedxpay.orders.expiry")
+
+INVOICE_EXPIRE_MAX_RETRIES = 8
+
+
+# acks_late + reject_on_worker_lost: a worker killed mid-run gives the message back, and
+# running the sweep twice is harmless (each order is claimed under a lock).
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def expire_stale_orders() -> int:
+    return len(order_expire_stale())
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=INVOICE_EXPIRE_MAX_RETRIES)
+def invoice_expire_task(self, payment_id: int) -> str:
+    """Expire the invoice of an expired order at Xendit (safe to run twice: expiring an
+    expired invoice or recording a recorded payment changes nothing)."""
+    try:
+        return invoice_expire(payment_id=payment_id)
+    except GatewayError as error:
+        if not error.retryable:
+            # Xendit refused and would refuse again. The invoice still expires by itself at
+            # its own expiry time (set to the order's); a payment before that arrives as a
+            # PAID callback and takes the late-payment path.
+            logger.error("giving up expiring the invoice of payment %s: %r", payment_id, error)
+            return "gave_up"
+        raise self.retry(exc=error, countdown=backoff_delay(self.request.retries, base=10, cap=600)) from error
+    except DatabaseError as error:
+        # A lock wait timeout or a dropped connection while recording a late payment.
+        raise self.retry(exc=error, countdown=backoff_delay(self.request.retries, base=10, cap=600)) from error

@@ -1,0 +1,171 @@
+"""Expiry under real row locks (MariaDB): two sweeps at once, a sweep meeting an order a
+webhook holds, and a PAID callback racing the expiry. Seats are given back exactly once
+and `held` always equals the units of PENDING and PAID orders."""
+
+# Fixtures are shared by importing them from test_expiry (orders/tests/conftest.py is not
+# ours to extend); pytest then passes them by parameter name, which ruff reads as shadowing.
+# ruff: noqa: F811
+
+import threading
+import time
+
+import pytest
+from django.db import connection
+
+from notifications.models import Notification, NotificationKind
+from orders.models import Order, OrderStatus
+from orders.services import order_expire, order_expire_stale, order_lock
+from orders.tasks import invoice_expire_task
+from orders.tests.test_expiry import (  # noqa: F401
+    celery_app_sent,
+    celery_eager,
+    expired_events,
+    held,
+    held_by_open_orders,
+    open_invoice,
+    pending_order,
+)
+from payments.models import Payment, PaymentStatus
+from payments.services import payment_mark_paid
+from tedxpay.core.errors import IllegalTransition
+from tickets.errors import SoldOut
+from tickets.tests.factories import TicketFactory
+
+pytestmark = [pytest.mark.mysql, pytest.mark.django_db(transaction=True)]
+
+
+def run_together(*functions, timeout: float = 60):
+    """Run each function in its own thread (own DB connection), released at the same
+    moment; return their results or exceptions, in order."""
+    barrier = threading.Barrier(len(functions))
+    results: list = [None] * len(functions)
+
+    def runner(index, function):
+        try:
+            barrier.wait()
+            results[index] = function()
+        except Exception as error:
+            results[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=runner, args=(i, f)) for i, f in enumerate(functions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+        assert not thread.is_alive(), "a thread hung (deadlock?)"
+    return results
+
+
+def test_two_sweeps_at_once_expire_each_order_once(celery_app_sent):
+    ticket = TicketFactory(price=100_000, quota=100)
+    orders = [pending_order(ticket=ticket, quantity=2) for _ in range(30)]
+    for order in orders:
+        Payment.objects.filter(order=order).update(invoice_id=f"inv_{order.code}")  # fixture only
+    assert held(ticket) == 60
+
+    first, second = run_together(lambda: order_expire_stale(batch_size=7), lambda: order_expire_stale(batch_size=7))
+
+    assert not isinstance(first, Exception) and not isinstance(second, Exception), (first, second)
+    assert not set(first) & set(second)  # nobody expired an order twice
+    assert sorted(first + second) == sorted(order.pk for order in orders)
+    assert held(ticket) == 0 == held_by_open_orders(ticket)
+    assert all(expired_events(order) == 1 for order in orders)
+    assert Notification.objects.filter(kind=NotificationKind.ORDER_EXPIRED).count() == 30
+    # One invoice expiry and one email started per order, not two.
+    invoice_tasks = [args[0] for name, args in celery_app_sent if name.endswith("invoice_expire_task")]
+    assert sorted(invoice_tasks) == sorted(Payment.objects.values_list("pk", flat=True))
+
+
+def test_sweep_skips_an_order_a_webhook_holds_instead_of_waiting(celery_app_sent):
+    busy, free = pending_order(), pending_order()
+    locked, release = threading.Event(), threading.Event()
+
+    def webhook_holding_the_order():
+        from django.db import transaction
+
+        with transaction.atomic():
+            order_lock(busy.pk)
+            locked.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=lambda: (webhook_holding_the_order(), connection.close()))
+    holder.start()
+    try:
+        assert locked.wait(10)
+        started = time.monotonic()
+        assert order_expire_stale() == [free.pk]
+        # Far below innodb_lock_wait_timeout (50 s): the locked row was skipped, not waited on.
+        assert time.monotonic() - started < 5
+    finally:
+        release.set()
+        holder.join(30)
+    assert order_expire_stale() == [busy.pk]  # the next sweep gets it
+
+
+def later(seconds: float, function):
+    def delayed():
+        time.sleep(seconds)
+        return function()
+
+    return delayed
+
+
+# Start offsets (paid, expire, competitor) in seconds: truly simultaneous rounds, plus
+# head starts that steer the race into each ending so every branch is exercised.
+RACE_STARTS = [
+    (0, 0, 0),
+    (0, 0, 0),
+    (0, 0, 0),
+    (0, 0.15, 0.15),  # the callback first: PAID; the expiry is refused; the competitor sold out
+    (0.3, 0, 0.1),  # expiry, competitor, then the late payment: seats gone, refund
+    (0.2, 0, 0.4),  # expiry, then the late payment takes its seats back
+]
+
+
+@pytest.mark.parametrize("starts", RACE_STARTS)
+def test_paid_callback_racing_the_expiry_ends_consistent(starts, gateway, xendit_simulator, celery_app_sent):
+    # Quota 2: when the expiry wins, a competing buyer may take the seats before the late
+    # payment asks for them back.
+    ticket = TicketFactory(price=350_000, quota=2)
+    order = pending_order(ticket=ticket, quantity=2)
+    payment = open_invoice(gateway, order)
+    xendit_simulator.pay(payment.invoice_id, callback="none")
+    invoice = gateway.get_invoice(payment.invoice_id)  # what the webhook confirms with
+
+    def competitor():
+        try:
+            return pending_order(ticket=ticket, quantity=2, stale=False)
+        except SoldOut:
+            return None
+
+    def expire():
+        try:
+            return order_expire(order_id=order.pk)
+        except IllegalTransition:
+            return None  # it was PAID first
+
+    paid_start, expire_start, competitor_start = starts
+    paid, _, _ = run_together(
+        later(paid_start, lambda: payment_mark_paid(payment_id=payment.pk, invoice=invoice)),
+        later(expire_start, expire),
+        later(competitor_start, competitor),
+    )
+    assert not isinstance(paid, Exception), paid
+    # Then whatever the expiry queued for Xendit runs; it must not change the outcome.
+    for name, args in celery_app_sent:
+        if name.endswith("invoice_expire_task"):
+            invoice_expire_task.apply(args=args)
+
+    order.refresh_from_db()
+    assert Payment.objects.get(pk=payment.pk).status == PaymentStatus.PAID  # never lost
+    assert held(ticket) == held_by_open_orders(ticket) <= 2
+    if order.status == OrderStatus.PAID:
+        assert order.issued_tickets.count() == 2
+        assert not Order.objects.exclude(pk=order.pk).filter(status=OrderStatus.PENDING).exists()
+    else:
+        assert order.status == OrderStatus.EXPIRED
+        assert order.needs_attention  # paid after expiry, seats gone: refund
+        assert Order.objects.exclude(pk=order.pk).get().status == OrderStatus.PENDING
+    assert expired_events(order) <= 1
