@@ -45,7 +45,7 @@ def wait_http(url: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(url, timeout=2)  # noqa: S310 (loopback only)
+            urllib.request.urlopen(url, timeout=2)
             return
         except urllib.error.HTTPError:
             return  # it answers
@@ -69,9 +69,13 @@ from django.utils import timezone
 from tickets.models import Event, Ticket
 from tedxpay.core.services import api_key_create
 now = timezone.now()
-event, _ = Event.objects.get_or_create(slug="bench", defaults=dict(name="TEDx Bench", venue="Loopback", starts_at=now + timedelta(days=30)))
-Ticket.objects.filter(event=event).delete() if not event.orders.exists() else None
-ticket = Ticket.objects.create(event=event, name="Flash", price=150000, quota={seats}, valid_from=now - timedelta(hours=1), valid_until=now + timedelta(days=1), max_per_order=3)
+event = Event.objects.create(
+    slug="bench", name="TEDx Bench", venue="Loopback", starts_at=now + timedelta(days=30)
+)
+ticket = Ticket.objects.create(
+    event=event, name="Flash", price=150000, quota={seats}, max_per_order=3,
+    valid_from=now - timedelta(hours=1), valid_until=now + timedelta(days=1),
+)
 key = api_key_create(name="bench")[1]
 print(json.dumps({{"ticket_id": ticket.pk, "key": key}}))
 """
@@ -94,7 +98,7 @@ def buy(base_url: str, api_key: str, ticket_id: int, quantity: int, n: int) -> t
     )
     started = time.perf_counter()
     try:
-        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 (loopback only)
+        with urllib.request.urlopen(request, timeout=60) as response:
             status, payload = response.status, response.read()
     except urllib.error.HTTPError as error:
         status, payload = error.code, error.read()
@@ -115,14 +119,18 @@ def percentile(values: list[float], pct: float) -> float:
 def raw_update_limit(database_url: str, concurrency: int, seconds: float) -> float:
     """Transactions/s of the bare hot-row conditional UPDATE + COMMIT, `concurrency`
     connections on one row: the ceiling any order path on one phase can reach."""
-    import MySQLdb
     from urllib.parse import urlparse
+
+    import MySQLdb
 
     url = urlparse(database_url)
     connect = dict(host=url.hostname, port=url.port, user=url.username, passwd=url.password, db="tedxpay")
     setup = MySQLdb.connect(**connect)
     cursor = setup.cursor()
-    cursor.execute("CREATE TABLE IF NOT EXISTS bench_hot_row (id INT PRIMARY KEY, held INT UNSIGNED NOT NULL, quota INT UNSIGNED NOT NULL) ENGINE=InnoDB")
+    cursor.execute(
+        "CREATE TABLE IF NOT EXISTS bench_hot_row"
+        " (id INT PRIMARY KEY, held INT UNSIGNED NOT NULL, quota INT UNSIGNED NOT NULL) ENGINE=InnoDB"
+    )
     cursor.execute("REPLACE INTO bench_hot_row VALUES (1, 0, 4000000000)")
     setup.commit()
     setup.close()
@@ -201,15 +209,33 @@ def main() -> int:
 
         log = open(run_dir / "servers.log", "w")  # noqa: SIM115 (closed with the run dir)
         processes.append(
-            subprocess.Popen([PYTHON, "manage.py", "xendit_simulator", "--port", str(simulator_port)],
-                             cwd=ROOT, env=env, stdout=log, stderr=log)
+            subprocess.Popen(
+                [PYTHON, "manage.py", "xendit_simulator", "--port", str(simulator_port)],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=log,
+            )
         )
         processes.append(
             subprocess.Popen(
-                [str(ROOT / ".venv" / "bin" / "gunicorn"), "tedxpay.wsgi", "--bind", f"127.0.0.1:{web_port}",
-                 "--workers", str(args.workers), "--no-control-socket", "--timeout", "60",
-                 "--pid", str(run_dir / "gunicorn.pid")],
-                cwd=ROOT, env=env, stdout=log, stderr=log,
+                [
+                    str(ROOT / ".venv" / "bin" / "gunicorn"),
+                    "tedxpay.wsgi",
+                    "--bind",
+                    f"127.0.0.1:{web_port}",
+                    "--workers",
+                    str(args.workers),
+                    "--no-control-socket",
+                    "--timeout",
+                    "60",
+                    "--pid",
+                    str(run_dir / "gunicorn.pid"),
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=log,
             )
         )
         wait_http(f"http://127.0.0.1:{simulator_port}/_xendit/v2/invoices/none")
@@ -233,7 +259,9 @@ def main() -> int:
 
         raw_tps = raw_update_limit(service_env["DATABASE_URL"], args.concurrency, args.raw_seconds)
 
-        print(f"buyers {args.buyers}, seats {args.seats}, concurrency {args.concurrency}, gunicorn workers {args.workers}")
+        print(
+            f"buyers {args.buyers}, seats {args.seats}, concurrency {args.concurrency}, gunicorn workers {args.workers}"
+        )
         print(f"wall {wall:.2f}s, throughput {args.buyers / wall:.1f} requests/s")
         print(
             "latency p50 {:.0f} ms, p95 {:.0f} ms, p99 {:.0f} ms, mean {:.0f} ms".format(

@@ -19,9 +19,7 @@ class Notification(models.Model):
 
     order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=30, choices=NotificationKind.choices)
-    status = models.CharField(
-        max_length=10, choices=NotificationStatus.choices, default=NotificationStatus.PENDING
-    )
+    status = models.CharField(max_length=10, choices=NotificationStatus.choices, default=NotificationStatus.PENDING)
     to_email = models.EmailField(max_length=254)
     language = models.CharField(max_length=5, default="en")
     attempts = models.PositiveSmallIntegerField(default=0)

@@ -30,8 +30,20 @@ class OrderAdmin(admin.ModelAdmin):
     list_select_related = ["buyer", "event"]
     search_fields = ["code", "buyer__email", "buyer__full_name", "buyer__phone"]
     readonly_fields = [
-        "code", "buyer", "event", "status", "total", "currency", "language", "expires_at", "paid_at",
-        "needs_attention", "attention_reason", "attention_note", "created_at", "updated_at",
+        "code",
+        "buyer",
+        "event",
+        "status",
+        "total",
+        "currency",
+        "language",
+        "expires_at",
+        "paid_at",
+        "needs_attention",
+        "attention_reason",
+        "attention_note",
+        "created_at",
+        "updated_at",
     ]
     inlines = [OrderItemInline, OrderEventInline]
     date_hierarchy = "created_at"

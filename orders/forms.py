@@ -6,10 +6,16 @@ from orders.services import ORDER_LANGUAGES
 class BuyerForm(forms.Form):
     full_name = forms.CharField(label="Full name", max_length=200)
     email = forms.EmailField(label="Email")
-    phone = forms.CharField(label="Mobile number", max_length=20, widget=forms.TextInput(attrs={"type": "tel", "placeholder": "0812 3456 7890"}))
+    phone = forms.CharField(
+        label="Mobile number",
+        max_length=20,
+        widget=forms.TextInput(attrs={"type": "tel", "placeholder": "0812 3456 7890"}),
+    )
     language = forms.ChoiceField(
         label="Email language",
-        choices=[(code, name) for code, name in (("en", "English"), ("id", "Bahasa Indonesia")) if code in ORDER_LANGUAGES],
+        choices=[
+            (code, name) for code, name in (("en", "English"), ("id", "Bahasa Indonesia")) if code in ORDER_LANGUAGES
+        ],
         initial="en",
     )
 
@@ -36,7 +42,5 @@ class QuantitiesForm(forms.Form):
 
     def quantities(self) -> dict[int, int]:
         return {
-            int(name.removeprefix("quantity_")): quantity
-            for name, quantity in self.cleaned_data.items()
-            if quantity
+            int(name.removeprefix("quantity_")): quantity for name, quantity in self.cleaned_data.items() if quantity
         }

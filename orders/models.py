@@ -45,9 +45,7 @@ class Order(models.Model):
     code = models.CharField(max_length=16, unique=True, default=new_order_code, editable=False)
     buyer = models.ForeignKey(Buyer, on_delete=models.PROTECT, related_name="orders")
     event = models.ForeignKey("tickets.Event", on_delete=models.PROTECT, related_name="orders")
-    status = models.CharField(
-        max_length=12, choices=OrderStatus.choices, default=OrderStatus.PENDING, editable=False
-    )
+    status = models.CharField(max_length=12, choices=OrderStatus.choices, default=OrderStatus.PENDING, editable=False)
     total = models.PositiveBigIntegerField(help_text="Whole rupiah.")
     currency = models.CharField(max_length=3, default="IDR")
     language = models.CharField(max_length=5, default="en", help_text="For emails: en or id.")

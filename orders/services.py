@@ -75,6 +75,11 @@ def order_cancel(*, order_id: int, source: str = EventSource.SYSTEM, note: str =
     stock_release(quantities=order_quantities(order))
     _order_set_status(order=order, to_status=OrderStatus.CANCELLED, source=source, note=note)
     _payment_close(order=order, cancelled=True, source=source)
+    # An invoice left open could still be paid for seats we just gave back: close it after
+    # commit (a payment that beat us to it is recorded and flagged for a refund).
+    from orders.invoice_expiry import invoice_expire_after_commit  # imports payments.services
+
+    invoice_expire_after_commit(order_id=order.pk)
     return order
 
 
@@ -99,7 +104,10 @@ def order_flag(*, order: Order, reason: str, note: str, source: str) -> None:
     order.attention_note = note
     order.save(update_fields=["needs_attention", "attention_reason", "attention_note", "updated_at"])
     order_event_record(
-        order=order, from_status=order.status, to_status=order.status, source=source,
+        order=order,
+        from_status=order.status,
+        to_status=order.status,
+        source=source,
         note=f"needs attention: {reason}: {note}",
     )
 
@@ -156,14 +164,18 @@ def order_mark_paid(*, order_id: int, paid_amount: int, paid_at: datetime, sourc
                 stock_reserve(quantities=order_quantities(order), now=paid_at, require_on_sale=False)
         except (SoldOut, NotOnSale) as error:
             order_flag(
-                order=order, reason=AttentionReason.PAID_AFTER_EXPIRY_NO_STOCK, source=source,
+                order=order,
+                reason=AttentionReason.PAID_AFTER_EXPIRY_NO_STOCK,
+                source=source,
                 note=f"{paid_amount} IDR received after expiry; seats gone ({error.message}). Refund.",
             )
             notification_queue(order=order, kind=NotificationKind.PAID_AFTER_EXPIRY)
             return order
     elif order.status == OrderStatus.CANCELLED:
         order_flag(
-            order=order, reason=AttentionReason.PAID_AFTER_CANCEL, source=source,
+            order=order,
+            reason=AttentionReason.PAID_AFTER_CANCEL,
+            source=source,
             note=f"{paid_amount} IDR received for a cancelled order. Refund.",
         )
         notification_queue(order=order, kind=NotificationKind.PAID_AFTER_EXPIRY)
@@ -177,7 +189,9 @@ def order_mark_paid(*, order_id: int, paid_amount: int, paid_at: datetime, sourc
     order_event_record(order=order, from_status=from_status, to_status=OrderStatus.PAID, source=source, note=note)
     if paid_amount != order.total:
         order_flag(
-            order=order, reason=AttentionReason.AMOUNT_MISMATCH, source=source,
+            order=order,
+            reason=AttentionReason.AMOUNT_MISMATCH,
+            source=source,
             note=f"paid {paid_amount} IDR, total {order.total} IDR",
         )
     issued_tickets_create(order=order)

@@ -67,9 +67,7 @@ class WebhookEvent(models.Model):
     )
     raw_body = models.TextField()
     request_id = models.CharField(max_length=128, blank=True)
-    outcome = models.CharField(
-        max_length=12, choices=WebhookOutcome.choices, default=WebhookOutcome.RECEIVED
-    )
+    outcome = models.CharField(max_length=12, choices=WebhookOutcome.choices, default=WebhookOutcome.RECEIVED)
     outcome_detail = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)

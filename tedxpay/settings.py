@@ -177,9 +177,7 @@ CURRENCY = "IDR"
 
 # --- Xendit -----------------------------------------------------------------------------
 XENDIT_SIMULATOR_ENABLED = env.bool("XENDIT_SIMULATOR_ENABLED", default=DEBUG)
-XENDIT_SECRET_KEY = env(
-    "XENDIT_SECRET_KEY", default="xnd_development_simulator" if XENDIT_SIMULATOR_ENABLED else ""
-)
+XENDIT_SECRET_KEY = env("XENDIT_SECRET_KEY", default="xnd_development_simulator" if XENDIT_SIMULATOR_ENABLED else "")
 XENDIT_BASE_URL = env(
     "XENDIT_BASE_URL",
     default=f"{SITE_URL}/_xendit" if XENDIT_SIMULATOR_ENABLED else "https://api.xendit.co",
@@ -275,11 +273,7 @@ NOTIFICATION_RETRY_MAX_DELAY = env.int("NOTIFICATION_RETRY_MAX_DELAY", default=1
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = VAR_DIR / "mail"
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="TEDx Tickets <tickets@tedxpay.local>")
-ANYMAIL = {
-    key.removeprefix("ANYMAIL_"): value
-    for key, value in env.ENVIRON.items()
-    if key.startswith("ANYMAIL_")
-}
+ANYMAIL = {key.removeprefix("ANYMAIL_"): value for key, value in env.ENVIRON.items() if key.startswith("ANYMAIL_")}
 # A send must finish well inside the Celery task's soft time limit (60 s) or the task is
 # interrupted mid-send. Anymail's HTTP timeout (default 30 s) must be a number, not the
 # string an env var gives; SMTP uses EMAIL_TIMEOUT.

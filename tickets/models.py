@@ -48,9 +48,7 @@ class Ticket(models.Model):
             models.CheckConstraint(condition=Q(held__gte=0), name="ticket_held_not_negative"),
             models.CheckConstraint(condition=Q(price__gte=0), name="ticket_price_not_negative"),
             models.CheckConstraint(condition=Q(max_per_order__gte=1), name="ticket_max_per_order_positive"),
-            models.CheckConstraint(
-                condition=Q(valid_until__gt=F("valid_from")), name="ticket_sale_window_ordered"
-            ),
+            models.CheckConstraint(condition=Q(valid_until__gt=F("valid_from")), name="ticket_sale_window_ordered"),
         ]
         indexes = [models.Index(fields=["is_active", "valid_from", "valid_until"])]
 

@@ -14,7 +14,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_buy_two_seats_pay_with_ovo_and_see_the_etickets(page, live_server, xendit_simulator):
-    ticket = TicketFactory(event__slug="tedxbrowser", event__name="TEDxBrowser", name="Regular", price=350_000, quota=10)
+    ticket = TicketFactory(
+        event__slug="tedxbrowser", event__name="TEDxBrowser", name="Regular", price=350_000, quota=10
+    )
 
     page.goto(f"{live_server.url}/events/tedxbrowser/")
     expect(page.get_by_role("heading", name="TEDxBrowser")).to_be_visible()

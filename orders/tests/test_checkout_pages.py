@@ -24,7 +24,9 @@ def test_checkout_offers_only_phases_on_sale_and_at_most_what_is_left(client):
     now = timezone.now()
     on_sale = TicketFactory(event=event, name="Regular", quota=10, max_per_order=5)
     scarce = TicketFactory(event=event, name="Student", quota=2, max_per_order=5)
-    TicketFactory(event=event, name="Early Bird", valid_from=now - timedelta(days=9), valid_until=now - timedelta(days=1))
+    TicketFactory(
+        event=event, name="Early Bird", valid_from=now - timedelta(days=9), valid_until=now - timedelta(days=1)
+    )
     response = client.get("/events/tedxcheckout/")
     page = response.content.decode()
     assert response.status_code == 200
@@ -39,7 +41,13 @@ def test_checkout_with_no_ticket_chosen_writes_nothing(client):
     ticket = TicketFactory(event__slug="tedxempty")
     response = client.post(
         "/events/tedxempty/",
-        {f"quantity_{ticket.pk}": "0", "full_name": "A B", "email": "a@example.com", "phone": "08123456789", "language": "en"},
+        {
+            f"quantity_{ticket.pk}": "0",
+            "full_name": "A B",
+            "email": "a@example.com",
+            "phone": "08123456789",
+            "language": "en",
+        },
     )
     assert response.status_code == 400
     assert "Choose at least one ticket" in response.content.decode()
@@ -50,7 +58,13 @@ def test_checkout_with_an_unreadable_phone_shows_it_on_the_field(client):
     ticket = TicketFactory(event__slug="tedxphone")
     response = client.post(
         "/events/tedxphone/",
-        {f"quantity_{ticket.pk}": "1", "full_name": "A B", "email": "a@example.com", "phone": "call me", "language": "en"},
+        {
+            f"quantity_{ticket.pk}": "1",
+            "full_name": "A B",
+            "email": "a@example.com",
+            "phone": "call me",
+            "language": "en",
+        },
     )
     assert response.status_code == 400
     assert response.context["form"].errors["phone"]
@@ -63,7 +77,13 @@ def test_checkout_refuses_a_quantity_that_was_not_offered(client):
     ticket = TicketFactory(event__slug="tedxtamper", max_per_order=2)
     response = client.post(
         "/events/tedxtamper/",
-        {f"quantity_{ticket.pk}": "9", "full_name": "A B", "email": "a@example.com", "phone": "08123456789", "language": "en"},
+        {
+            f"quantity_{ticket.pk}": "9",
+            "full_name": "A B",
+            "email": "a@example.com",
+            "phone": "08123456789",
+            "language": "en",
+        },
     )
     assert response.status_code == 400
     assert not Order.objects.exists()

@@ -70,6 +70,4 @@ def api_exception_handler(exc, context):
         )
 
     logger.exception("unexpected error while handling an API request")
-    return error_response(
-        "internal_error", "Something went wrong on our side.", status.HTTP_500_INTERNAL_SERVER_ERROR
-    )
+    return error_response("internal_error", "Something went wrong on our side.", status.HTTP_500_INTERNAL_SERVER_ERROR)

@@ -37,7 +37,11 @@ def test_mysql_url_switches_to_mysql_with_utf8mb4_and_strict_mode(tmp_path):
     db = settings["db"]
     assert db["ENGINE"] == "django.db.backends.mysql"
     assert (db["NAME"], db["USER"], db["PASSWORD"], db["HOST"], str(db["PORT"])) == (
-        "tedxpay", "shop", "secret", "db.internal", "3307",
+        "tedxpay",
+        "shop",
+        "secret",
+        "db.internal",
+        "3307",
     )
     assert db["OPTIONS"]["charset"] == "utf8mb4"
     assert "STRICT_TRANS_TABLES" in db["OPTIONS"]["init_command"]

@@ -29,12 +29,33 @@ class Command(BaseCommand):
             },
         )
         phases = [
-            ("Early Bird", 250_000, 100, now - timedelta(days=30), now - timedelta(days=1), 0,
-             "The first 100 seats, at a lower price. Sold during the first weeks."),
-            ("Regular", 350_000, 300, now - timedelta(days=1), now + timedelta(days=55), 1,
-             "A seat for the whole day, lunch and coffee included."),
-            ("Student", 150_000, 20, now - timedelta(days=1), now + timedelta(days=55), 2,
-             "For students with a valid student card, checked at the door."),
+            (
+                "Early Bird",
+                250_000,
+                100,
+                now - timedelta(days=30),
+                now - timedelta(days=1),
+                0,
+                "The first 100 seats, at a lower price. Sold during the first weeks.",
+            ),
+            (
+                "Regular",
+                350_000,
+                300,
+                now - timedelta(days=1),
+                now + timedelta(days=55),
+                1,
+                "A seat for the whole day, lunch and coffee included.",
+            ),
+            (
+                "Student",
+                150_000,
+                20,
+                now - timedelta(days=1),
+                now + timedelta(days=55),
+                2,
+                "For students with a valid student card, checked at the door.",
+            ),
         ]
         for name, price, quota, valid_from, valid_until, sort_order, description in phases:
             Ticket.objects.get_or_create(
