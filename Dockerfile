@@ -14,8 +14,10 @@ WORKDIR /app
 COPY requirements.txt requirements-mysql.txt ./
 RUN pip install --no-cache-dir -r requirements-mysql.txt
 COPY . .
-# collectstatic needs a SECRET_KEY to import settings; this one is used for nothing else.
-RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --no-input \
+# collectstatic imports the settings, which refuse to start without these in production;
+# these values are used for nothing else.
+RUN SECRET_KEY=collectstatic-only XENDIT_SECRET_KEY=unused XENDIT_CALLBACK_TOKEN=unused \
+    python manage.py collectstatic --no-input \
     && useradd --system --home /app tedxpay && mkdir -p var && chown -R tedxpay var
 USER tedxpay
 

@@ -29,5 +29,9 @@ $(VENV)/.installed-dev: requirements.txt requirements-mysql.txt requirements-dev
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@ $(VENV)/.installed-run
 
+# Flash-sale benchmark (starts its own MariaDB, Redis, simulator and gunicorn); see docs/performance.md.
+bench: venv-dev
+	$(BIN)/python bench/flash_sale.py
+
 clean:
 	rm -rf var/ .pytest_cache

@@ -11,8 +11,9 @@ export SITE_URL=${SITE_URL:-http://$host:$port}
 .venv/bin/python manage.py seed_demo
 
 # Worker + beat in one process (fine for one machine; production runs them separately, see
-# docs/operations.md). Its files go where the settings put theirs (TEDXPAY_VAR_DIR).
-var_dir=${TEDXPAY_VAR_DIR:-var}
+# docs/operations.md). Its files go where the settings put theirs (TEDXPAY_VAR_DIR, which
+# may also come from .env: ask Django rather than guess).
+var_dir=$(.venv/bin/python manage.py shell -v 0 -c "from django.conf import settings; print(settings.VAR_DIR)")
 mkdir -p "$var_dir/run"
 pidfile="$var_dir/run/celery.pid"
 running() {  # alive and not a zombie waiting for this script to reap it
@@ -37,8 +38,9 @@ stop_worker
 # trap then stops the worker through its main process. A signal sent to the pool's child
 # processes directly can kill one holding the pool's queue lock, and the worker then hangs
 # on shutdown (billiard).
+# The beat schedule file is CELERY_BEAT_SCHEDULE_FILENAME from the settings.
 setsid .venv/bin/celery -A tedxpay worker -B --concurrency 2 --loglevel INFO \
-  -s "$var_dir/run/celerybeat-schedule" --pidfile "$pidfile" >"$var_dir/celery.log" 2>&1 &
+  --pidfile "$pidfile" >"$var_dir/celery.log" 2>&1 &
 
 echo
 echo "tedxpay: http://$host:$port/   admin: http://$host:$port/admin/   API docs: http://$host:$port/api/docs/"

@@ -111,6 +111,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache (throttling, idempotency locks) ----------------------------------------------
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://tedxpay")}
 
+# --- Operations -------------------------------------------------------------------------
+# Bearer token a Prometheus scraper must send to /metrics (empty: open, e.g. behind a
+# private network).
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+
 # --- Auth, i18n, static -----------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -198,6 +203,9 @@ XENDIT_SIMULATOR_FAULTS = env.json("XENDIT_SIMULATOR_FAULTS", default=[])
 XENDIT_SIMULATOR_LATENCY_MS = env.int("XENDIT_SIMULATOR_LATENCY_MS", default=0)
 if not DEBUG and XENDIT_SIMULATOR_ENABLED and XENDIT_SECRET_KEY.startswith("xnd_production_"):
     raise ImproperlyConfigured("The Xendit simulator must not run with a live Xendit key.")
+if not DEBUG and not (XENDIT_SECRET_KEY and XENDIT_CALLBACK_TOKEN):
+    # Fail at start, not with a 502 on every order and a 401 on every callback.
+    raise ImproperlyConfigured("XENDIT_SECRET_KEY and XENDIT_CALLBACK_TOKEN must be set when DEBUG is off.")
 
 # --- Celery -----------------------------------------------------------------------------
 # Worker + beat (`celery -A tedxpay worker -B`, or separate `worker` and `beat` processes in
@@ -257,6 +265,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(RECONCILE_INTERVAL_SECONDS),
         "options": {"expires": RECONCILE_INTERVAL_SECONDS * 0.9},
     },
+    "purge-idempotency-keys": {
+        "task": "tedxpay.core.tasks.idempotency_keys_purge",
+        "schedule": 3600.0,
+        "options": {"expires": 3000},
+    },
 }
 # How many stale orders one sweep expires at most (the next sweep, a minute later, goes on).
 ORDER_EXPIRY_BATCH_SIZE = env.int("ORDER_EXPIRY_BATCH_SIZE", default=100)
@@ -272,6 +285,10 @@ NOTIFICATION_RETRY_MAX_DELAY = env.int("NOTIFICATION_RETRY_MAX_DELAY", default=1
 # (e.g. anymail.backends.mailgun.EmailBackend) and its ANYMAIL_* credentials.
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = VAR_DIR / "mail"
+if env("EMAIL_URL", default=""):
+    # An SMTP relay instead of an ESP API, e.g. smtp+tls://user:password@smtp.example.org:587
+    # (sets EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER/PASSWORD, EMAIL_USE_TLS).
+    globals().update(env.email_url("EMAIL_URL"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="TEDx Tickets <tickets@tedxpay.local>")
 ANYMAIL = {key.removeprefix("ANYMAIL_"): value for key, value in env.ENVIRON.items() if key.startswith("ANYMAIL_")}
 # A send must finish well inside the Celery task's soft time limit (60 s) or the task is

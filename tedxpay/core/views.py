@@ -1,9 +1,11 @@
 """Operator endpoints and the JSON fallbacks for errors raised outside DRF views."""
 
+import hmac
 import logging
 
+from django.conf import settings
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 
 from tedxpay.core.exception_handler import error_body
 
@@ -16,14 +18,47 @@ def healthz(request):
 
 
 def readyz(request):
-    """Readiness: the database answers."""
+    """Readiness: the database and the Celery broker answer."""
+    checks = {"database": _database_up(), "broker": _broker_up()}
+    ready = all(checks.values())
+    body = {"status": "ok" if ready else "unavailable", **{name: "up" if up else "down" for name, up in checks.items()}}
+    return JsonResponse(body, status=200 if ready else 503)
+
+
+def _database_up() -> bool:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
     except Exception:
         logger.exception("readiness check failed: database")
-        return JsonResponse({"status": "unavailable", "database": "down"}, status=503)
-    return JsonResponse({"status": "ok", "database": "up"})
+        return False
+    return True
+
+
+def _broker_up() -> bool:
+    from tedxpay.celery import app
+
+    try:
+        with app.connection_for_write() as broker:
+            # One quick attempt: a readiness probe must answer fast, not retry for minutes.
+            broker.ensure_connection(max_retries=1, interval_start=0, timeout=2)
+    except Exception:
+        logger.exception("readiness check failed: broker")
+        return False
+    return True
+
+
+def metrics(request):
+    """Prometheus text format. With METRICS_TOKEN set, a scraper must send it as a bearer
+    token (the figures include revenue)."""
+    token = settings.METRICS_TOKEN
+    if token:
+        sent = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if not hmac.compare_digest(sent.encode(), token.encode()):
+            return HttpResponse("unauthorized\n", status=401, content_type="text/plain")
+    from tedxpay.core.metrics import metrics_text
+
+    return HttpResponse(metrics_text(), content_type="text/plain; version=0.0.4; charset=utf-8")
 
 
 def not_found(request, exception=None):

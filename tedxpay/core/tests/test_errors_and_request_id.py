@@ -93,3 +93,16 @@ def test_api_key_is_required_and_checked(client, capsys):
     api_key.save()
     revoked = client.get("/api/private", headers={"Authorization": f"Api-Key {raw_key}"})
     assert_error_body(revoked, 401, "authentication_failed")
+
+
+def test_djangos_own_error_log_line_carries_the_request_id(client, caplog):
+    # django.request logs after the middleware has returned; the filter finds the id on
+    # the request it is given.
+    from tedxpay.core.request_id import RequestIdLogFilter
+
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        client.get("/api/conflict", headers={"X-Request-ID": "late-log-7"})
+    records = [r for r in caplog.records if r.name == "django.request"]
+    assert records
+    RequestIdLogFilter().filter(records[0])
+    assert records[0].request_id == "late-log-7"

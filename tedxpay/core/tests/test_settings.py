@@ -77,3 +77,36 @@ def test_simulator_refuses_a_live_xendit_key(tmp_path):
     )
     assert out.returncode != 0
     assert "live Xendit key" in out.stderr
+
+
+def test_production_without_xendit_credentials_refuses_to_start(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-c", PRINT_SETTINGS],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "TEDXPAY_VAR_DIR": str(tmp_path), "DEBUG": "false", "SECRET_KEY": "x" * 50},
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode != 0
+    assert "XENDIT_SECRET_KEY and XENDIT_CALLBACK_TOKEN must be set" in out.stderr
+
+
+def test_production_with_everything_set_starts_with_xendits_host(tmp_path):
+    settings = settings_with(
+        {
+            "DEBUG": "false",
+            "SECRET_KEY": "x" * 50,
+            "XENDIT_SECRET_KEY": "xnd_production_abc",
+            "XENDIT_CALLBACK_TOKEN": "token-from-dashboard",
+            "CELERY_BROKER_URL": "redis://redis.internal:6379/0",
+        },
+        tmp_path,
+    )
+    assert settings["debug"] is False
+    assert settings["xendit"] == "https://api.xendit.co"
+    assert settings["broker"] == "redis://redis.internal:6379/0"
+
+
+def test_email_url_switches_to_smtp(tmp_path):
+    settings = settings_with({"EMAIL_URL": "smtp+tls://user:pw@smtp.example.org:587"}, tmp_path)
+    assert settings["email"] == "django.core.mail.backends.smtp.EmailBackend"
