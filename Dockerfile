@@ -22,5 +22,8 @@ RUN SECRET_KEY=collectstatic-only XENDIT_SECRET_KEY=unused XENDIT_CALLBACK_TOKEN
 USER tedxpay
 
 EXPOSE 8000
+# --timeout 60: the slowest order placement (Xendit's create timing out, then the one
+# look-up timing out) takes about 39 s with the default XENDIT_* timeouts; gunicorn kills a
+# worker that runs longer than this, mid-request. See docs/architecture.md, "Time budget".
 HEALTHCHECK CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
-CMD ["sh", "-c", "python manage.py migrate --no-input && exec gunicorn tedxpay.wsgi --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-4} --timeout 30 --no-control-socket --access-logfile -"]
+CMD ["sh", "-c", "python manage.py migrate --no-input && exec gunicorn tedxpay.wsgi --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-4} --timeout 60 --no-control-socket --access-logfile -"]

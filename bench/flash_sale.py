@@ -227,6 +227,8 @@ def main() -> int:
                     "--workers",
                     str(args.workers),
                     "--no-control-socket",
+                    # As in the Dockerfile: above the slowest order placement (≈ 39 s, see
+                    # docs/architecture.md "Time budget"), so a slow Xendit is not a killed worker.
                     "--timeout",
                     "60",
                     "--pid",

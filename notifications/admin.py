@@ -1,12 +1,68 @@
 from django.contrib import admin
+from django.template.defaultfilters import truncatechars
+from django.urls import reverse
+from django.utils.html import format_html
 
 from notifications.models import Notification
+from orders.admin_actions import notifications_send_now
+from orders.admin_base import ActionReport, ReadOnlyRecordAdmin, jakarta_time, status_badge
+
+
+@admin.action(description="Send selected emails now (pending or failed ones)", permissions=["operate"])
+def resend_notifications(model_admin, request, queryset):
+    report = ActionReport("Sent")
+    notifications_send_now(report, list(queryset.select_related("order").order_by("pk")))
+    report.send(model_admin, request)
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
-    list_display = ["order", "kind", "status", "to_email", "attempts", "sent_at", "created_at"]
-    list_filter = ["kind", "status"]
+class NotificationAdmin(ReadOnlyRecordAdmin):
+    list_display = ["order_link", "kind", "status_display", "to_email", "attempts", "error", "sent", "created"]
+    list_filter = ["status", "kind"]
     list_select_related = ["order"]
     search_fields = ["order__code", "to_email"]
-    readonly_fields = [f.name for f in Notification._meta.fields]
+    search_help_text = "Order code or email address."
+    actions = [resend_notifications]
+    fields = [
+        ("order_link", "kind", "language"),
+        ("status_display", "attempts"),
+        "to_email",
+        ("created", "sent"),
+        "last_error",
+    ]
+    readonly_fields = [
+        "order_link",
+        "kind",
+        "language",
+        "status_display",
+        "attempts",
+        "to_email",
+        "created",
+        "sent",
+        "last_error",
+    ]
+
+    @admin.display(description="order", ordering="order__code")
+    def order_link(self, notification):
+        url = reverse("admin:orders_order_change", args=[notification.order_id])
+        return format_html('<a href="{}">{}</a>', url, notification.order.code)
+
+    @admin.display(description="status", ordering="status")
+    def status_display(self, notification):
+        return status_badge(notification.status, notification.get_status_display())
+
+    @admin.display(description="last error")
+    def error(self, notification):
+        if not notification.last_error:
+            return ""
+        return format_html(
+            '<span title="{}">{}</span>', notification.last_error, truncatechars(notification.last_error, 60)
+        )
+
+    @admin.display(description="sent (WIB)", ordering="sent_at")
+    def sent(self, notification):
+        return jakarta_time(notification.sent_at)
+
+    @admin.display(description="created (WIB)", ordering="created_at")
+    def created(self, notification):
+        return jakarta_time(notification.created_at)

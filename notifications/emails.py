@@ -17,6 +17,7 @@ from django.utils import timezone, translation
 
 from notifications.models import Notification, NotificationKind
 from notifications.qr import qr_png
+from orders.links import order_page_url
 from orders.models import IssuedTicket, Order
 
 EMAIL_LANGUAGES = ("en", "id")
@@ -57,7 +58,7 @@ def notification_message(notification: Notification) -> EmailMultiAlternatives:
         "items": list(order.items.select_related("ticket").order_by("ticket_id")),
         "etickets": etickets,
         "paid_amount": _paid_amount(order),
-        "order_url": f"{settings.SITE_URL}/orders/{order.code}/",
+        "order_url": order_page_url(order),
         "event_url": f"{settings.SITE_URL}/events/{order.event.slug}/",
         "language": language,
     }

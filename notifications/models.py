@@ -9,6 +9,7 @@ class NotificationKind(models.TextChoices):
 
 class NotificationStatus(models.TextChoices):
     PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"  # claimed by one sender; see notification_send
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
 
@@ -23,6 +24,9 @@ class Notification(models.Model):
     to_email = models.EmailField(max_length=254)
     language = models.CharField(max_length=5, default="en")
     attempts = models.PositiveSmallIntegerField(default=0)
+    # When the current sender claimed the row (status `sending`). A claim older than
+    # SEND_CLAIM_TIMEOUT belongs to a sender that died and may be taken over.
+    claimed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

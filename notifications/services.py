@@ -6,8 +6,10 @@ transaction commits, so a rolled-back change never emails anyone.
 """
 
 import logging
+from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from notifications.models import Notification, NotificationStatus
@@ -38,54 +40,122 @@ class NotificationSendFailed(Exception):
     """The email could not be handed to the backend this time (recorded on the row)."""
 
 
+# A claim older than this belongs to a sender that died (killed worker, lost connection)
+# and may be taken over. It must stay above the longest a live sender can hold one: a task
+# is killed at CELERY_TASK_TIME_LIMIT (90 s) and a send takes at most a few EMAIL_TIMEOUTs
+# (20 s each), so no live sender still holds a 5-minute-old claim and no email goes twice.
+SEND_CLAIM_TIMEOUT = timedelta(minutes=5)
+
+_CLAIMABLE = (NotificationStatus.PENDING, NotificationStatus.FAILED)
+
+
 def notification_send(*, notification_id: int) -> Notification:
-    """Send the email now, unless it was already sent; record the outcome on the row.
+    """Send the email now, unless it was sent or another sender is sending it; record the
+    outcome on the row. Returns the row as it is afterwards: `sent`, or `sending` when
+    another sender holds it (that sender records the outcome).
 
-    The row stays locked while the message is rendered and handed to the backend. That is
-    what makes a duplicate task (acks_late redelivery, an admin resend, two workers) wait
-    and then find the row `sent` instead of sending a second copy. The lock covers one row
-    nobody else writes, and a send takes at most EMAIL_TIMEOUT. Email stays at least once:
-    if the commit after a successful send fails, the retry sends again.
+    No transaction is open while the message is rendered and handed to the backend (up to
+    EMAIL_TIMEOUT): on SQLite a transaction holds the whole database's write lock. Instead
+    the row is claimed with one conditional UPDATE (pending/failed → `sending`), so of
+    several senders (an acks_late redelivery, an admin resend, two workers) exactly one
+    sends; then the outcome is written in a second short statement. Email stays at least
+    once: a sender that dies between the send and that write leaves a claim that is taken
+    over after SEND_CLAIM_TIMEOUT, and the email goes again.
 
-    Raises `NotificationSendFailed` after recording the attempt (the task retries).
+    Call it outside any transaction (tasks, admin actions): inside one, the claim would
+    stay uncommitted, and on MariaDB row-locked, until that transaction ends.
+
+    Raises `NotificationSendFailed` after recording the attempt (the task retries), and
+    `Notification.DoesNotExist` when the row is gone.
     """
-    with transaction.atomic():
-        notification = Notification.objects.select_for_update().get(pk=notification_id)
-        if notification.status == NotificationStatus.SENT:
-            return notification
-        notification.attempts += 1
-        try:
-            from notifications.emails import notification_message  # templates, QR: only when sending
+    notification, claimed_at = _notification_claim(notification_id)
+    if claimed_at is None:
+        return notification  # sent already, or another sender holds it
+    try:
+        from notifications.emails import notification_message  # templates, QR: only when sending
 
-            notification_message(notification).send()
-        except Exception as error:
-            # Any failure (SMTP, ESP API, a template error) is recorded and retried; the
-            # order itself is never touched by a failed email.
-            notification.last_error = f"{type(error).__name__}: {error}"[:2000]
-            notification.save(update_fields=["attempts", "last_error", "updated_at"])
-            failure = error
+        notification_message(notification).send()
+    except Exception as error:
+        # Any failure (SMTP, ESP API, a template error, the task's soft time limit) is
+        # recorded and retried; the order itself is never touched by a failed email.
+        last_error = f"{type(error).__name__}: {error}"[:2000]
+        # A failed row that fails again (an admin resend) stays failed; a pending one waits
+        # for the task's next retry.
+        back_to = (
+            NotificationStatus.FAILED
+            if notification.status == NotificationStatus.FAILED
+            else NotificationStatus.PENDING
+        )
+        _notification_release(notification_id, claimed_at=claimed_at, status=back_to, last_error=last_error)
+        logger.warning("notification %s (%s) not sent: %s", notification_id, notification.kind, last_error)
+        raise NotificationSendFailed(last_error) from error
+    sent_at = timezone.now()
+    # Not conditional on our claim: the email is out, so `sent` is the truth even if our
+    # claim was (wrongly) taken over meanwhile; that other sender then also marks it sent.
+    Notification.objects.filter(pk=notification_id).update(
+        status=NotificationStatus.SENT, sent_at=sent_at, claimed_at=None, last_error="", updated_at=sent_at
+    )
+    return Notification.objects.get(pk=notification_id)
+
+
+def _notification_claim(notification_id: int) -> tuple[Notification, datetime | None]:
+    """Take the row for sending. Returns (the row as claimed, the claim time), or (the row
+    as it is, None) when it is sent or someone else holds a live claim.
+
+    Each UPDATE is its own short transaction (autocommit) and only one of several at once
+    can match the status it read, so only one caller sends. The row returned carries the
+    status it was claimed from, which decides where a failed send goes back to.
+    """
+    for _ in range(3):
+        notification = Notification.objects.get(pk=notification_id)
+        now = timezone.now()
+        if notification.status == NotificationStatus.SENT:
+            return notification, None
+        if notification.status in _CLAIMABLE:
+            claimable = Notification.objects.filter(pk=notification_id, status=notification.status)
+        elif notification.claimed_at is None or notification.claimed_at < now - SEND_CLAIM_TIMEOUT:
+            logger.warning("notification %s: taking over a claim from %s", notification_id, notification.claimed_at)
+            claimable = Notification.objects.filter(
+                pk=notification_id, status=NotificationStatus.SENDING, claimed_at=notification.claimed_at
+            )
         else:
-            notification.status = NotificationStatus.SENT
-            notification.sent_at = timezone.now()
-            notification.last_error = ""
-            notification.save(update_fields=["status", "attempts", "last_error", "sent_at", "updated_at"])
-            return notification
-    # Raised after the commit above, so the attempt and its error stay recorded.
-    logger.warning("notification %s (%s) not sent: %s", notification_id, notification.kind, notification.last_error)
-    raise NotificationSendFailed(notification.last_error) from failure
+            return notification, None  # another sender is at it right now
+        claimed = claimable.update(
+            status=NotificationStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1, updated_at=now
+        )
+        if claimed:
+            notification.attempts += 1
+            return notification, now
+        # Someone changed the row between our read and our UPDATE: look again.
+    return Notification.objects.get(pk=notification_id), None
+
+
+def _notification_release(notification_id: int, *, claimed_at: datetime, status: str, last_error: str) -> None:
+    # Only our own claim: if it was taken over, the other sender records its own outcome.
+    Notification.objects.filter(pk=notification_id, status=NotificationStatus.SENDING, claimed_at=claimed_at).update(
+        status=status, claimed_at=None, last_error=last_error, updated_at=timezone.now()
+    )
 
 
 @transaction.atomic
 def notification_mark_failed(*, notification_id: int, error: str = "") -> Notification:
     """Give up on this email (after the last retry): `failed`, shown in the admin, which can
-    send it again. A row that was sent meanwhile stays `sent`."""
+    send it again. A row that was sent meanwhile stays `sent`, and one that another sender
+    is sending right now is left to that sender."""
     notification = Notification.objects.select_for_update().get(pk=notification_id)
     if notification.status == NotificationStatus.SENT:
         return notification
+    if (
+        notification.status == NotificationStatus.SENDING
+        and notification.claimed_at
+        and (notification.claimed_at >= timezone.now() - SEND_CLAIM_TIMEOUT)
+    ):
+        return notification
     notification.status = NotificationStatus.FAILED
+    notification.claimed_at = None
     if error:
         notification.last_error = error[:2000]
-    notification.save(update_fields=["status", "last_error", "updated_at"])
+    notification.save(update_fields=["status", "claimed_at", "last_error", "updated_at"])
     logger.error(
         "notification %s (%s) failed for good: %s", notification_id, notification.kind, notification.last_error
     )

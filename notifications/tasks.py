@@ -3,13 +3,19 @@
 from celery import shared_task
 from django.conf import settings
 
-from notifications.models import Notification
-from notifications.services import NotificationSendFailed, notification_mark_failed, notification_send
+from notifications.models import Notification, NotificationStatus
+from notifications.services import (
+    SEND_CLAIM_TIMEOUT,
+    NotificationSendFailed,
+    notification_mark_failed,
+    notification_send,
+)
 from tedxpay.celery import backoff_delay
 
 
 # acks_late + reject_on_worker_lost: a worker that dies mid-send gives the message back;
-# running twice is safe because notification_send never sends a row that is `sent`.
+# running twice is safe because only the sender that claims the row sends, and a `sent`
+# row is never sent again.
 @shared_task(
     bind=True,
     acks_late=True,
@@ -18,7 +24,7 @@ from tedxpay.celery import backoff_delay
 )
 def notification_send_task(self, notification_id: int) -> None:
     try:
-        notification_send(notification_id=notification_id)
+        notification = notification_send(notification_id=notification_id)
     except Notification.DoesNotExist:
         return  # its order was deleted (admin clean-up): nothing left to send
     except NotificationSendFailed as error:
@@ -31,3 +37,9 @@ def notification_send_task(self, notification_id: int) -> None:
             cap=settings.NOTIFICATION_RETRY_MAX_DELAY,
         )
         raise self.retry(exc=error, countdown=countdown) from error
+    if notification.status == NotificationStatus.SENDING and self.request.retries < self.max_retries:
+        # Another sender holds the row. Usually it finishes in seconds and the next look
+        # finds `sent`; but if it was this very message's earlier run, killed mid-send and
+        # handed back at once (reject_on_worker_lost), nobody else will ever finish it:
+        # look again once its claim can be taken over.
+        raise self.retry(countdown=int(SEND_CLAIM_TIMEOUT.total_seconds()) + 5)

@@ -1,66 +1,407 @@
+import re
+
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 
-from orders.models import Buyer, IssuedTicket, Order, OrderEvent, OrderItem
+from notifications.models import Notification
+from orders.admin_actions import cancel_orders, export_csv, resend_confirmation, resolve_attention, sync_with_xendit
+from orders.admin_base import (
+    ReadOnlyInline,
+    ReadOnlyInlineMixin,
+    ReadOnlyRecordAdmin,
+    jakarta_time,
+    jakarta_time_short,
+    rupiah,
+    status_badge,
+)
+from orders.dashboard import CHART_BAR_WIDTH, CHART_HEIGHT, sales_overview
+from orders.models import AttentionReason, Buyer, IssuedTicket, Order, OrderEvent, OrderItem
+from payments.models import Payment
+
+# For the list column; the full reason and the note are in its tooltip and on the page.
+_ATTENTION_SHORT = {
+    AttentionReason.AMOUNT_MISMATCH: "amount",
+    AttentionReason.PAID_AFTER_EXPIRY_NO_STOCK: "refund",
+    AttentionReason.PAID_AFTER_CANCEL: "refund",
+    AttentionReason.GATEWAY: "gateway",
+}
+
+# 0812…, 62812…, +62 812-3456…: what finance types when a buyer calls.
+_PHONE_LIKE = re.compile(r"^\+?[0-9][0-9\s\-().]{6,}$")
 
 
-class OrderItemInline(admin.TabularInline):
+class PaymentChannelFilter(admin.SimpleListFilter):
+    title = "payment channel"
+    parameter_name = "channel"
+
+    def lookups(self, request, model_admin):
+        channels = Payment.objects.exclude(channel="").values_list("channel", flat=True).distinct().order_by("channel")
+        return [(channel, channel) for channel in channels]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(payment__channel=self.value())
+        return queryset
+
+
+# --- detail page inlines (all read-only) -------------------------------------------------
+
+
+class OrderItemInline(ReadOnlyInline):
     model = OrderItem
-    extra = 0
-    can_delete = False
-    readonly_fields = ["ticket", "quantity", "unit_price"]
+    fields = ["ticket_name", "quantity", "unit_price_display", "subtotal_display"]
+    readonly_fields = fields
+    verbose_name_plural = "items"
 
-    def has_add_permission(self, request, obj=None):
-        return False
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("ticket")
+
+    @admin.display(description="ticket")
+    def ticket_name(self, item):
+        return item.ticket.name
+
+    @admin.display(description="unit price")
+    def unit_price_display(self, item):
+        return rupiah(item.unit_price)
+
+    @admin.display(description="subtotal")
+    def subtotal_display(self, item):
+        return rupiah(item.subtotal)
 
 
-class OrderEventInline(admin.TabularInline):
+class PaymentInline(ReadOnlyInlineMixin, admin.StackedInline):
+    model = Payment
+    fields = [
+        ("status_display", "gateway_status"),
+        ("amount_display", "paid_amount_display"),
+        ("method", "channel"),
+        ("paid_at_display", "last_synced_display"),
+        ("invoice_id", "invoice_link"),
+    ]
+    readonly_fields = [
+        "status_display",
+        "gateway_status",
+        "amount_display",
+        "paid_amount_display",
+        "method",
+        "channel",
+        "paid_at_display",
+        "last_synced_display",
+        "invoice_id",
+        "invoice_link",
+    ]
+    show_change_link = True
+
+    @admin.display(description="status")
+    def status_display(self, payment):
+        return status_badge(payment.status, payment.get_status_display())
+
+    @admin.display(description="amount")
+    def amount_display(self, payment):
+        return rupiah(payment.amount)
+
+    @admin.display(description="paid amount")
+    def paid_amount_display(self, payment):
+        return rupiah(payment.paid_amount)
+
+    @admin.display(description="paid at")
+    def paid_at_display(self, payment):
+        return jakarta_time(payment.paid_at)
+
+    @admin.display(description="last synced with Xendit")
+    def last_synced_display(self, payment):
+        return jakarta_time(payment.last_synced_at)
+
+    @admin.display(description="invoice page")
+    def invoice_link(self, payment):
+        if not payment.invoice_url:
+            return "—"
+        return format_html('<a href="{}" target="_blank" rel="noopener">open at Xendit</a>', payment.invoice_url)
+
+
+class IssuedTicketInline(ReadOnlyInline):
+    model = IssuedTicket
+    fields = ["code", "ticket_name", "seat_number", "created_display"]
+    readonly_fields = fields
+    verbose_name_plural = "e-tickets"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("ticket")
+
+    @admin.display(description="ticket")
+    def ticket_name(self, issued):
+        return issued.ticket.name
+
+    @admin.display(description="issued")
+    def created_display(self, issued):
+        return jakarta_time(issued.created_at)
+
+
+class NotificationInline(ReadOnlyInline):
+    model = Notification
+    fields = ["kind", "status_display", "to_email", "attempts", "sent_display", "last_error"]
+    readonly_fields = fields
+    verbose_name_plural = "emails"
+
+    @admin.display(description="status")
+    def status_display(self, notification):
+        return status_badge(notification.status, notification.get_status_display())
+
+    @admin.display(description="sent")
+    def sent_display(self, notification):
+        return jakarta_time(notification.sent_at)
+
+
+class OrderEventInline(ReadOnlyInline):
+    """The audit trail, oldest first so it reads as a story (newest last)."""
+
     model = OrderEvent
-    extra = 0
-    can_delete = False
-    readonly_fields = ["created_at", "subject", "from_status", "to_status", "source", "request_id", "note"]
+    fields = ["created_display", "subject", "transition", "source", "note", "request_id"]
+    readonly_fields = fields
+    verbose_name_plural = "audit trail"
 
-    def has_add_permission(self, request, obj=None):
-        return False
+    def get_queryset(self, request):
+        return super().get_queryset(request).order_by("created_at", "pk")
+
+    @admin.display(description="when")
+    def created_display(self, event):
+        return jakarta_time(event.created_at)
+
+    @admin.display(description="change")
+    def transition(self, event):
+        return f"{event.from_status or '∅'} → {event.to_status}"
+
+
+# --- orders --------------------------------------------------------------------------------
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
-    list_display = ["code", "buyer", "event", "status", "total", "needs_attention", "created_at", "paid_at"]
-    list_filter = ["status", "needs_attention", "event"]
-    list_select_related = ["buyer", "event"]
-    search_fields = ["code", "buyer__email", "buyer__full_name", "buyer__phone"]
-    readonly_fields = [
+class OrderAdmin(ReadOnlyRecordAdmin):
+    change_list_template = "admin/orders/order/change_list.html"
+    list_display = [
         "code",
-        "buyer",
+        "buyer_display",
         "event",
+        "status_display",
+        "total_display",
+        "channel_display",
+        "attention_display",
+        "created_short",
+        "paid_short",
+    ]
+    list_filter = [
         "status",
-        "total",
-        "currency",
-        "language",
-        "expires_at",
-        "paid_at",
         "needs_attention",
         "attention_reason",
-        "attention_note",
-        "created_at",
-        "updated_at",
+        "event",
+        PaymentChannelFilter,
+        ("created_at", admin.DateFieldListFilter),
     ]
-    inlines = [OrderItemInline, OrderEventInline]
-    date_hierarchy = "created_at"
+    # The payment is a reverse one-to-one: joined here, so the list is a fixed number of
+    # queries whatever the page size.
+    list_select_related = ["buyer", "event", "payment"]
+    search_fields = ["code", "buyer__email", "buyer__full_name", "buyer__phone", "payment__invoice_id"]
+    search_help_text = (
+        "Order code, buyer name, email or phone (0812… works), or Xendit invoice id. Times are Jakarta time (WIB)."
+    )
+    # No date_hierarchy: it truncates dates in SQL in the Jakarta zone, which on MySQL needs
+    # the server's time zone tables (a stock MariaDB has none: the list would 500). The
+    # "created" filter uses plain ranges instead.
+    list_per_page = 50
+    actions = [cancel_orders, resend_confirmation, sync_with_xendit, resolve_attention, export_csv]
+    fieldsets = [
+        (
+            None,
+            {"fields": [("code", "status_display"), "event", ("created_display", "expires_display", "paid_display")]},
+        ),
+        ("Buyer", {"fields": [("buyer_name", "buyer_email", "buyer_phone"), "language"]}),
+        ("Money", {"fields": [("total_display", "currency")]}),
+        ("Attention", {"fields": [("attention_flag", "attention_reason"), "attention_note"]}),
+    ]
+    readonly_fields = [
+        "code",
+        "status_display",
+        "event",
+        "created_display",
+        "expires_display",
+        "paid_display",
+        "buyer_name",
+        "buyer_email",
+        "buyer_phone",
+        "language",
+        "total_display",
+        "currency",
+        "attention_flag",
+        "attention_reason",
+        "attention_note",
+    ]
+    inlines = [OrderItemInline, PaymentInline, IssuedTicketInline, NotificationInline, OrderEventInline]
 
-    def has_add_permission(self, request):
-        return False
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("buyer", "event", "payment")
+
+    def changelist_view(self, request, extra_context=None):
+        # The list is wide (nine columns and the filters): give it the sidebar's room.
+        return super().changelist_view(request, {"is_nav_sidebar_enabled": False, **(extra_context or {})})
+
+    def get_search_results(self, request, queryset, search_term):
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        phone = _phone_search_form(search_term)
+        if phone:
+            # `queryset` already carries the sidebar filters; the phone match keeps them.
+            found |= queryset.filter(buyer__phone__contains=phone)
+        return found, may_have_duplicates
+
+    # --- columns ---
+
+    @admin.display(description="buyer", ordering="buyer__full_name")
+    def buyer_display(self, order):
+        return format_html("{}<br><small>{}</small>", order.buyer.full_name, order.buyer.email)
+
+    @admin.display(description="status", ordering="status")
+    def status_display(self, order):
+        return status_badge(order.status, order.status.capitalize())
+
+    @admin.display(description="total", ordering="total")
+    def total_display(self, order):
+        return rupiah(order.total)
+
+    @admin.display(description="channel", ordering="payment__channel")
+    def channel_display(self, order):
+        payment = getattr(order, "payment", None)
+        return (payment.channel or "—") if payment else "—"
+
+    @admin.display(description="attention", ordering="needs_attention")
+    def attention_display(self, order):
+        if not order.needs_attention:
+            return ""
+        short = _ATTENTION_SHORT.get(order.attention_reason, order.attention_reason)
+        return format_html(
+            '<span title="{}: {}" style="color:#a71d2a;font-weight:600;white-space:nowrap">⚠ {}</span>',
+            order.get_attention_reason_display(),
+            order.attention_note,
+            short,
+        )
+
+    @admin.display(description="needs attention")
+    def attention_flag(self, order):
+        if not order.needs_attention:
+            return "No"
+        return format_html('<span style="color:#a71d2a;font-weight:600">⚠ Yes</span>')
+
+    @admin.display(description="created (WIB)", ordering="created_at")
+    def created_display(self, order):
+        return jakarta_time(order.created_at)
+
+    @admin.display(description="paid (WIB)", ordering="paid_at")
+    def paid_display(self, order):
+        return jakarta_time(order.paid_at)
+
+    @admin.display(description="created", ordering="created_at")
+    def created_short(self, order):
+        return jakarta_time_short(order.created_at)
+
+    @admin.display(description="paid", ordering="paid_at")
+    def paid_short(self, order):
+        return jakarta_time_short(order.paid_at)
+
+    @admin.display(description="expires (WIB)")
+    def expires_display(self, order):
+        return jakarta_time(order.expires_at)
+
+    @admin.display(description="name")
+    def buyer_name(self, order):
+        url = reverse("admin:orders_buyer_change", args=[order.buyer_id])
+        return format_html('<a href="{}">{}</a>', url, order.buyer.full_name)
+
+    @admin.display(description="email")
+    def buyer_email(self, order):
+        return order.buyer.email
+
+    @admin.display(description="phone")
+    def buyer_phone(self, order):
+        return order.buyer.phone
+
+    # --- sales dashboard ---
+
+    def get_urls(self):
+        dashboard = path(
+            "dashboard/",
+            self.admin_site.admin_view(self.dashboard_view),
+            name=f"{self.opts.app_label}_{self.opts.model_name}_dashboard",
+        )
+        return [dashboard, *super().get_urls()]
+
+    def dashboard_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        overview = sales_overview()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Sales at a glance",
+            "opts": self.opts,
+            "overview": overview,
+            "chart_height": CHART_HEIGHT,
+            "bar_width": CHART_BAR_WIDTH,
+            "changelist_url": reverse("admin:orders_order_changelist"),
+        }
+        return TemplateResponse(request, "admin/orders/sales_dashboard.html", context)
+
+
+def _phone_search_form(search_term: str) -> str:
+    """The stored (E.164, +62…) form of a phone number typed as 0812…, 62812… or +62 812…;
+    "" when the term does not look like a phone number."""
+    term = search_term.strip()
+    if not _PHONE_LIKE.match(term):
+        return ""
+    digits = re.sub(r"[^0-9]", "", term)
+    if digits.startswith("0"):
+        digits = "62" + digits[1:]
+    return "+" + digits if digits.startswith("62") else ""
 
 
 @admin.register(Buyer)
-class BuyerAdmin(admin.ModelAdmin):
+class BuyerAdmin(ReadOnlyRecordAdmin):
+    """A snapshot of who bought, one per order: shown, not edited."""
+
     list_display = ["full_name", "email", "phone", "created_at"]
     search_fields = ["full_name", "email", "phone"]
 
 
 @admin.register(IssuedTicket)
-class IssuedTicketAdmin(admin.ModelAdmin):
-    list_display = ["code", "order", "ticket", "seat_number", "created_at"]
-    list_select_related = ["order", "ticket"]
-    search_fields = ["code", "order__code"]
-    readonly_fields = ["code", "order", "order_item", "ticket", "seat_number", "created_at"]
+class IssuedTicketAdmin(ReadOnlyRecordAdmin):
+    """Door check-in lookup: scan or type the e-ticket code, see whose seat it is."""
+
+    list_display = ["code", "order_link", "order_status", "buyer_name", "ticket_name", "seat_number", "issued"]
+    list_select_related = ["order__buyer", "ticket"]
+    search_fields = ["=code", "order__code", "order__buyer__full_name", "order__buyer__email"]
+    search_help_text = "E-ticket code (exact, as in the QR code), order code or buyer name/email."
+    fields = ["code", "order_link", "order_status", "buyer_name", "ticket_name", "seat_number", "issued"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("order__buyer", "ticket")
+
+    @admin.display(description="order", ordering="order__code")
+    def order_link(self, issued):
+        url = reverse("admin:orders_order_change", args=[issued.order_id])
+        return format_html('<a href="{}">{}</a>', url, issued.order.code)
+
+    @admin.display(description="order status")
+    def order_status(self, issued):
+        return status_badge(issued.order.status, issued.order.get_status_display())
+
+    @admin.display(description="buyer", ordering="order__buyer__full_name")
+    def buyer_name(self, issued):
+        return issued.order.buyer.full_name
+
+    @admin.display(description="ticket")
+    def ticket_name(self, issued):
+        return issued.ticket.name
+
+    @admin.display(description="issued (WIB)", ordering="created_at")
+    def issued(self, issued):
+        return jakarta_time(issued.created_at)

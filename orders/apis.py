@@ -1,10 +1,10 @@
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from orders.models import EventSource
-from orders.services import MAX_LINES_PER_ORDER, OrderLineRequest, order_place
+from orders.placement import MAX_LINES_PER_ORDER, OrderLineRequest, order_place
 from tedxpay.core.authentication import ApiKeyAuthentication, HasApiKey
 from tedxpay.core.idempotency import idempotent
 from tedxpay.core.schema import IDEMPOTENCY_KEY_PARAMETER, error_response
@@ -25,7 +25,8 @@ class JsonIntegerField(serializers.IntegerField):
 
 
 class OrderCreateApi(APIView):
-    """Place an order; the answer carries the Xendit invoice URL to send the buyer to."""
+    """Place an order; the answer carries the Xendit invoice URL to send the buyer to (or, for
+    an order that costs nothing, comes back PAID with no invoice)."""
 
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [HasApiKey]
@@ -79,8 +80,14 @@ class OrderCreateApi(APIView):
         total = serializers.IntegerField(help_text="Whole rupiah.")
         currency = serializers.CharField()
         expires_at = serializers.DateTimeField(help_text="Pay before this, or the seats go back.")
-        invoice_url = serializers.URLField(source="payment.invoice_url", help_text="Xendit's payment page.")
+        invoice_url = serializers.SerializerMethodField(
+            help_text="Xendit's payment page; null for a free order (total 0), which is PAID at once."
+        )
         items = ItemSerializer(many=True, source="items.all")
+
+        @extend_schema_field(serializers.URLField(allow_null=True))
+        def get_invoice_url(self, order) -> str | None:
+            return order.payment.invoice_url or None
 
     @extend_schema(
         operation_id="orders_create",
@@ -100,7 +107,9 @@ class OrderCreateApi(APIView):
             422: error_response("`idempotency_conflict`: the key was used with another body."),
             429: error_response("`throttled`: too many requests for this API key; see Retry-After."),
             502: error_response("`payment_gateway_unavailable`: Xendit refused the invoice."),
-            503: error_response("`payment_gateway_unavailable` (retry later) or `service_unavailable`."),
+            503: error_response(
+                "`payment_gateway_unavailable` (retry later; no order kept, no seat held) or `service_unavailable`."
+            ),
         },
         examples=[
             OpenApiExample(

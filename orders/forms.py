@@ -1,6 +1,6 @@
 from django import forms
 
-from orders.services import ORDER_LANGUAGES
+from orders.placement import ORDER_LANGUAGES
 
 
 class BuyerForm(forms.Form):

@@ -1,4 +1,4 @@
-"""Closing the Xendit invoice of an order we expired (DESIGN §7 "Expire").
+"""Closing the Xendit invoice of an order we expired or cancelled (DESIGN §7 "Expire").
 
 Our expiry gives the seats back first; the invoice is expired at Xendit afterwards, by a
 task started after commit, so no database lock is held while Xendit answers. Between the
@@ -15,7 +15,7 @@ from django.db import transaction
 from orders.models import EventSource
 from payments.gateways.base import GatewayError, Invoice, get_gateway
 from payments.models import Payment, PaymentStatus
-from payments.services import payment_mark_paid, payment_record_gateway_status
+from payments.services import payment_attach_invoice, payment_mark_paid, payment_record_gateway_status
 
 logger = logging.getLogger("tedxpay.orders.expiry")
 
@@ -30,35 +30,40 @@ def invoice_expire_after_commit(*, order_id: int) -> None:
         return  # the crash-between-commit-and-create case (DESIGN §7.4): nothing to close
 
     def start() -> None:
-        from orders.tasks import invoice_expire_task
+        from orders.tasks import invoice_expire_task  # at call time: orders.tasks imports this module
 
         invoice_expire_task.delay(payment_id)
 
     transaction.on_commit(start)
 
 
-def invoice_expire(*, payment_id: int) -> str:
+def invoice_expire(*, payment_id: int, invoice_id: str | None = None) -> str:
     """Expire the payment's invoice at Xendit, or record the payment if it was paid first.
 
+    `invoice_id`: an invoice placement created but could not record (its database write
+    failed); it is recorded on the payment here, so the webhook and reconcile know it.
     Returns what was found: "expired", "paid" (recorded as a late payment), "skipped" (no
     invoice, or the payment is already PAID here). Raises `GatewayError` when Xendit could
     not be asked; the task retries the retryable ones.
     """
     payment = Payment.objects.get(pk=payment_id)
-    if not payment.invoice_id or payment.status == PaymentStatus.PAID:
+    invoice_id = payment.invoice_id or invoice_id
+    if not invoice_id or payment.status == PaymentStatus.PAID:
         return "skipped"
     gateway = get_gateway()
     try:
-        invoice = gateway.expire_invoice(payment.invoice_id)
+        invoice = gateway.expire_invoice(invoice_id)
     except GatewayError as error:
         if error.retryable:
             raise
         # Refused (4xx): most likely the invoice is paid or already expired. Look at it.
-        logger.info("expiring invoice %s refused (%r); fetching it", payment.invoice_id, error)
-        invoice = gateway.get_invoice(payment.invoice_id)
+        logger.info("expiring invoice %s refused (%r); fetching it", invoice_id, error)
+        invoice = gateway.get_invoice(invoice_id)
     if not invoice.is_paid and not invoice.is_expired:
         # An expire call that "succeeded" but left it open: ask again for the truth.
-        invoice = gateway.get_invoice(payment.invoice_id)
+        invoice = gateway.get_invoice(invoice_id)
+    if not payment.invoice_id:
+        payment = payment_attach_invoice(payment_id=payment.pk, invoice=invoice)
     return _invoice_settle(payment=payment, invoice=invoice)
 
 

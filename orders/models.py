@@ -2,6 +2,7 @@ import secrets
 
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 
 # Crockford-like alphabet: no 0/O, 1/I/L, so a code read out over the phone survives.
 _CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -69,6 +70,10 @@ class Order(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+    def get_absolute_url(self) -> str:
+        """The attendee's order page (a path; `orders.links.order_page_url` for a full URL)."""
+        return reverse("order-detail", args=[self.code])
 
 
 class OrderItem(models.Model):

@@ -5,8 +5,8 @@ import logging
 from celery import shared_task
 from django.db import DatabaseError
 
+from orders.expiry import order_expire_stale
 from orders.invoice_expiry import invoice_expire
-from orders.services import order_expire_stale
 from payments.gateways.base import GatewayError
 from tedxpay.celery import backoff_delay
 
@@ -23,11 +23,12 @@ def expire_stale_orders() -> int:
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=INVOICE_EXPIRE_MAX_RETRIES)
-def invoice_expire_task(self, payment_id: int) -> str:
-    """Expire the invoice of an expired order at Xendit (safe to run twice: expiring an
-    expired invoice or recording a recorded payment changes nothing)."""
+def invoice_expire_task(self, payment_id: int, invoice_id: str | None = None) -> str:
+    """Expire the invoice of an expired or cancelled order at Xendit (safe to run twice:
+    expiring an expired invoice or recording a recorded payment changes nothing).
+    `invoice_id`: one placement created but could not record (see `invoice_expire`)."""
     try:
-        return invoice_expire(payment_id=payment_id)
+        return invoice_expire(payment_id=payment_id, invoice_id=invoice_id)
     except GatewayError as error:
         if not error.retryable:
             # Xendit refused and would refuse again. The invoice still expires by itself at

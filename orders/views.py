@@ -1,15 +1,15 @@
 """Attendee pages: the checkout of an event and the order page. They call the same
 `order_place` as the API; everything they show comes from the server."""
 
-import segno
 from django.conf import settings
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from notifications.qr import qr_svg
 from orders.forms import BuyerForm, QuantitiesForm
-from orders.models import EventSource, Order
-from orders.services import OrderLineRequest, order_place
+from orders.models import EventSource, Order, OrderStatus
+from orders.placement import OrderLineRequest, order_place
 from tedxpay.core.errors import ApplicationError
 from tickets.models import Event
 from tickets.services import on_sale_filter
@@ -58,7 +58,8 @@ def event_checkout(request, slug: str):
             except ApplicationError as error:
                 _form_error(buyer_form, error)
             else:
-                return redirect(order.payment.invoice_url or order_url(order))
+                # To Xendit's page; a free order (no invoice) is already PAID: its own page.
+                return redirect(order.payment.invoice_url or order.get_absolute_url())
 
     context = {
         "event": event,
@@ -84,17 +85,14 @@ def _form_error(form: BuyerForm, error: ApplicationError) -> None:
         form.add_error(None, error.message)
 
 
-def order_url(order: Order) -> str:
-    return f"/orders/{order.code}/"
-
-
 def order_detail(request, code: str):
     order = get_object_or_404(
         Order.objects.select_related("event", "buyer", "payment").prefetch_related("items__ticket"), code=code
     )
     etickets = []
-    if order.status == "PAID":
+    if order.status == OrderStatus.PAID:
         for issued in order.issued_tickets.select_related("ticket"):
-            issued.qr_svg = segno.make(issued.code, error="m").svg_inline(scale=4, border=2)
+            # The same QR as in the confirmation email (error level M, quiet zone 4).
+            issued.qr_svg = qr_svg(issued.code)
             etickets.append(issued)
     return render(request, "orders/order_detail.html", {"order": order, "etickets": etickets})

@@ -1,26 +1,214 @@
-from django.contrib import admin
+import json
 
-from payments.models import Payment, WebhookEvent
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+
+from orders.admin_actions import payments_sync
+from orders.admin_base import (
+    ActionReport,
+    ReadOnlyInline,
+    ReadOnlyRecordAdmin,
+    jakarta_time,
+    run_per_row,
+    rupiah,
+    status_badge,
+)
+from payments.models import Payment, WebhookEvent, WebhookOutcome
+
+
+def _order_link(order_id: int, code: str):
+    return format_html('<a href="{}">{}</a>', reverse("admin:orders_order_change", args=[order_id]), code)
+
+
+@admin.action(description="Sync with Xendit now", permissions=["operate"])
+def sync_payments_with_xendit(model_admin, request, queryset):
+    report = ActionReport("Synced")
+    payments_sync(report, list(queryset.order_by("pk")))
+    report.send(model_admin, request)
+
+
+class WebhookEventInline(ReadOnlyInline):
+    model = WebhookEvent
+    fields = ["received", "status", "outcome_display", "outcome_detail", "attempts"]
+    readonly_fields = fields
+    show_change_link = True
+    verbose_name_plural = "Xendit callbacks"
+
+    @admin.display(description="received (WIB)")
+    def received(self, event):
+        return jakarta_time(event.received_at)
+
+    @admin.display(description="outcome")
+    def outcome_display(self, event):
+        return status_badge(event.outcome, event.get_outcome_display())
 
 
 @admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin):
-    list_display = ["external_id", "status", "amount", "paid_amount", "method", "channel", "paid_at", "created_at"]
-    list_filter = ["status", "method", "channel"]
-    list_select_related = ["order"]
+class PaymentAdmin(ReadOnlyRecordAdmin):
+    list_display = [
+        "external_id",
+        "buyer_email",
+        "status_display",
+        "amount_display",
+        "paid_amount_display",
+        "method",
+        "channel",
+        "gateway_status",
+        "paid",
+        "last_synced",
+    ]
+    list_filter = ["status", "method", "channel", "gateway_status"]
+    list_select_related = ["order__buyer"]
     search_fields = ["external_id", "invoice_id", "order__buyer__email"]
-    readonly_fields = [f.name for f in Payment._meta.fields]
+    search_help_text = "Order code, Xendit invoice id or buyer email."
+    actions = [sync_payments_with_xendit]
+    fieldsets = [
+        (None, {"fields": [("order_link", "status_display", "gateway_status"), ("invoice_id", "invoice_link")]}),
+        ("Money", {"fields": [("amount_display", "paid_amount_display"), ("method", "channel")]}),
+        ("Times (WIB)", {"fields": [("created", "paid", "last_synced")]}),
+    ]
+    readonly_fields = [
+        "order_link",
+        "status_display",
+        "gateway_status",
+        "invoice_id",
+        "invoice_link",
+        "amount_display",
+        "paid_amount_display",
+        "method",
+        "channel",
+        "created",
+        "paid",
+        "last_synced",
+    ]
+    inlines = [WebhookEventInline]
 
-    def has_add_permission(self, request):
-        return False
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("order__buyer")
+
+    @admin.display(description="order")
+    def order_link(self, payment):
+        return _order_link(payment.order_id, payment.order.code)
+
+    @admin.display(description="buyer", ordering="order__buyer__email")
+    def buyer_email(self, payment):
+        return payment.order.buyer.email
+
+    @admin.display(description="status", ordering="status")
+    def status_display(self, payment):
+        return status_badge(payment.status, payment.get_status_display())
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_display(self, payment):
+        return rupiah(payment.amount)
+
+    @admin.display(description="paid amount", ordering="paid_amount")
+    def paid_amount_display(self, payment):
+        return rupiah(payment.paid_amount)
+
+    @admin.display(description="invoice page")
+    def invoice_link(self, payment):
+        if not payment.invoice_url:
+            return "—"
+        return format_html('<a href="{}" target="_blank" rel="noopener">open at Xendit</a>', payment.invoice_url)
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, payment):
+        return jakarta_time(payment.created_at)
+
+    @admin.display(description="paid (WIB)", ordering="paid_at")
+    def paid(self, payment):
+        return jakarta_time(payment.paid_at)
+
+    @admin.display(description="last synced (WIB)", ordering="last_synced_at")
+    def last_synced(self, payment):
+        return jakarta_time(payment.last_synced_at)
+
+
+# --- webhook inbox -------------------------------------------------------------------------
+
+_REPLAY_BAD_OUTCOMES = {WebhookOutcome.FAILED, WebhookOutcome.UNMATCHED, WebhookOutcome.RECEIVED}
+
+
+@admin.action(description="Replay selected callbacks (received or failed ones)", permissions=["operate"])
+def replay_webhook_events(model_admin, request, queryset):
+    from payments.webhooks import webhook_replay
+
+    report = ActionReport("Replayed")
+
+    def label(event: WebhookEvent) -> str:
+        return f"callback {event.pk} ({event.invoice_id} {event.status})"
+
+    def replay(event: WebhookEvent) -> None:
+        if event.outcome not in (WebhookOutcome.RECEIVED, WebhookOutcome.FAILED):
+            report.skip(label(event), f"is {event.outcome}; only received or failed callbacks are replayed")
+            return
+        replayed = webhook_replay(event_id=event.pk)
+        detail = f"{replayed.outcome}: {replayed.outcome_detail}"
+        if replayed.outcome in _REPLAY_BAD_OUTCOMES:
+            report.fail(label(event), detail)
+        else:
+            report.ok(label(event), detail)
+
+    run_per_row(report, list(queryset.order_by("pk")), label, replay).send(model_admin, request)
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(admin.ModelAdmin):
-    list_display = ["received_at", "invoice_id", "external_id", "status", "outcome"]
-    list_filter = ["outcome", "status"]
-    search_fields = ["invoice_id", "external_id", "request_id"]
-    readonly_fields = [f.name for f in WebhookEvent._meta.fields]
+class WebhookEventAdmin(ReadOnlyRecordAdmin):
+    """The inbox of Xendit callbacks: what arrived, raw, and what became of it."""
 
-    def has_add_permission(self, request):
-        return False
+    list_display = ["received", "invoice_id", "external_id", "status", "outcome_display", "attempts", "payment_link"]
+    list_filter = ["outcome", "status", ("received_at", admin.DateFieldListFilter)]
+    list_select_related = ["payment"]
+    search_fields = ["invoice_id", "external_id", "request_id"]
+    search_help_text = "Xendit invoice id, order code or request id."
+    actions = [replay_webhook_events]
+    fieldsets = [
+        (None, {"fields": [("invoice_id", "external_id", "status"), ("payment_link", "request_id")]}),
+        ("Outcome", {"fields": [("outcome_display", "attempts"), "outcome_detail", ("received", "processed")]}),
+        ("Body as received", {"fields": ["raw_body_pretty"]}),
+    ]
+    readonly_fields = [
+        "invoice_id",
+        "external_id",
+        "status",
+        "payment_link",
+        "request_id",
+        "outcome_display",
+        "attempts",
+        "outcome_detail",
+        "received",
+        "processed",
+        "raw_body_pretty",
+    ]
+
+    @admin.display(description="received (WIB)", ordering="received_at")
+    def received(self, event):
+        return jakarta_time(event.received_at)
+
+    @admin.display(description="processed (WIB)", ordering="processed_at")
+    def processed(self, event):
+        return jakarta_time(event.processed_at)
+
+    @admin.display(description="outcome", ordering="outcome")
+    def outcome_display(self, event):
+        return status_badge(event.outcome, event.get_outcome_display())
+
+    @admin.display(description="payment")
+    def payment_link(self, event):
+        if event.payment_id is None:
+            return "—"
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:payments_payment_change", args=[event.payment_id]),
+            event.payment.external_id,
+        )
+
+    @admin.display(description="raw body")
+    def raw_body_pretty(self, event):
+        try:
+            text = json.dumps(json.loads(event.raw_body), indent=2, ensure_ascii=False, sort_keys=True)
+        except ValueError:
+            text = event.raw_body  # kept exactly as it came, even when it is not JSON
+        return format_html('<pre style="white-space:pre-wrap;margin:0">{}</pre>', text)

@@ -32,7 +32,9 @@ class PaymentCallbackApi(APIView):
             200: CallbackReceiptSerializer,
             400: error_response("`malformed_request` (not a JSON object) or `validation_error`"),
             401: error_response("`authentication_failed`: missing or wrong token"),
-            503: error_response("`service_unavailable`: retry later (gateway or database busy)"),
+            503: error_response(
+                "`service_unavailable`: retry later (gateway or database busy, or a PAID Xendit does not confirm yet)"
+            ),
         },
     )
     def post(self, request):

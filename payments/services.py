@@ -8,8 +8,10 @@ the webhook touch both; taking them in one order means they queue instead of dea
 """
 
 import logging
+import time
 from datetime import timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -19,6 +21,7 @@ from orders.services import order_event_record, order_expire, order_lock, order_
 from payments.gateways.base import Invoice, InvoiceStatus, get_gateway
 from payments.models import Payment, PaymentStatus
 from tedxpay.core.errors import Conflict, IllegalTransition
+from tedxpay.core.time_limits import caused_by_soft_time_limit
 
 logger = logging.getLogger(__name__)
 
@@ -145,7 +148,7 @@ def payment_reconcile(*, payment_id: int, gateway=None, source: str = EventSourc
         payment_mark_paid(payment_id=payment.pk, invoice=invoice, source=source)
         return "paid"
     if invoice.is_expired and payment.order.status == OrderStatus.PENDING:
-        order_expire(order_id=payment.order_id, source=source)
+        order_expire(order_id=payment.order_id, source=source, close_invoice=False)
         payment_record_gateway_status(payment_id=payment.pk, invoice=invoice)
         return "expired"
     payment_record_gateway_status(payment_id=payment.pk, invoice=invoice)
@@ -172,16 +175,46 @@ def payments_to_reconcile(*, late_window: timedelta, limit: int) -> list[int]:
     return list(ordered.values_list("pk", flat=True)[:limit])
 
 
-def payments_reconcile(*, limit: int = 200, late_window: timedelta = timedelta(hours=48), gateway=None) -> dict:
-    """One reconciliation pass over at most `limit` payments. A failure on one payment is
-    logged and counted; the rest are still done. Returns counts per result."""
+# How long one reconciliation pass may start new look-ups. A look-up started just before
+# the budget ends can take the worst case of one gateway call: the SDK retries a connect
+# that fails twice, so 3 × XENDIT_CONNECT_TIMEOUT (3.05 s) + XENDIT_READ_TIMEOUT (15 s)
+# ≈ 24 s. 30 s + 24 s stays below the task's 60 s soft time limit (CELERY_TASK_SOFT_TIME_LIMIT).
+RECONCILE_TIME_BUDGET = timedelta(seconds=30)
+
+
+def payments_reconcile(
+    *,
+    limit: int = 200,
+    late_window: timedelta = timedelta(hours=48),
+    gateway=None,
+    time_budget: timedelta = RECONCILE_TIME_BUDGET,
+) -> dict:
+    """One reconciliation pass over at most `limit` payments, starting no new look-up once
+    `time_budget` has passed (the rest, least recently synced first, wait for the next
+    pass). A failure on one payment is logged and counted; the rest are still done.
+    Returns counts per result.
+
+    Celery's SoftTimeLimitExceeded is re-raised, never counted as one payment's failure:
+    the task must stop when told, not carry on into the hard limit that kills the worker
+    process. The Xendit gateway may have wrapped it in a GatewayError.
+    """
     counts = {"checked": 0, "paid": 0, "expired": 0, "unchanged": 0, "failed": 0}
     gateway = gateway or get_gateway()
+    deadline = time.monotonic() + time_budget.total_seconds()
     for payment_id in payments_to_reconcile(late_window=late_window, limit=limit):
+        if time.monotonic() >= deadline:
+            logger.warning("reconcile: time budget of %s spent; the rest waits for the next pass", time_budget)
+            break
         counts["checked"] += 1
         try:
             counts[payment_reconcile(payment_id=payment_id, gateway=gateway)] += 1
-        except Exception:
+        except SoftTimeLimitExceeded:
+            logger.warning("reconcile: soft time limit hit at payment %s; stopping (%s)", payment_id, counts)
+            raise
+        except Exception as error:
+            if caused_by_soft_time_limit(error):
+                logger.warning("reconcile: soft time limit hit at payment %s; stopping (%s)", payment_id, counts)
+                raise SoftTimeLimitExceeded() from error
             logger.exception("reconcile: payment %s failed", payment_id)
             counts["failed"] += 1
     logger.info("reconcile: %s", counts)

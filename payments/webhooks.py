@@ -33,8 +33,11 @@ from tedxpay.core.request_id import get_request_id
 logger = logging.getLogger(__name__)
 
 # A delivery still `received` after this long is taken to have died mid-way (a killed
-# worker): the next copy may take its key. Processing takes at most one gateway read
-# (≈ 18 s with the default timeouts) and a short transaction, so this is generous.
+# worker): the next copy may take its key. Processing takes one gateway read (also on the
+# adoption path) and a short transaction. A read's worst case is not connect + read: the
+# SDK's urllib3 retries a failed connect twice, so 3 × XENDIT_CONNECT_TIMEOUT (3.05 s) +
+# XENDIT_READ_TIMEOUT (15 s) ≈ 24 s with the defaults. Two minutes is well above that,
+# with room for raised timeouts and a slow database.
 IN_FLIGHT_TIMEOUT = timedelta(minutes=2)
 
 # Outcomes after which a stored event may be processed again (replay, redelivery).
@@ -95,8 +98,9 @@ def webhook_receive(*, callback: Callback, raw_body: str, gateway=None) -> Webho
     """Store an authenticated, validated callback, then act on it.
 
     Returns the stored event; its `outcome` says what became of it. Raises
-    `ServiceUnavailable` (503: Xendit retries) when a retry may help; the event is then
-    left `failed` and can be replayed.
+    `ServiceUnavailable` (503: Xendit retries) when a retry may help (gateway down, database
+    busy, a PAID that Xendit does not confirm yet); the event is then left `failed` and can
+    be replayed.
     """
     event = _event_store(callback=callback, raw_body=raw_body)
     if event.outcome == WebhookOutcome.DUPLICATE:
@@ -197,7 +201,7 @@ def _event_process(*, event_id: int, gateway) -> WebhookEvent:
     WebhookEvent.objects.filter(pk=event_id).update(attempts=F("attempts") + 1)
     event = WebhookEvent.objects.get(pk=event_id)
     try:
-        return _event_apply(event=event, gateway=gateway)
+        event = _event_apply(event=event, gateway=gateway)
     except GatewayError as error:
         logger.warning("payment callback %s: gateway error %r", event.pk, error)
         _event_finish(event_id, WebhookOutcome.FAILED, f"gateway: {error.message}")
@@ -218,6 +222,14 @@ def _event_process(*, event_id: int, gateway) -> WebhookEvent:
         logger.exception("payment callback %s: unexpected error", event.pk)
         _event_finish(event_id, WebhookOutcome.FAILED, f"error: {error!r}")
         raise
+    if event.outcome == WebhookOutcome.FAILED:
+        # A PAID that Xendit does not confirm yet (its record can lag its own callback):
+        # the order stays unpaid, and a 503 makes Xendit deliver it again later instead of
+        # leaving the healing to reconciliation alone.
+        raise ServiceUnavailable(
+            "Xendit does not confirm the payment yet; please retry.", details={"event_id": event_id}
+        )
+    return event
 
 
 def _event_apply(*, event: WebhookEvent, gateway) -> WebhookEvent:
@@ -227,19 +239,22 @@ def _event_apply(*, event: WebhookEvent, gateway) -> WebhookEvent:
 
     payment = Payment.objects.filter(invoice_id=event.invoice_id).first()
     gateway = gateway or get_gateway()
+    invoice = None
     if payment is None:
-        payment = _payment_match_by_external_id(event=event, gateway=gateway)
+        payment, invoice = _payment_match_by_external_id(event=event, gateway=gateway)
         if payment is None:
             return _event_finish(event.pk, WebhookOutcome.UNMATCHED, "no payment has this invoice")
     WebhookEvent.objects.filter(pk=event.pk).update(payment=payment)
 
-    # The one network call, outside any transaction: no row is locked while Xendit answers.
-    try:
-        invoice = gateway.get_invoice(event.invoice_id)
-    except GatewayError as error:
-        if error.status == 404:
-            return _event_finish(event.pk, WebhookOutcome.IGNORED, "Xendit does not know this invoice")
-        raise
+    if invoice is None:
+        # The one network call, outside any transaction: no row is locked while Xendit
+        # answers. (An adopted invoice was read just now; it is not read a second time.)
+        try:
+            invoice = gateway.get_invoice(event.invoice_id)
+        except GatewayError as error:
+            if error.status == 404:
+                return _event_finish(event.pk, WebhookOutcome.IGNORED, "Xendit does not know this invoice")
+            raise
     if invoice.external_id != payment.external_id:
         logger.error(
             "payment callback %s: invoice %s belongs to %s at Xendit, not %s",
@@ -270,6 +285,11 @@ def _apply_paid(*, payment: Payment, invoice: Invoice) -> tuple[str, str]:
     if not invoice.is_paid:
         # Not confirmed: a forged or confused callback must not move money.
         logger.warning("paid callback for %s not confirmed: Xendit says %s", invoice.id, invoice.status)
+        if invoice.status == InvoiceStatus.PENDING:
+            # Xendit's own record may lag its callback. `failed` gives the key up, and the
+            # caller answers 503, so Xendit's redelivery is confirmed again later.
+            return WebhookOutcome.FAILED, f"not confirmed yet: Xendit says {invoice.status}, not paid"
+        # EXPIRED can never become paid: rejected for good.
         return WebhookOutcome.IGNORED, f"Xendit says {invoice.status}, not paid"
     paid = payment_mark_paid(payment_id=payment.pk, invoice=invoice, source=EventSource.WEBHOOK)
     return WebhookOutcome.PROCESSED, f"payment {paid.status}, order {paid.order.status}"
@@ -292,28 +312,37 @@ def _apply_expired(*, payment: Payment, invoice: Invoice) -> tuple[str, str]:
         return WebhookOutcome.IGNORED, "order already PAID: an EXPIRED after PAID changes nothing"
     try:
         # order_expire takes the order lock and expires the payment under it.
-        order = order_expire(order_id=payment.order_id, source=EventSource.WEBHOOK)
+        order = order_expire(order_id=payment.order_id, source=EventSource.WEBHOOK, close_invoice=False)
     except IllegalTransition as error:
         return WebhookOutcome.IGNORED, error.message
     return WebhookOutcome.PROCESSED, f"order {order.status}"
 
 
-def _payment_match_by_external_id(*, event: WebhookEvent, gateway) -> Payment | None:
+def _payment_match_by_external_id(*, event: WebhookEvent, gateway) -> tuple[Payment | None, Invoice | None]:
     """A callback for an invoice we never stored: the create call timed out or the process
     died before saving its id, yet the buyer found the page and paid. If Xendit confirms the
-    invoice is for an order of ours that has no invoice yet, adopt it."""
+    invoice is for an order of ours that has no invoice yet, adopt it.
+
+    Returns the payment and the invoice as Xendit just answered, which is the confirmation
+    the transition needs: reading it again would double the time Xendit waits for our
+    answer. (None, None) when nothing is adopted."""
     if not event.external_id:
-        return None
+        return None, None
     payment = Payment.objects.filter(external_id=event.external_id, invoice_id__isnull=True).first()
     if payment is None:
-        return None
-    invoice = gateway.get_invoice(event.invoice_id)
-    if invoice.external_id != payment.external_id:
-        return None
+        return None, None
     try:
-        return payment_attach_invoice(payment_id=payment.pk, invoice=invoice)
+        invoice = gateway.get_invoice(event.invoice_id)
+    except GatewayError as error:
+        if error.status == 404:
+            return None, None  # Xendit does not know it either: unmatched
+        raise
+    if invoice.external_id != payment.external_id:
+        return None, None
+    try:
+        return payment_attach_invoice(payment_id=payment.pk, invoice=invoice), invoice
     except Conflict:
-        return None  # another invoice was attached meanwhile; this one stays unmatched
+        return None, None  # another invoice was attached meanwhile; this one stays unmatched
 
 
 def _event_finish(event_id: int, outcome: str, detail: str) -> WebhookEvent:

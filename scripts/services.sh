@@ -63,6 +63,12 @@ GRANT ALL PRIVILEGES ON *.* TO 'tedxpay'@'localhost';
 FLUSH PRIVILEGES;
 SQL
 
+  # Time zone tables: Django converts aware datetimes in SQL (date filters, TruncDate…)
+  # with CONVERT_TZ, which needs them. Loaded once per data folder.
+  if [ "$(mariadb --no-defaults --socket="$dir/mysqld.sock" -uroot -N -e 'SELECT COUNT(*) FROM mysql.time_zone_name')" = 0 ]; then
+    mariadb-tzinfo-to-sql /usr/share/zoneinfo 2>/dev/null | mariadb --no-defaults --socket="$dir/mysqld.sock" -uroot mysql
+  fi
+
   redis-server --bind 127.0.0.1 --port "$redis_port" --daemonize yes --pidfile "$dir/redis.pid" \
     --dir "$dir" --save '' --appendonly no --logfile "$dir/redis.log"
   if ! wait_for 20 redis-cli -p "$redis_port" ping; then

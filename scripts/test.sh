@@ -12,6 +12,7 @@ command -v mariadb-install-db >/dev/null || missing+=(mariadb-server)
 command -v pkg-config >/dev/null || missing+=(pkg-config)
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v chromium >/dev/null || missing+=(chromium)
+[ -f /usr/share/zoneinfo/Asia/Jakarta ] || missing+=(tzdata)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
   echo "Installing Debian packages: ${missing[*]}"

@@ -1,27 +1,167 @@
+from django import forms
 from django.contrib import admin
+from django.db import router, transaction
+from django.db.models import Count
 
+from orders.admin_base import jakarta_time, rupiah
 from tickets.models import Event, Ticket
+from tickets.services import ticket_quota_set
+
+# Never written from the form: `held` moves only through the stock services, and `quota`
+# is set by ticket_quota_set during validation. A plain save() writes every column, so it
+# would put back the `held` read when the form was built and undo reservations made since.
+_NOT_SAVED_FROM_FORM = frozenset({"held", "quota"})
+
+
+class TicketForm(forms.ModelForm):
+    class Meta:
+        model = Ticket
+        fields = [
+            "event",
+            "name",
+            "description",
+            "price",
+            "quota",
+            "valid_from",
+            "valid_until",
+            "max_per_order",
+            "is_active",
+            "sort_order",
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        valid_from, valid_until = cleaned.get("valid_from"), cleaned.get("valid_until")
+        if valid_from and valid_until and valid_until <= valid_from:
+            self.add_error("valid_until", "The sale must close after it opens (after “Sale opens”).")
+        quota = cleaned.get("quota")
+        quota_changed = self.instance.pk and "quota" in self.changed_data and quota is not None
+        # The conditional UPDATE is the check: a read of `held` here could be stale by the
+        # time a save ran. Done during validation so that a refusal is a form error; the
+        # admin rolls the whole request back when the page comes back with errors.
+        if quota_changed and not self.errors and not ticket_quota_set(ticket_id=self.instance.pk, quota=quota):
+            held = Ticket.objects.values_list("held", flat=True).get(pk=self.instance.pk)
+            self.add_error(
+                "quota",
+                f"{held} seats of this phase are held by pending or paid orders right now; "
+                f"the quota cannot go below {held}.",
+            )
+        return cleaned
+
+    def save(self, commit=True):
+        ticket = super().save(commit=False)
+        if commit:
+            self.save_ticket()
+        return ticket
+
+    def save_ticket(self) -> Ticket:
+        ticket = self.instance
+        if ticket.pk is None:
+            ticket.save()  # new: held starts at 0, nothing to overwrite
+            return ticket
+        fields = [name for name in self.changed_data if name not in _NOT_SAVED_FROM_FORM]
+        if fields:
+            ticket.save(update_fields=[*fields, "updated_at"])
+        return ticket
+
+
+class RollbackInvalidFormMixin:
+    """When a POST comes back as the form with errors, undo whatever validation wrote
+    (ticket_quota_set runs in TicketForm.clean): nothing is half-saved."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        with transaction.atomic(using=router.db_for_write(self.model)):
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            context = getattr(response, "context_data", None) or {}
+            if request.method == "POST" and context.get("errors"):
+                transaction.set_rollback(True)
+        return response
 
 
 class TicketInline(admin.TabularInline):
     model = Ticket
+    form = TicketForm
     extra = 0
-    fields = ["name", "price", "quota", "held", "valid_from", "valid_until", "max_per_order", "is_active", "sort_order"]
-    readonly_fields = ["held"]
+    fields = [
+        "name",
+        "price",
+        "quota",
+        "held",
+        "available",
+        "valid_from",
+        "valid_until",
+        "max_per_order",
+        "is_active",
+        "sort_order",
+    ]
+    readonly_fields = ["held", "available"]
+    verbose_name = "ticket phase"
+    verbose_name_plural = "ticket phases (price in whole rupiah; sale window in WIB)"
+
+    @admin.display(description="available")
+    def available(self, ticket):
+        return ticket.available if ticket.pk else "—"
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
-    list_display = ["name", "venue", "starts_at"]
+class EventAdmin(RollbackInvalidFormMixin, admin.ModelAdmin):
+    list_display = ["name", "starts", "venue", "city", "phases"]
     search_fields = ["name", "slug", "venue"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [TicketInline]
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(phase_count=Count("tickets"))
+
+    @admin.display(description="starts (WIB)", ordering="starts_at")
+    def starts(self, event):
+        return jakarta_time(event.starts_at)
+
+    @admin.display(description="ticket phases", ordering="phase_count")
+    def phases(self, event):
+        return event.phase_count
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Ticket:
+            return super().save_formset(request, form, formset, change)
+        # formset.save() calls TicketForm.save() per changed form: update_fields only.
+        return formset.save()
+
 
 @admin.register(Ticket)
-class TicketAdmin(admin.ModelAdmin):
-    list_display = ["name", "event", "price", "quota", "held", "valid_from", "valid_until", "is_active"]
+class TicketAdmin(RollbackInvalidFormMixin, admin.ModelAdmin):
+    form = TicketForm
+    list_display = [
+        "name",
+        "event",
+        "price_display",
+        "quota",
+        "held",
+        "available",
+        "sale_opens",
+        "sale_closes",
+        "is_active",
+    ]
     list_filter = ["event", "is_active"]
     list_select_related = ["event"]
     search_fields = ["name", "event__name"]
-    readonly_fields = ["held", "created_at", "updated_at"]
+    readonly_fields = ["held", "available", "created_at", "updated_at"]
+
+    def save_model(self, request, obj, form, change):
+        form.save_ticket()
+
+    @admin.display(description="price", ordering="price")
+    def price_display(self, ticket):
+        return rupiah(ticket.price)
+
+    @admin.display(description="available")
+    def available(self, ticket):
+        return ticket.available if ticket.pk else "—"
+
+    @admin.display(description="sale opens (WIB)", ordering="valid_from")
+    def sale_opens(self, ticket):
+        return jakarta_time(ticket.valid_from)
+
+    @admin.display(description="sale closes (WIB)", ordering="valid_until")
+    def sale_closes(self, ticket):
+        return jakarta_time(ticket.valid_until)

@@ -58,3 +58,23 @@ def stock_release(*, quantities: Mapping[int, int]) -> None:
         raise RuntimeError("stock_release must run inside a transaction")
     for ticket_id in sorted(quantities):
         Ticket.objects.filter(pk=ticket_id).update(held=F("held") - quantities[ticket_id])
+
+
+def ticket_quota_set(*, ticket_id: int, quota: int) -> bool:
+    """Set a phase's quota unless more than `quota` units are held right now.
+
+    One conditional UPDATE (`… SET quota = q WHERE id = … AND held <= q`): a reservation
+    landing between a read of `held` and the write cannot slip under the new quota, which a
+    read-then-save would allow (and the database would refuse with an IntegrityError).
+    Returns False, changing nothing, when `held` is above `quota`; raises TicketNotFound
+    for an unknown ticket.
+    """
+    from django.db.models.functions import Now
+
+    if quota < 0:
+        raise ValueError("A quota cannot be negative.")
+    if Ticket.objects.filter(pk=ticket_id, held__lte=quota).update(quota=quota, updated_at=Now()) == 1:
+        return True
+    if not Ticket.objects.filter(pk=ticket_id).exists():
+        raise TicketNotFound(f"Ticket {ticket_id} does not exist.", details={"ticket_id": ticket_id})
+    return False

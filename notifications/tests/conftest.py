@@ -8,6 +8,7 @@ from notifications.models import Notification, NotificationKind
 from orders.models import EventSource
 from orders.services import order_mark_paid
 from orders.tests.factories import BuyerFactory, OrderFactory, OrderItemFactory
+from payments.tests.conftest import placed_order  # noqa: F401 (a fixture: orders with an invoice at the simulator)
 from payments.tests.factories import PaymentFactory
 from tedxpay.celery import app as celery_app
 from tickets.services import stock_reserve

@@ -23,7 +23,7 @@ from kombu import pools
 
 from notifications.models import Notification, NotificationKind, NotificationStatus
 from orders.models import OrderStatus
-from orders.services import OrderLineRequest, order_place
+from orders.placement import OrderLineRequest, order_place
 from payments.models import WebhookEvent
 from tedxpay.celery import app as celery_app
 from tickets.tests.factories import TicketFactory

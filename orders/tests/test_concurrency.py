@@ -11,7 +11,7 @@ from django.db import connection
 from django.db.models import Sum
 
 from orders.models import OrderItem, OrderStatus
-from orders.services import OrderLineRequest, order_place
+from orders.placement import OrderLineRequest, order_place
 from payments.models import Payment
 from tedxpay.core.errors import ApplicationError
 from tickets.models import Ticket

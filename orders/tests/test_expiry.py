@@ -12,9 +12,10 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from notifications.models import Notification, NotificationKind
+from orders.expiry import order_expire_stale
 from orders.invoice_expiry import invoice_expire
 from orders.models import AttentionReason, EventSource, Order, OrderEvent, OrderItem, OrderStatus
-from orders.services import order_expire, order_expire_stale
+from orders.services import order_expire
 from orders.tasks import invoice_expire_task
 from orders.tests.factories import OrderFactory, OrderItemFactory
 from payments.gateways.base import InvoiceRequest
@@ -182,23 +183,24 @@ def test_sweep_is_bounded_and_the_next_one_carries_on(django_capture_on_commit_c
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    ("source", "invoice_id", "tasks"),
+    ("source", "close_invoice", "invoice_id", "tasks"),
     [
-        (EventSource.EXPIRY, "inv_open", ["notification_send_task", "invoice_expire_task"]),
-        (EventSource.ADMIN, "inv_open", ["notification_send_task", "invoice_expire_task"]),
-        # Xendit told us it expired: nothing to close there.
-        (EventSource.WEBHOOK, "inv_open", ["notification_send_task"]),
+        (EventSource.EXPIRY, True, "inv_open", ["notification_send_task", "invoice_expire_task"]),
+        (EventSource.ADMIN, True, "inv_open", ["notification_send_task", "invoice_expire_task"]),
+        # The caller knows Xendit has it EXPIRED (its callback, a reconcile): nothing to close.
+        (EventSource.WEBHOOK, False, "inv_open", ["notification_send_task"]),
+        (EventSource.RECONCILE, False, "inv_open", ["notification_send_task"]),
         # The crash between commit and invoice create (DESIGN §7.4): no invoice to close.
-        (EventSource.EXPIRY, None, ["notification_send_task"]),
+        (EventSource.EXPIRY, True, None, ["notification_send_task"]),
     ],
 )
 def test_which_expiries_close_the_invoice_at_xendit(
-    source, invoice_id, tasks, django_capture_on_commit_callbacks, celery_app_sent
+    source, close_invoice, invoice_id, tasks, django_capture_on_commit_callbacks, celery_app_sent
 ):
     order = pending_order()
     Payment.objects.filter(order=order).update(invoice_id=invoice_id)  # fixture only
     with django_capture_on_commit_callbacks(execute=True):
-        order_expire(order_id=order.pk, source=source)
+        order_expire(order_id=order.pk, source=source, close_invoice=close_invoice)
     assert [name.rsplit(".", 1)[-1] for name, _ in celery_app_sent] == tasks
 
 
@@ -227,7 +229,7 @@ def test_sweep_expires_the_invoice_at_xendit_after_commit(gateway, xendit_simula
 def test_expiry_from_xendits_own_callback_does_not_call_xendit_back(gateway, xendit_simulator, celery_eager):
     order = pending_order()
     payment = open_invoice(gateway, order)
-    order_expire(order_id=order.pk, source=EventSource.WEBHOOK)
+    order_expire(order_id=order.pk, source=EventSource.WEBHOOK, close_invoice=False)
 
     assert Order.objects.get(pk=order.pk).status == OrderStatus.EXPIRED
     assert xendit_simulator.invoice(payment.invoice_id)["status"] == "PENDING"  # we did not call it
@@ -266,7 +268,7 @@ def test_paid_at_xendit_but_seats_resold_is_flagged_for_refund(gateway, xendit_s
     xendit_simulator.pay(payment.invoice_id, callback="none")
     # Expired without the hook (as if the invoice task were still queued), then the two
     # seats sell to someone else before the task runs.
-    order_expire(order_id=order.pk, source=EventSource.WEBHOOK)
+    order_expire(order_id=order.pk, source=EventSource.EXPIRY, close_invoice=False)
     other = pending_order(ticket=ticket, quantity=2, stale=False)
 
     assert invoice_expire_task.apply(args=[payment.pk]).get() == "paid"

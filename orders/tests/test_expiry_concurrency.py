@@ -13,8 +13,9 @@ import pytest
 from django.db import connection
 
 from notifications.models import Notification, NotificationKind
+from orders.expiry import order_expire_stale
 from orders.models import Order, OrderStatus
-from orders.services import order_expire, order_expire_stale, order_lock
+from orders.services import order_expire, order_lock
 from orders.tasks import invoice_expire_task
 from orders.tests.test_expiry import (  # noqa: F401
     celery_app_sent,

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from orders.errors import QuantityLimit
 from orders.models import Order
-from orders.services import OrderLineRequest, email_normalise, order_place, phone_normalise
+from orders.placement import OrderLineRequest, email_normalise, order_place, phone_normalise
 from tedxpay.core.errors import InvalidInput
 from tickets.errors import NotOnSale, SoldOut, TicketNotFound
 from tickets.tests.factories import EventFactory, TicketFactory

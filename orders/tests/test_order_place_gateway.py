@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from orders.errors import PaymentGatewayUnavailable
 from orders.models import EventSource, Order, OrderStatus
-from orders.services import OrderLineRequest, order_place
+from orders.placement import OrderLineRequest, order_place
 from payments.gateways.simulator.models import SimulatedInvoice
 from payments.models import PaymentStatus
 from tickets.tests.factories import EventFactory, TicketFactory
@@ -138,7 +138,7 @@ def test_invoice_created_but_reply_lost_is_found_by_external_id(xendit_simulator
     xendit_simulator.inject_fault("create", "delay", seconds=1.2)
     xendit_simulator.inject_fault("list", "delay", seconds=0.6)
 
-    with caplog.at_level(logging.INFO, logger="orders.services"):
+    with caplog.at_level(logging.INFO, logger="orders.placement"):
         order = place((ticket, 2))
 
     assert "found after a failed create" in caplog.text

@@ -99,8 +99,9 @@ class PaymentGateway(Protocol):
 
     def get_invoice(self, invoice_id: str) -> Invoice: ...
 
-    def find_invoices(self, external_id: str) -> list[Invoice]:
-        """Invoices with this external id, newest first (Xendit does not keep it unique)."""
+    def find_invoices(self, external_id: str, *, read_timeout: float | None = None) -> list[Invoice]:
+        """Invoices with this external id, newest first (Xendit does not keep it unique).
+        `read_timeout` overrides the configured one for this call."""
         ...
 
     def expire_invoice(self, invoice_id: str) -> Invoice: ...

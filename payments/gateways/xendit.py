@@ -81,37 +81,56 @@ class XenditGateway:
                 create_invoice_request=_sdk_create_request(request), _request_timeout=self._timeout
             )
 
-        return _to_invoice(self._call("create_invoice", call))
+        return self._call("create_invoice", call, _to_invoice)
 
     def get_invoice(self, invoice_id: str) -> Invoice:
         def call():
             return self._api.get_invoice_by_id(invoice_id, _request_timeout=self._timeout)
 
-        return _to_invoice(self._call("get_invoice", call))
+        return self._call("get_invoice", call, _to_invoice)
 
-    def find_invoices(self, external_id: str) -> list[Invoice]:
+    def find_invoices(self, external_id: str, *, read_timeout: float | None = None) -> list[Invoice]:
+        """`read_timeout` overrides the configured one for this call: order placement's one
+        look-up after a failed create keeps it short so the whole request stays inside the
+        web server's timeout."""
+        timeout = self._timeout if read_timeout is None else (self._timeout[0], read_timeout)
+
         def call():
-            return self._api.get_invoices(external_id=external_id, _request_timeout=self._timeout)
+            return self._api.get_invoices(external_id=external_id, _request_timeout=timeout)
 
-        invoices = [_to_invoice(item) for item in self._call("find_invoices", call)]
-        # Xendit answers newest first; sort anyway so callers can rely on it.
-        return sorted(invoices, key=lambda inv: inv.raw.get("created") or "", reverse=True)
+        def convert(reply) -> list[Invoice]:
+            invoices = [_to_invoice(item) for item in reply]
+            # Xendit answers newest first; sort anyway so callers can rely on it.
+            return sorted(invoices, key=lambda inv: inv.raw.get("created") or "", reverse=True)
+
+        return self._call("find_invoices", call, convert)
 
     def expire_invoice(self, invoice_id: str) -> Invoice:
         def call():
             return self._api.expire_invoice(invoice_id, _request_timeout=self._timeout)
 
-        return _to_invoice(self._call("expire_invoice", call))
+        return self._call("expire_invoice", call, _to_invoice)
 
     # --- error mapping ----------------------------------------------------------------------
 
-    def _call(self, operation: str, call: Callable[[], T]) -> T:
+    def _call(self, operation: str, call: Callable[[], Any], convert: Callable[[Any], T]) -> T:
+        """Make the SDK call and read its reply; any failure of either is one GatewayError."""
         try:
-            return call()
-        except GatewayError:
-            raise
-        except Exception as exc:
-            error = _gateway_error(exc)
+            try:
+                reply = call()
+            except Exception as exc:
+                raise _gateway_error(exc) from exc
+            try:
+                return convert(reply)
+            except Exception as exc:
+                # The SDK accepted the reply but it does not read as an invoice (an extra
+                # key such as paid_at in a shape we do not know). The same call would get
+                # the same reply: not retryable. Inside the mapping, so no caller ever sees
+                # a bare ValueError from a gateway call.
+                raise GatewayError(
+                    f"Xendit's reply could not be read: {exc!r}", retryable=False, code="MALFORMED_REPLY"
+                ) from exc
+        except GatewayError as error:
             logger.warning(
                 "xendit %s failed: %s (retryable=%s code=%s status=%s)",
                 operation,
@@ -120,7 +139,7 @@ class XenditGateway:
                 error.code,
                 error.status,
             )
-            raise error from exc
+            raise
 
 
 def _gateway_error(exc: Exception) -> GatewayError:

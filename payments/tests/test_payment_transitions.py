@@ -7,7 +7,7 @@ import pytest
 
 from notifications.models import Notification, NotificationKind
 from orders.models import AttentionReason, EventSource, OrderEvent, OrderStatus
-from orders.services import order_cancel, order_expire
+from orders.services import order_cancel, order_expire, order_mark_paid
 from payments.gateways.base import Invoice
 from payments.models import PaymentStatus
 from payments.services import payment_mark_paid
@@ -146,19 +146,46 @@ def test_late_payment_without_seats_keeps_the_money_and_flags_for_refund():
     assert NotificationKind.ORDER_CONFIRMATION not in kinds(order)
 
 
-def test_late_payment_without_seats_twice_flags_once():
+def late_payment_without_seats():
+    """A payment whose order expired and whose seats were bought by others meanwhile."""
     payment = order_with_payment(quantity=2)
     ticket = payment.order.items.get().ticket
     order_expire(order_id=payment.order_id)
     order_with_payment(quantity=5, ticket=ticket)
     order_with_payment(quantity=5, ticket=ticket)
+    return payment
+
+
+def attention_rows(order) -> int:
+    return OrderEvent.objects.filter(order=order, note__contains="needs attention").count()
+
+
+def test_late_payment_without_seats_confirmed_twice_records_and_flags_once():
+    # The webhook's PAID, then reconcile's SETTLED: the second stops at the PAID payment.
+    payment = late_payment_without_seats()
     payment_mark_paid(payment_id=payment.pk, invoice=invoice_for(payment))
-    flags = OrderEvent.objects.filter(order=payment.order, note__contains="needs attention").count()
 
     payment_mark_paid(payment_id=payment.pk, invoice=invoice_for(payment, status="SETTLED"))
 
-    assert OrderEvent.objects.filter(order=payment.order, note__contains="needs attention").count() == flags == 1
+    assert attention_rows(payment.order) == 1
     assert Notification.objects.filter(order=payment.order, kind=NotificationKind.PAID_AFTER_EXPIRY).count() == 1
+
+
+def test_order_taking_a_late_payment_without_seats_twice_flags_once():
+    # The order-level rule itself, run twice (what any second caller of order_mark_paid does).
+    payment = late_payment_without_seats()
+    payment_mark_paid(payment_id=payment.pk, invoice=invoice_for(payment))  # runs order_mark_paid once
+    order = payment.order
+    order.refresh_from_db()
+    note = order.attention_note
+
+    order_mark_paid(order_id=order.pk, paid_amount=payment.amount, paid_at=PAID_AT, source=EventSource.RECONCILE)
+
+    order.refresh_from_db()
+    assert (order.status, order.attention_reason) == (OrderStatus.EXPIRED, AttentionReason.PAID_AFTER_EXPIRY_NO_STOCK)
+    assert order.attention_note == note
+    assert attention_rows(order) == 1
+    assert Notification.objects.filter(order=order, kind=NotificationKind.PAID_AFTER_EXPIRY).count() == 1
 
 
 def test_payment_on_a_cancelled_order_is_kept_and_flagged():

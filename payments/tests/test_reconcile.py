@@ -1,9 +1,12 @@
 """Reconciliation: lost callbacks heal themselves by asking Xendit (the simulator)."""
 
+import signal
+import time
 from datetime import timedelta
 from io import StringIO
 
 import pytest
+from celery.exceptions import SoftTimeLimitExceeded
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -140,3 +143,59 @@ def test_batch_is_bounded_and_least_recently_synced_first(placed_order, xendit_s
 def test_payment_without_invoice_is_not_a_candidate():
     payment = order_with_payment(invoice_id=None)
     assert payment.pk not in payments_to_reconcile(late_window=timedelta(hours=48), limit=100)
+
+
+def test_a_pass_stops_starting_look_ups_when_its_time_budget_is_spent(placed_order, xendit_simulator):
+    payments = [placed_order(quantity=1) for _ in range(3)]
+    for payment in payments:
+        xendit_simulator.pay(payment.invoice_id, callback="none")
+    xendit_simulator.inject_fault("get", "delay", seconds=1.0, count=3)  # Xendit answers slowly
+
+    started = time.monotonic()
+    counts = payments_reconcile(time_budget=timedelta(seconds=0.5))
+    elapsed = time.monotonic() - started
+
+    # The first look-up starts within the budget and ends past it; no second one starts.
+    assert counts == {"checked": 1, "paid": 1, "expired": 0, "unchanged": 0, "failed": 0}
+    assert 1.0 <= elapsed < 2.0
+    # The two not reached are first in line for the next pass, which heals them.
+    assert payments_to_reconcile(late_window=timedelta(hours=48), limit=2) == [payments[1].pk, payments[2].pk]
+    xendit_simulator.clear_faults()
+    assert payments_reconcile()["paid"] == 2
+
+
+@pytest.fixture
+def soft_time_limit_after():
+    """Raise Celery's SoftTimeLimitExceeded in this thread after `seconds`, as a prefork
+    worker does (billiard's SIGUSR1 handler raises it wherever the task happens to be)."""
+
+    def handler(signum, frame):
+        raise SoftTimeLimitExceeded()
+
+    previous = signal.signal(signal.SIGALRM, handler)
+
+    def arm(seconds: float):
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+
+    yield arm
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def test_the_soft_time_limit_stops_the_pass_even_when_the_gateway_wraps_it(
+    placed_order, xendit_simulator, soft_time_limit_after
+):
+    first = placed_order(quantity=1)
+    second = placed_order(quantity=1)
+    for payment in (first, second):
+        xendit_simulator.pay(payment.invoice_id, callback="none")
+    xendit_simulator.inject_fault("get", "delay", seconds=1.5, count=1)
+    soft_time_limit_after(0.3)  # fires while the SDK waits for Xendit's reply
+
+    with pytest.raises(SoftTimeLimitExceeded):
+        payments_reconcile()
+
+    # Neither payment was counted as a failure and carried on from: the pass ended.
+    for payment in (first, second):
+        payment, order = refreshed(payment)
+        assert payment.status == PaymentStatus.PENDING and order.status == OrderStatus.PENDING

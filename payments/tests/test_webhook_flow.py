@@ -2,6 +2,8 @@
 expires or settles an invoice and delivers the callback; our endpoint confirms with the
 gateway and moves the order."""
 
+import json
+
 import pytest
 
 from notifications.models import Notification, NotificationKind
@@ -10,7 +12,7 @@ from orders.services import order_expire
 from payments.gateways.base import InvoiceRequest
 from payments.models import PaymentStatus, WebhookEvent, WebhookOutcome
 from payments.tests.conftest import callback_body, order_with_payment, post_callback
-from payments.webhooks import webhook_replay
+from payments.webhooks import Callback, webhook_receive, webhook_replay
 from tedxpay.core.errors import Conflict
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -166,17 +168,32 @@ def test_amount_mismatch_is_flagged(placed_order, xendit_simulator):
     assert order.needs_attention and order.attention_reason == AttentionReason.AMOUNT_MISMATCH
 
 
-def test_paid_callback_the_gateway_does_not_confirm_is_rejected(client, placed_order, xendit_simulator):
-    payment = placed_order(quantity=2)  # still PENDING at Xendit: nobody paid
+def test_paid_callback_xendit_does_not_confirm_yet_answers_503_and_the_redelivery_pays(
+    client, placed_order, xendit_simulator
+):
+    payment = placed_order(quantity=2)  # still PENDING at Xendit: its record lags, or nobody paid
+    body = body_for(payment)
 
-    response = post_callback(client, body_for(payment))
+    first = post_callback(client, body)
 
-    assert response.status_code == 200 and response.json()["outcome"] == "ignored"
+    assert first.status_code == 503 and first.json()["error"]["code"] == "service_unavailable"
     payment, order = refreshed(payment)
     assert payment.status == PaymentStatus.PENDING and payment.paid_amount is None
     assert order.status == OrderStatus.PENDING and not order.issued_tickets.exists()
     assert not Notification.objects.filter(order=order).exists()
-    assert "Xendit says PENDING" in WebhookEvent.objects.get().outcome_detail
+    unconfirmed = WebhookEvent.objects.get()
+    assert unconfirmed.pk == first.json()["error"]["details"]["event_id"]
+    assert unconfirmed.outcome == WebhookOutcome.FAILED
+    assert unconfirmed.outcome_detail == "not confirmed yet: Xendit says PENDING, not paid"
+
+    # Xendit's record catches up; its redelivery takes the key over and is confirmed.
+    xendit_simulator.pay(payment.invoice_id, callback="none")
+    again = post_callback(client, body)
+
+    assert again.status_code == 200 and again.json()["outcome"] == "processed"
+    payment, order = refreshed(payment)
+    assert payment.status == PaymentStatus.PAID and order.status == OrderStatus.PAID
+    assert kinds(order) == [NotificationKind.ORDER_CONFIRMATION]
 
 
 def test_paid_callback_for_an_expired_invoice_is_rejected(client, placed_order, xendit_simulator):
@@ -185,9 +202,10 @@ def test_paid_callback_for_an_expired_invoice_is_rejected(client, placed_order, 
 
     response = post_callback(client, body_for(payment))
 
-    assert response.json()["outcome"] == "ignored"
+    assert response.status_code == 200 and response.json()["outcome"] == "ignored"
     payment, order = refreshed(payment)
     assert payment.status == PaymentStatus.PENDING and order.status == OrderStatus.PENDING
+    assert WebhookEvent.objects.get().outcome_detail == "Xendit says EXPIRED, not paid"
 
 
 def test_paid_callback_for_an_invoice_xendit_does_not_know_is_rejected(client):
@@ -255,11 +273,24 @@ def test_settled_after_paid_records_settlement_without_a_second_email(client, pl
     assert kinds(order) == [NotificationKind.ORDER_CONFIRMATION]
 
 
-def test_paid_invoice_we_never_stored_is_adopted_by_external_id(placed_order, gateway, xendit_simulator):
-    # The create call's reply was lost: Xendit has the invoice, we have no id for it.
-    template = placed_order(quantity=1)
-    payment = order_with_payment(quantity=2, invoice_id=None)
-    invoice = gateway.create_invoice(
+class CountingGateway:
+    """The real gateway (the SDK over HTTP to the simulator), counting the invoice reads."""
+
+    def __init__(self, gateway):
+        self._gateway = gateway
+        self.reads: list[str] = []
+
+    def get_invoice(self, invoice_id):
+        self.reads.append(invoice_id)
+        return self._gateway.get_invoice(invoice_id)
+
+    def __getattr__(self, name):
+        return getattr(self._gateway, name)
+
+
+def lost_reply_invoice(gateway, template, payment):
+    """An invoice Xendit made for `payment` whose create reply never reached us."""
+    return gateway.create_invoice(
         InvoiceRequest(
             external_id=payment.external_id,
             amount=payment.amount,
@@ -271,9 +302,48 @@ def test_paid_invoice_we_never_stored_is_adopted_by_external_id(placed_order, ga
         )
     )
 
+
+def test_paid_invoice_we_never_stored_is_adopted_by_external_id(placed_order, gateway, xendit_simulator):
+    # The create call's reply was lost: Xendit has the invoice, we have no id for it.
+    template = placed_order(quantity=1)
+    payment = order_with_payment(quantity=2, invoice_id=None)
+    invoice = lost_reply_invoice(gateway, template, payment)
+
     xendit_simulator.pay(invoice.id)
 
     payment, order = refreshed(payment)
     assert payment.invoice_id == invoice.id and payment.status == PaymentStatus.PAID
     assert order.status == OrderStatus.PAID
     assert WebhookEvent.objects.get(invoice_id=invoice.id).outcome == WebhookOutcome.PROCESSED
+
+
+def test_adopting_an_invoice_reads_it_from_xendit_once(placed_order, gateway, xendit_simulator):
+    template = placed_order(quantity=1)
+    payment = order_with_payment(quantity=1, invoice_id=None)
+    invoice = lost_reply_invoice(gateway, template, payment)
+    xendit_simulator.pay(invoice.id, callback="none")
+    counting = CountingGateway(gateway)
+    body = body_for(payment) | {"id": invoice.id}
+
+    event = webhook_receive(
+        callback=Callback(invoice_id=invoice.id, status="PAID", external_id=payment.external_id),
+        raw_body=json.dumps(body),
+        gateway=counting,
+    )
+
+    # The read that confirmed the adoption is the confirmation: Xendit waits for one call.
+    assert counting.reads == [invoice.id]
+    assert event.outcome == WebhookOutcome.PROCESSED
+    payment, order = refreshed(payment)
+    assert payment.invoice_id == invoice.id and order.status == OrderStatus.PAID
+
+
+def test_a_callback_for_an_invoice_nobody_knows_with_one_of_our_codes_is_unmatched(client, xendit_simulator):
+    payment = order_with_payment(quantity=1, invoice_id=None)  # ours, never got an invoice
+    body = body_for(payment) | {"id": "6748105a77f16ebe0cc5eeee"}  # unknown at Xendit too
+
+    response = post_callback(client, body)
+
+    assert response.status_code == 200 and response.json()["outcome"] == "unmatched"
+    payment.refresh_from_db()
+    assert payment.invoice_id is None and payment.status == PaymentStatus.PENDING

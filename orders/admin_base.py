@@ -1,0 +1,166 @@
+"""Pieces every back-office admin shares: read-only records, actions gated on the model's
+change permission, Jakarta times, rupiah and status badges, and per-row action reports.
+
+Records that money or the state machine own (orders, payments, webhook events, emails)
+are never edited in a form: the admin shows them and offers actions that call services
+(STYLE.md habit 6). `has_change_permission` is therefore False everywhere here, which
+makes Django render the detail page read-only; the actions ask for the "operate"
+permission instead, which is the model's ordinary change permission.
+"""
+
+import logging
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django.contrib import admin, messages
+from django.contrib.auth import get_permission_codename
+from django.utils import timezone
+from django.utils.html import format_html
+
+from tedxpay.core.templatetags.money import format_rupiah
+
+logger = logging.getLogger("tedxpay.admin")
+
+JAKARTA = ZoneInfo("Asia/Jakarta")
+
+# Colours of the status badges: green is money in, amber is waiting, grey is closed,
+# red is something finance may have to act on.
+_BADGE_COLOURS = {
+    "PAID": "#1e7e34",
+    "SETTLED": "#1e7e34",
+    "sent": "#1e7e34",
+    "processed": "#1e7e34",
+    "PENDING": "#b26a00",
+    "pending": "#b26a00",
+    "sending": "#b26a00",
+    "received": "#b26a00",
+    "EXPIRED": "#6c757d",
+    "duplicate": "#6c757d",
+    "ignored": "#6c757d",
+    "CANCELLED": "#a71d2a",
+    "FAILED": "#a71d2a",
+    "failed": "#a71d2a",
+    "unmatched": "#a71d2a",
+}
+
+
+def jakarta_time(value: datetime | None) -> str:
+    """An aware datetime as Jakarta wall time, e.g. "2026-11-28 13:41 WIB"; "—" for none."""
+    if value is None:
+        return "—"
+    return timezone.localtime(value, JAKARTA).strftime("%Y-%m-%d %H:%M WIB")
+
+
+def jakarta_time_short(value: datetime | None) -> str:
+    """For list columns, whose header says WIB: "22/11/26 13:41" (day first, as in Indonesia)."""
+    if value is None:
+        return "—"
+    return timezone.localtime(value, JAKARTA).strftime("%d/%m/%y %H:%M")
+
+
+def rupiah(amount: int | None) -> str:
+    return "—" if amount is None else format_rupiah(amount)
+
+
+def status_badge(value: str, label: str | None = None):
+    colour = _BADGE_COLOURS.get(value, "#495057")
+    return format_html(
+        '<span class="tdx-badge" style="background:{};color:#fff;border-radius:9px;padding:1px 8px;'
+        'font-size:11px;font-weight:600;white-space:nowrap">{}</span>',
+        colour,
+        label or value,
+    )
+
+
+class ReadOnlyRecordAdmin(admin.ModelAdmin):
+    """A record the admin shows but never writes: no add, no edit form, no delete."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_operate_permission(self, request) -> bool:
+        """May run this admin's actions (`@admin.action(permissions=["operate"])`)."""
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.{get_permission_codename('change', opts)}")
+
+
+class ReadOnlyInlineMixin:
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyInline(ReadOnlyInlineMixin, admin.TabularInline):
+    pass
+
+
+class ActionReport:
+    """Collects what an action did to each selected row and tells the user, one message
+    per level: done, skipped (nothing to do), failed (with the reason)."""
+
+    def __init__(self, verb: str):
+        self.verb = verb
+        self.done: list[str] = []
+        self.skipped: list[str] = []
+        self.failed: list[str] = []
+
+    def ok(self, label: str, detail: str = "") -> None:
+        self.done.append(f"{label} ({detail})" if detail else label)
+
+    def skip(self, label: str, reason: str) -> None:
+        self.skipped.append(f"{label}: {reason}")
+
+    def fail(self, label: str, reason: str) -> None:
+        self.failed.append(f"{label}: {reason}")
+
+    def send(self, model_admin: admin.ModelAdmin, request) -> None:
+        if self.done:
+            model_admin.message_user(
+                request, f"{self.verb} {len(self.done)}: {', '.join(self.done)}.", messages.SUCCESS
+            )
+        for line in self.skipped:
+            model_admin.message_user(request, f"Skipped {line}", messages.WARNING)
+        for line in self.failed:
+            model_admin.message_user(request, f"Failed {line}", messages.ERROR)
+        if not (self.done or self.skipped or self.failed):
+            model_admin.message_user(request, "Nothing was selected.", messages.WARNING)
+
+
+def run_per_row(
+    report: ActionReport, rows: Iterable, label: Callable[[object], str], apply: Callable[[object], None]
+) -> ActionReport:
+    """Call `apply(row)` for each row; an error on one row is reported and the rest go on.
+
+    Services raise our ApplicationErrors (and GatewayError) for refusals; anything else is
+    unexpected, logged with its traceback and reported without one.
+    """
+    from payments.gateways.base import GatewayError
+    from tedxpay.core.errors import ApplicationError
+
+    for row in rows:
+        try:
+            apply(row)
+        except ApplicationError as error:
+            report.fail(label(row), error.message)
+        except GatewayError as error:
+            report.fail(label(row), f"Xendit: {error.message}")
+        except Exception as error:
+            logger.exception("admin action %r failed on %s", report.verb, label(row))
+            report.fail(label(row), f"unexpected error ({type(error).__name__}); see the logs")
+    return report

@@ -1,0 +1,320 @@
+"""Placing an order (DESIGN §6, §7): validate, reserve seats and write a PENDING order in
+one short transaction, then open its Xendit invoice outside any transaction.
+
+Whatever fails after the commit, the order does not stay PENDING behind an error: it gets
+its invoice, or it is cancelled (seats back) and the caller gets
+`payment_gateway_unavailable`. An order whose total is 0 needs no invoice: it is confirmed
+(PAID, e-tickets, confirmation email) in the placing transaction itself.
+"""
+
+import logging
+import re
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from orders.errors import PaymentGatewayUnavailable, QuantityLimit
+from orders.links import order_page_url
+from orders.models import Buyer, EventSource, Order, OrderItem, OrderStatus
+from orders.services import order_cancel, order_event_record
+from orders.tasks import invoice_expire_task
+from payments.gateways.base import (
+    Customer,
+    GatewayError,
+    Invoice,
+    InvoiceItem,
+    InvoiceRequest,
+    InvoiceStatus,
+    PaymentGateway,
+    get_gateway,
+)
+from payments.models import Payment
+from payments.services import payment_attach_invoice, payment_mark_paid
+from tedxpay.core.errors import InvalidInput
+from tickets.errors import TicketNotFound
+from tickets.models import Ticket
+from tickets.services import stock_reserve
+
+logger = logging.getLogger(__name__)
+
+# Distinct phases in one order; an event has a handful, so more is a mistake or abuse.
+MAX_LINES_PER_ORDER = 10
+ORDER_LANGUAGES = ("en", "id")
+# The one look-up after a failed create reads a short list: it gets at most this long to
+# answer, so a slow Xendit cannot stretch a request past the web server's timeout (the
+# worst case is worked out in docs/architecture.md, "Time budget").
+INVOICE_LOOKUP_READ_TIMEOUT = 5.0
+# `Payment.method` of an order that cost nothing and so never went to Xendit.
+FREE_PAYMENT_METHOD = "FREE"
+_PHONE_SEPARATORS = re.compile(r"[\s\-().]")
+# After the country code or trunk 0: an Indonesian mobile number, 8 then 8–11 digits.
+# [0-9], not \d: \d also matches other scripts' digits, which Xendit and SMS gateways refuse.
+_ID_MOBILE_NATIONAL = re.compile(r"8[0-9]{7,11}")
+
+
+class OrderLineRequest(NamedTuple):
+    ticket_id: int
+    quantity: int
+
+
+def phone_normalise(raw: str) -> str:
+    """An Indonesian mobile number as E.164 (`+628…`). Accepts `08…`, `628…`, `+628…`, with
+    spaces, dashes, dots or brackets; raises ValueError for anything else."""
+    compact = _PHONE_SEPARATORS.sub("", raw or "")
+    for prefix in ("+62", "62", "0"):
+        if compact.startswith(prefix):
+            national = compact[len(prefix) :]
+            if _ID_MOBILE_NATIONAL.fullmatch(national):
+                return "+62" + national
+            break
+    raise ValueError("Enter an Indonesian mobile number, e.g. 0812 3456 7890 or +62 812 3456 7890.")
+
+
+def email_normalise(raw: str) -> str:
+    """Stripped and lower-cased (one buyer, one spelling); raises ValueError when invalid."""
+    email = (raw or "").strip().lower()
+    if len(email) > 254:
+        raise ValueError("An email address has at most 254 characters.")
+    try:
+        validate_email(email)
+    except DjangoValidationError as error:
+        raise ValueError("Enter a valid email address.") from error
+    return email
+
+
+def _buyer_clean(*, full_name: str, email: str, phone: str) -> tuple[str, str, str]:
+    errors: dict[str, list[str]] = {}
+    full_name = " ".join((full_name or "").split())
+    if not full_name:
+        errors["full_name"] = ["Enter the buyer's full name."]
+    elif len(full_name) > 200:
+        errors["full_name"] = ["A name has at most 200 characters."]
+    try:
+        email = email_normalise(email)
+    except ValueError as error:
+        errors["email"] = [str(error)]
+    try:
+        phone = phone_normalise(phone)
+    except ValueError as error:
+        errors["phone"] = [str(error)]
+    if errors:
+        raise InvalidInput(details={"buyer": errors})
+    return full_name, email, phone
+
+
+def _lines_clean(items: Sequence[OrderLineRequest]) -> dict[int, int]:
+    """{ticket_id: quantity}, refusing what no ticket could make valid."""
+    if not items:
+        raise InvalidInput(details={"items": ["Order at least one ticket."]})
+    if len(items) > MAX_LINES_PER_ORDER:
+        raise InvalidInput(details={"items": [f"At most {MAX_LINES_PER_ORDER} lines per order."]})
+    quantities: dict[int, int] = {}
+    for ticket_id, quantity in items:
+        # bool is an int subclass: True must not pass as ticket 1.
+        if type(ticket_id) is not int or type(quantity) is not int or ticket_id < 1:
+            raise InvalidInput(details={"items": ["Each line needs a ticket_id and a quantity, both integers."]})
+        if quantity < 1:
+            raise InvalidInput(details={"items": [f"The quantity of ticket {ticket_id} must be at least 1."]})
+        if ticket_id in quantities:
+            raise InvalidInput(details={"items": [f"Ticket {ticket_id} appears twice; send one line per ticket."]})
+        quantities[ticket_id] = quantity
+    return quantities
+
+
+def _tickets_for_order(quantities: dict[int, int]) -> dict[int, Ticket]:
+    """The tickets, checked against what does not change with the moment: existence, one
+    event, `max_per_order`. Being on sale and stock are the reserve's job, in the transaction."""
+    tickets = Ticket.objects.select_related("event").in_bulk(list(quantities))
+    for ticket_id in sorted(quantities):
+        if ticket_id not in tickets:
+            raise TicketNotFound(f"Ticket {ticket_id} does not exist.", details={"ticket_id": ticket_id})
+    if len({ticket.event_id for ticket in tickets.values()}) > 1:
+        raise InvalidInput(
+            "All tickets of one order must be for the same event.",
+            details={"items": ["All tickets of one order must be for the same event."]},
+        )
+    for ticket_id in sorted(quantities):
+        ticket = tickets[ticket_id]
+        if quantities[ticket_id] > ticket.max_per_order:
+            raise QuantityLimit(
+                f"At most {ticket.max_per_order} of '{ticket.name}' per order.",
+                details={
+                    "ticket_id": ticket_id,
+                    "requested": quantities[ticket_id],
+                    "max_per_order": ticket.max_per_order,
+                },
+            )
+    return tickets
+
+
+def order_place(
+    *,
+    full_name: str,
+    email: str,
+    phone: str,
+    items: Sequence[OrderLineRequest],
+    language: str = "en",
+    source: str = EventSource.API,
+) -> Order:
+    """Reserve seats, record a PENDING order and open its Xendit invoice (DESIGN §7).
+
+    Prices come from the tickets, never from the caller. Raises `InvalidInput`,
+    `TicketNotFound`, `QuantityLimit`, `NotOnSale`, `SoldOut` (nothing written), or
+    `PaymentGatewayUnavailable` (the order was written, then cancelled: no seat stays held).
+    An order whose total is 0 comes back PAID, with no invoice.
+    Must not run inside a transaction: the gateway call happens after the commit.
+    """
+    full_name, email, phone = _buyer_clean(full_name=full_name, email=email, phone=phone)
+    if language not in ORDER_LANGUAGES:
+        raise InvalidInput(details={"language": [f"One of: {', '.join(ORDER_LANGUAGES)}."]})
+    quantities = _lines_clean(items)
+    # Read before the transaction to refuse bad requests without touching the hot rows. The
+    # price charged is this read, a moment before the reserve: the price the buyer was shown.
+    tickets = _tickets_for_order(quantities)
+    event = next(iter(tickets.values())).event
+    total = sum(tickets[ticket_id].price * quantity for ticket_id, quantity in quantities.items())
+
+    now = timezone.now()
+    # durable: a caller's open transaction would keep the ticket rows locked through the
+    # gateway call below, which is exactly what DESIGN §6 forbids.
+    with transaction.atomic(durable=True):
+        # The conditional UPDATEs first, the inserts after (DESIGN §6): inserting the lines
+        # first takes shared locks on the ticket rows (FK checks) and deadlocks under load.
+        stock_reserve(quantities=quantities, now=now)
+        buyer = Buyer.objects.create(full_name=full_name, email=email, phone=phone)
+        order = Order.objects.create(
+            buyer=buyer,
+            event=event,
+            total=total,
+            currency=settings.CURRENCY,
+            language=language,
+            expires_at=now + settings.ORDER_TTL,
+        )
+        OrderItem.objects.bulk_create(
+            OrderItem(order=order, ticket_id=ticket_id, quantity=quantity, unit_price=tickets[ticket_id].price)
+            for ticket_id, quantity in sorted(quantities.items())
+        )
+        payment = Payment.objects.create(order=order, external_id=order.code, amount=total)
+        order_event_record(order=order, to_status=OrderStatus.PENDING, source=source)
+        if total == 0:
+            # Same transaction: a free order is never seen PENDING, and there is no
+            # gateway step left to fail after the commit.
+            _order_confirm_free(order=order, payment_id=payment.pk, now=now, source=source)
+
+    if total > 0:
+        _order_invoice_open(
+            order=order, payment_id=payment.pk, buyer=buyer, tickets=tickets, quantities=quantities, source=source
+        )
+    return (
+        Order.objects.select_related("payment", "event", "buyer")
+        .prefetch_related(Prefetch("items", queryset=OrderItem.objects.select_related("ticket").order_by("ticket_id")))
+        .get(pk=order.pk)
+    )
+
+
+def _order_confirm_free(*, order: Order, payment_id: int, now, source: str) -> None:
+    """Nothing to pay: confirm through the same transitions a paid invoice takes
+    (`payment_mark_paid` → `order_mark_paid`: PAID, e-tickets, confirmation email on commit).
+
+    Xendit refuses a 0 IDR invoice (the amount must be at least 1, and no channel takes 0),
+    so the "invoice" here is our own statement that nothing is owed: no id, method FREE.
+    With no invoice id the payment is never reconciled or expired at Xendit.
+    """
+    nothing_owed = Invoice(
+        id="",
+        external_id=order.code,
+        status=InvoiceStatus.PAID,
+        amount=0,
+        invoice_url="",
+        paid_amount=0,
+        paid_at=now,
+        payment_method=FREE_PAYMENT_METHOD,
+        currency=order.currency,
+    )
+    payment_mark_paid(payment_id=payment_id, invoice=nothing_owed, source=source)
+
+
+def _order_invoice_open(
+    *, order: Order, payment_id: int, buyer: Buyer, tickets: dict[int, Ticket], quantities: dict[int, int], source: str
+) -> None:
+    """Create the invoice, outside any transaction, and attach it to the payment. A create
+    that failed may still have made an invoice (reply lost): look it up once by our code
+    before giving up. Leaves the order with its invoice, or cancelled and raising."""
+    gateway = get_gateway()
+    order_url = order_page_url(order)
+    request = InvoiceRequest(
+        external_id=order.code,
+        amount=order.total,
+        payer_email=buyer.email,
+        description=f"{order.event.name} — order {order.code}",
+        # Rounded down: the invoice closes no later than the order, so nobody pays for
+        # seats the expiry sweep has just given back.
+        invoice_duration=max(int((order.expires_at - timezone.now()).total_seconds()), 1),
+        success_redirect_url=order_url,
+        failure_redirect_url=order_url,
+        currency=order.currency,
+        items=tuple(
+            InvoiceItem(name=tickets[ticket_id].name, price=tickets[ticket_id].price, quantity=quantity)
+            for ticket_id, quantity in sorted(quantities.items())
+        ),
+        customer=Customer(given_names=buyer.full_name, email=buyer.email, mobile_number=buyer.phone),
+        locale=order.language,
+    )
+    try:
+        invoice = gateway.create_invoice(request)
+    except GatewayError as create_error:
+        logger.warning("invoice create failed for %s: %r; looking it up", order.code, create_error)
+        invoice = _invoice_find_once(gateway=gateway, external_id=order.code)
+        if invoice is None:
+            # If the look-up failed too, an invoice may exist that nobody will ever see the
+            # link of; a payment on it would reach a CANCELLED order and be flagged for refund.
+            order_cancel(order_id=order.pk, source=source, note=f"Xendit invoice not created: {create_error.message}")
+            raise PaymentGatewayUnavailable(retryable=create_error.retryable) from create_error
+        logger.info("invoice %s for %s found after a failed create", invoice.id, order.code)
+    try:
+        payment_attach_invoice(payment_id=payment_id, invoice=invoice)
+    except Exception as attach_error:
+        _order_abandon(order=order, payment_id=payment_id, invoice=invoice, error=attach_error, source=source)
+        raise PaymentGatewayUnavailable(retryable=True) from attach_error
+
+
+def _order_abandon(*, order: Order, payment_id: int, invoice: Invoice, error: Exception, source: str) -> None:
+    """The invoice exists at Xendit but could not be recorded (the database failed us).
+
+    The buyer will not be sent to it, so: cancel the order (seats back at once rather than
+    at expiry) and close the invoice at Xendit. The close is a task that first records the
+    invoice id on the payment (retrying until the database answers), so the webhook and
+    reconcile know the invoice; a payment that beat the close is recorded, and flagged for a
+    refund, never lost. If the cancel fails too, its error goes up (a database error: 503
+    `service_unavailable`), the order stays PENDING until the expiry sweep gives its seats
+    back, and the invoice id is in the log and in the task.
+    """
+    logger.error("invoice %s for %s created but not recorded: %r", invoice.id, order.code, error)
+    try:
+        order_cancel(order_id=order.pk, source=source, note=f"Xendit invoice {invoice.id} created but not recorded")
+    finally:
+        try:
+            invoice_expire_task.delay(payment_id, invoice.id)
+        except Exception:
+            # The broker is down too. The invoice closes by itself at the order's expiry
+            # time; a payment before that arrives as a callback, is matched by our code
+            # and, the order being cancelled, flagged for a refund.
+            logger.exception("could not queue closing invoice %s of %s", invoice.id, order.code)
+
+
+def _invoice_find_once(*, gateway: PaymentGateway, external_id: str) -> Invoice | None:
+    try:
+        # A short read timeout: see INVOICE_LOOKUP_READ_TIMEOUT.
+        read_timeout = min(settings.XENDIT_READ_TIMEOUT, INVOICE_LOOKUP_READ_TIMEOUT)
+        invoices = gateway.find_invoices(external_id, read_timeout=read_timeout)
+    except GatewayError as error:
+        logger.warning("invoice look-up failed for %s: %r", external_id, error)
+        return None
+    # Newest first; an expired one cannot be paid and is no use to a fresh order.
+    return next((invoice for invoice in invoices if not invoice.is_expired), None)

@@ -1,0 +1,235 @@
+"""Ticket phases in the admin: quota never below what is held (a form error, not a 500),
+a sale window that closes after it opens, and `held` never written from a form."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from tickets.admin import TicketForm
+from tickets.errors import TicketNotFound
+from tickets.models import Ticket
+from tickets.services import stock_reserve, ticket_quota_set
+from tickets.tests.factories import EventFactory, TicketFactory
+
+pytestmark = pytest.mark.django_db
+
+FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def hold(ticket, units: int) -> None:
+    with transaction.atomic():
+        stock_reserve(quantities={ticket.pk: units}, now=timezone.now())
+
+
+def local(value) -> tuple[str, str]:
+    value = timezone.localtime(value)
+    return value.strftime("%Y-%m-%d"), value.strftime("%H:%M:%S")
+
+
+def ticket_post(ticket, **changes) -> dict:
+    """The ticket change form as the browser posts it, with `changes`."""
+    fields = {
+        "event": ticket.event_id,
+        "name": ticket.name,
+        "description": ticket.description,
+        "price": ticket.price,
+        "quota": ticket.quota,
+        "valid_from": ticket.valid_from,
+        "valid_until": ticket.valid_until,
+        "max_per_order": ticket.max_per_order,
+        "is_active": "on" if ticket.is_active else "",
+        "sort_order": ticket.sort_order,
+        **changes,
+    }
+    data = {}
+    for name, value in fields.items():
+        if name in ("valid_from", "valid_until"):
+            data[f"{name}_0"], data[f"{name}_1"] = local(value)
+        else:
+            data[name] = value
+    return data
+
+
+def event_post(event, tickets) -> dict:
+    """The event change form with its ticket phase inline, unchanged."""
+    data = {
+        "name": event.name,
+        "slug": event.slug,
+        "venue": event.venue,
+        "city": event.city,
+        "description": event.description,
+        "starts_at_0": local(event.starts_at)[0],
+        "starts_at_1": local(event.starts_at)[1],
+        "ends_at_0": "",
+        "ends_at_1": "",
+        "tickets-TOTAL_FORMS": len(tickets),
+        "tickets-INITIAL_FORMS": len(tickets),
+        "tickets-MIN_NUM_FORMS": 0,
+        "tickets-MAX_NUM_FORMS": 1000,
+    }
+    for index, ticket in enumerate(tickets):
+        row = ticket_post(ticket)
+        row.pop("event")
+        row.pop("description")
+        data |= {f"tickets-{index}-{name}": value for name, value in row.items()}
+        data[f"tickets-{index}-id"] = ticket.pk
+        data[f"tickets-{index}-event"] = event.pk
+    return data
+
+
+def test_quota_below_held_is_a_form_error_and_changes_nothing(admin_client):
+    ticket = TicketFactory(quota=10)
+    hold(ticket, 6)
+    name = ticket.name
+    url = reverse("admin:tickets_ticket_change", args=[ticket.pk])
+
+    response = admin_client.post(url, ticket_post(ticket, quota=5, name="Regular (renamed)"))
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["quota"] == [
+        "6 seats of this phase are held by pending or paid orders right now; the quota cannot go below 6."
+    ]
+    ticket.refresh_from_db()
+    assert (ticket.quota, ticket.held, ticket.name) == (10, 6, name)
+
+
+def test_quota_down_to_held_is_saved_through_the_service(admin_client):
+    ticket = TicketFactory(quota=10)
+    hold(ticket, 6)
+
+    response = admin_client.post(
+        reverse("admin:tickets_ticket_change", args=[ticket.pk]), ticket_post(ticket, quota=6, price=400_000)
+    )
+
+    assert response.status_code == 302
+    ticket.refresh_from_db()
+    assert (ticket.quota, ticket.held, ticket.price) == (6, 6, 400_000)
+
+
+def test_sale_window_closing_before_it_opens_is_a_form_error(admin_client):
+    ticket = TicketFactory()
+
+    response = admin_client.post(
+        reverse("admin:tickets_ticket_change", args=[ticket.pk]),
+        ticket_post(ticket, valid_until=ticket.valid_from - timedelta(hours=1)),
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["valid_until"] == [
+        "The sale must close after it opens (after “Sale opens”)."
+    ]
+
+
+def test_new_ticket_with_a_bad_window_is_a_form_error(admin_client):
+    event = EventFactory()
+    start = timezone.now()
+    data = ticket_post(
+        Ticket(event=event, name="Student", price=150_000, quota=20, valid_from=start, valid_until=start),
+    )
+
+    response = admin_client.post(reverse("admin:tickets_ticket_add"), data)
+
+    assert response.status_code == 200 and "valid_until" in response.context["adminform"].form.errors
+    assert not Ticket.objects.filter(name="Student").exists()
+
+
+def test_event_inline_refuses_quota_below_held_and_rolls_back_the_whole_save(admin_client):
+    event = EventFactory(name="TEDxJakarta 2026")
+    regular = TicketFactory(event=event, name="Regular", quota=10)
+    student = TicketFactory(event=event, name="Student", quota=5)
+    hold(regular, 4)
+    url = reverse("admin:tickets_event_change", args=[event.pk])
+    assert admin_client.get(url).status_code == 200
+
+    # Student's quota is fine, Regular's is not: nothing at all is saved.
+    response = admin_client.post(
+        url, event_post(event, [regular, student]) | {"tickets-0-quota": 3, "tickets-1-quota": 8}
+    )
+
+    assert response.status_code == 200
+    errors = response.context["inline_admin_formsets"][0].formset.errors
+    assert errors[0]["quota"] == [
+        "4 seats of this phase are held by pending or paid orders right now; the quota cannot go below 4."
+    ]
+    regular.refresh_from_db()
+    student.refresh_from_db()
+    assert (regular.quota, regular.held, student.quota) == (10, 4, 5)
+
+
+def test_event_inline_invalid_event_form_undoes_a_quota_already_set(admin_client):
+    event = EventFactory()
+    ticket = TicketFactory(event=event, quota=10)
+    url = reverse("admin:tickets_event_change", args=[event.pk])
+
+    response = admin_client.post(url, event_post(event, [ticket]) | {"tickets-0-quota": 20, "name": ""})
+
+    assert response.status_code == 200
+    ticket.refresh_from_db()
+    assert ticket.quota == 10  # set during validation, rolled back with the rest
+
+
+def test_event_inline_saves_quota_and_window(admin_client):
+    event = EventFactory()
+    ticket = TicketFactory(event=event, quota=10)
+    hold(ticket, 2)
+    url = reverse("admin:tickets_event_change", args=[event.pk])
+    closes = ticket.valid_until + timedelta(days=3)
+
+    response = admin_client.post(
+        url,
+        event_post(event, [ticket])
+        | {
+            "tickets-0-quota": 2,
+            "tickets-0-valid_until_0": local(closes)[0],
+            "tickets-0-valid_until_1": local(closes)[1],
+        },
+    )
+
+    assert response.status_code == 302, response.context["inline_admin_formsets"][0].formset.errors
+    ticket.refresh_from_db()
+    assert (ticket.quota, ticket.held) == (2, 2)
+    assert ticket.valid_until.replace(microsecond=0) == closes.replace(microsecond=0)
+
+
+def test_saving_a_form_never_writes_back_a_stale_held():
+    ticket = TicketFactory(quota=10)
+    data = ticket_post(ticket, name="Regular, lunch included")
+    data |= {"valid_from": ticket.valid_from, "valid_until": ticket.valid_until}  # not split: a plain form
+    form = TicketForm(data=data, instance=Ticket.objects.get(pk=ticket.pk))  # held read as 0
+    assert form.is_valid(), form.errors
+    hold(ticket, 3)  # a buyer reserves while the form is being saved
+
+    form.save()
+
+    ticket.refresh_from_db()
+    assert (ticket.name, ticket.held) == ("Regular, lunch included", 3)
+
+
+def test_ticket_quota_set():
+    ticket = TicketFactory(quota=10)
+    hold(ticket, 4)
+
+    assert ticket_quota_set(ticket_id=ticket.pk, quota=4) is True
+    assert ticket_quota_set(ticket_id=ticket.pk, quota=3) is False
+    ticket.refresh_from_db()
+    assert (ticket.quota, ticket.held) == (4, 4)
+    with pytest.raises(TicketNotFound):
+        ticket_quota_set(ticket_id=ticket.pk + 1000, quota=5)
+    with pytest.raises(ValueError):
+        ticket_quota_set(ticket_id=ticket.pk, quota=-1)
+
+
+def test_ticket_and_event_pages_render(admin_client):
+    ticket = TicketFactory()
+    hold(ticket, 1)
+    for url in [
+        reverse("admin:tickets_event_changelist"),
+        reverse("admin:tickets_event_change", args=[ticket.event_id]),
+        reverse("admin:tickets_event_add"),
+        reverse("admin:tickets_ticket_changelist"),
+        reverse("admin:tickets_ticket_change", args=[ticket.pk]),
+    ]:
+        assert admin_client.get(url).status_code == 200, url
