@@ -65,7 +65,10 @@ def xendit_simulator(live_server, settings):
     settings.XENDIT_BASE_URL = f"{live_server.url}/_xendit"
     settings.XENDIT_CALLBACK_URL = f"{live_server.url}/api/payment-callback"
     settings.SITE_URL = live_server.url
-    return SimulatorControl(settings.XENDIT_BASE_URL, settings.XENDIT_SECRET_KEY)
+    yield SimulatorControl(settings.XENDIT_BASE_URL, settings.XENDIT_SECRET_KEY)
+    from payments.gateways.xendit import gateways_close
+
+    gateways_close()
 
 
 @pytest.fixture

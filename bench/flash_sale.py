@@ -271,6 +271,9 @@ def main() -> int:
             )
         )
         print("answers:", ", ".join(f"{k}: {v}" for k, v in sorted(answers.items())))
+        for status in sorted({status for status, _, _ in results}):
+            own = [elapsed for answer, elapsed, _ in results if answer == status]
+            print(f"  {status}: p50 {1000 * percentile(own, 50):.0f} ms, p95 {1000 * percentile(own, 95):.0f} ms")
         print(f"stock: quota {stock['quota']}, held {stock['held']}, order lines {stock['lines']}, sold by 201s {sold}")
         print(f"oversell check: {'FAILED' if oversold else 'ok'}")
         print(f"raw hot-row UPDATE limit: {raw_tps:.0f} transactions/s at {args.concurrency} connections")

@@ -15,9 +15,9 @@ Quirks handled here (see /docs and XENDIT.md):
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -44,14 +44,31 @@ T = TypeVar("T")
 _RETRIES = urllib3.Retry(total=2, connect=2, read=0, status=0, other=0, redirect=0, raise_on_status=False)
 
 
-@functools.lru_cache(maxsize=8)
+_gateways: dict[tuple, XenditGateway] = {}
+_gateways_lock = threading.Lock()
+
+
 def _gateway_for(secret_key: str, base_url: str, connect_timeout: float, read_timeout: float) -> XenditGateway:
     # One gateway (and so one urllib3 connection pool, which is thread-safe) per
     # configuration: connections to Xendit are reused across calls instead of a new pool,
     # and new idle keep-alive sockets, for every call.
-    return XenditGateway(
-        secret_key=secret_key, base_url=base_url, connect_timeout=connect_timeout, read_timeout=read_timeout
-    )
+    config = (secret_key, base_url, connect_timeout, read_timeout)
+    with _gateways_lock:
+        if config not in _gateways:
+            _gateways[config] = XenditGateway(
+                secret_key=secret_key, base_url=base_url, connect_timeout=connect_timeout, read_timeout=read_timeout
+            )
+        return _gateways[config]
+
+
+def gateways_close() -> None:
+    """Close the pooled connections of every gateway made so far (the next call makes a new
+    one). Tests call it before their live server stops, so no idle keep-alive connection
+    outlives the server's request threads."""
+    with _gateways_lock:
+        for gateway in _gateways.values():
+            gateway.close()
+        _gateways.clear()
 
 
 class XenditGateway:
@@ -63,6 +80,9 @@ class XenditGateway:
         self._api = InvoiceApi(ApiClient(configuration))
         self._timeout = (connect_timeout, read_timeout)
         self.base_url = base_url
+
+    def close(self) -> None:
+        self._api.api_client.rest_client.pool_manager.clear()
 
     @classmethod
     def from_settings(cls) -> XenditGateway:
