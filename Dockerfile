@@ -1,5 +1,6 @@
 # Production image: gunicorn for the web, the same image runs the Celery worker and beat.
 #   docker build -t tedxpay .
+#   docker run --env-file .env tedxpay python manage.py migrate --no-input   # release step, once
 #   docker run --env-file .env -p 8000:8000 tedxpay
 #   docker run --env-file .env tedxpay celery -A tedxpay worker --loglevel INFO
 #   docker run --env-file .env tedxpay celery -A tedxpay beat --loglevel INFO
@@ -25,5 +26,9 @@ EXPOSE 8000
 # --timeout 60: the slowest order placement (Xendit's create timing out, then the one
 # look-up timing out) takes about 39 s with the default XENDIT_* timeouts; gunicorn kills a
 # worker that runs longer than this, mid-request. See docs/architecture.md, "Time budget".
+# gthread workers: an order placement waits on Xendit (usually under 2 s, at worst ~39 s);
+# threads keep the pages and the payment callback answered meanwhile. Capacity is
+# WEB_CONCURRENCY × WEB_THREADS requests in flight.
+# Migrations are a release step (above), not run by every web replica at start.
 HEALTHCHECK CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
-CMD ["sh", "-c", "python manage.py migrate --no-input && exec gunicorn tedxpay.wsgi --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-4} --timeout 60 --no-control-socket --access-logfile -"]
+CMD ["sh", "-c", "exec gunicorn tedxpay.wsgi --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-4} --worker-class gthread --threads ${WEB_THREADS:-8} --timeout 60 --no-control-socket --access-logfile -"]

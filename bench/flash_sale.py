@@ -176,6 +176,7 @@ def main() -> int:
     parser.add_argument("--seats", type=int, default=300, help="seats on sale")
     parser.add_argument("--concurrency", type=int, default=50, help="buyers in flight at once")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker (gthread)")
     parser.add_argument("--raw-seconds", type=float, default=5.0, help="length of the raw UPDATE measurement")
     args = parser.parse_args()
 
@@ -226,6 +227,11 @@ def main() -> int:
                     f"127.0.0.1:{web_port}",
                     "--workers",
                     str(args.workers),
+                    # As in the Dockerfile.
+                    "--worker-class",
+                    "gthread",
+                    "--threads",
+                    str(args.threads),
                     "--no-control-socket",
                     # As in the Dockerfile: above the slowest order placement (≈ 39 s, see
                     # docs/architecture.md "Time budget"), so a slow Xendit is not a killed worker.
@@ -262,7 +268,8 @@ def main() -> int:
         raw_tps = raw_update_limit(service_env["DATABASE_URL"], args.concurrency, args.raw_seconds)
 
         print(
-            f"buyers {args.buyers}, seats {args.seats}, concurrency {args.concurrency}, gunicorn workers {args.workers}"
+            f"buyers {args.buyers}, seats {args.seats}, concurrency {args.concurrency}, "
+            f"gunicorn {args.workers} workers × {args.threads} threads"
         )
         print(f"wall {wall:.2f}s, throughput {args.buyers / wall:.1f} requests/s")
         print(

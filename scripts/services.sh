@@ -63,8 +63,10 @@ GRANT ALL PRIVILEGES ON *.* TO 'tedxpay'@'localhost';
 FLUSH PRIVILEGES;
 SQL
 
-  # Time zone tables: Django converts aware datetimes in SQL (date filters, TruncDate…)
-  # with CONVERT_TZ, which needs them. Loaded once per data folder.
+  # Time zone tables, as Django's MySQL notes ask of a server with USE_TZ: its date
+  # lookups and Trunc functions use CONVERT_TZ, which returns NULL without them. Our code
+  # avoids those where it can; the test server is set up like a correct production one
+  # (docs/operations.md). Loaded once per data folder.
   if [ "$(mariadb --no-defaults --socket="$dir/mysqld.sock" -uroot -N -e 'SELECT COUNT(*) FROM mysql.time_zone_name')" = 0 ]; then
     mariadb-tzinfo-to-sql /usr/share/zoneinfo 2>/dev/null | mariadb --no-defaults --socket="$dir/mysqld.sock" -uroot mysql
   fi

@@ -54,6 +54,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "tedxpay.core.request_id.RequestIdMiddleware",
+    # /healthz and /readyz are answered before the Host header is validated.
+    "tedxpay.core.probes.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -108,7 +110,7 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Cache (throttling, idempotency locks) ----------------------------------------------
+# --- Cache (API throttling) -----------------------------------------------------------
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://tedxpay")}
 
 # --- Operations -------------------------------------------------------------------------

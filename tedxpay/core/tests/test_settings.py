@@ -110,3 +110,13 @@ def test_production_with_everything_set_starts_with_xendits_host(tmp_path):
 def test_email_url_switches_to_smtp(tmp_path):
     settings = settings_with({"EMAIL_URL": "smtp+tls://user:pw@smtp.example.org:587"}, tmp_path)
     assert settings["email"] == "django.core.mail.backends.smtp.EmailBackend"
+
+
+def test_env_example_documents_every_variable_the_settings_read():
+    import re
+
+    settings_source = (ROOT / "tedxpay" / "settings.py").read_text()
+    read = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z][A-Z0-9_]*)"', settings_source))
+    documented = set(re.findall(r"^#?([A-Z][A-Z0-9_]*)=", (ROOT / ".env.example").read_text(), re.M))
+    assert read, "the pattern no longer finds the settings' variables"
+    assert read - documented == set()
