@@ -8,10 +8,11 @@ from orders.admin_actions import notifications_send_now
 from orders.admin_base import ActionReport, ReadOnlyRecordAdmin, jakarta_time, status_badge
 
 
-@admin.action(description="Send selected emails now (pending or failed ones)", permissions=["operate"])
+@admin.action(description="Send selected emails now (sent ones again, as a copy)", permissions=["operate"])
 def resend_notifications(model_admin, request, queryset):
     report = ActionReport("Sent")
-    notifications_send_now(report, list(queryset.select_related("order").order_by("pk")))
+    notifications = list(queryset.select_related("order").order_by("pk"))
+    notifications_send_now(report, notifications, requested_by=request.user.get_username())
     report.send(model_admin, request)
 
 

@@ -12,7 +12,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from notifications.models import Notification, NotificationStatus
+from notifications.models import Notification, NotificationKind, NotificationStatus
+from orders.models import Buyer, EventSource, Order
+from tedxpay.core.errors import Conflict
 
 logger = logging.getLogger("tedxpay.notifications")
 
@@ -114,6 +116,13 @@ def _notification_claim(notification_id: int) -> tuple[Notification, datetime | 
         if notification.status in _CLAIMABLE:
             claimable = Notification.objects.filter(pk=notification_id, status=notification.status)
         elif notification.claimed_at is None or notification.claimed_at < now - SEND_CLAIM_TIMEOUT:
+            if notification.sent_at is not None:
+                # A dead resend (only a resend claims a row that was sent): the email was
+                # delivered once, and the automatic path never sends a sent row again.
+                _notification_release(
+                    notification_id, claimed_at=notification.claimed_at, status=NotificationStatus.SENT, last_error=""
+                )
+                continue
             logger.warning("notification %s: taking over a claim from %s", notification_id, notification.claimed_at)
             claimable = Notification.objects.filter(
                 pk=notification_id, status=NotificationStatus.SENDING, claimed_at=notification.claimed_at
@@ -130,7 +139,7 @@ def _notification_claim(notification_id: int) -> tuple[Notification, datetime | 
     return Notification.objects.get(pk=notification_id), None
 
 
-def _notification_release(notification_id: int, *, claimed_at: datetime, status: str, last_error: str) -> None:
+def _notification_release(notification_id: int, *, claimed_at: datetime | None, status: str, last_error: str) -> None:
     # Only our own claim: if it was taken over, the other sender records its own outcome.
     Notification.objects.filter(pk=notification_id, status=NotificationStatus.SENDING, claimed_at=claimed_at).update(
         status=status, claimed_at=None, last_error=last_error, updated_at=timezone.now()
@@ -144,6 +153,15 @@ def notification_mark_failed(*, notification_id: int, error: str = "") -> Notifi
     is sending right now is left to that sender."""
     notification = Notification.objects.select_for_update().get(pk=notification_id)
     if notification.status == NotificationStatus.SENT:
+        return notification
+    if notification.sent_at is not None:
+        # `sending` again only because a resend holds it (or died holding it): the email
+        # was delivered once, so this row is never `failed`; a dead claim goes back to sent.
+        if notification.claimed_at and notification.claimed_at >= timezone.now() - SEND_CLAIM_TIMEOUT:
+            return notification
+        notification.status = NotificationStatus.SENT
+        notification.claimed_at = None
+        notification.save(update_fields=["status", "claimed_at", "updated_at"])
         return notification
     if (
         notification.status == NotificationStatus.SENDING
@@ -160,3 +178,113 @@ def notification_mark_failed(*, notification_id: int, error: str = "") -> Notifi
         "notification %s (%s) failed for good: %s", notification_id, notification.kind, notification.last_error
     )
     return notification
+
+
+# --- resending on purpose ----------------------------------------------------------------
+
+# How the audit trail names each email.
+_KIND_IN_AUDIT = {
+    NotificationKind.ORDER_CONFIRMATION: "confirmation email",
+    NotificationKind.ORDER_EXPIRED: "order-expired email",
+    NotificationKind.PAID_AFTER_EXPIRY: "paid-after-expiry email",
+}
+
+
+class NotificationNotSentYet(Conflict):
+    code = "notification_not_sent"
+    default_message = "This email has not been sent yet: send it (notification_send) instead of resending it."
+
+
+class NotificationBusy(Conflict):
+    code = "notification_busy"
+    default_message = "Another sender is sending this email right now, or has just re-sent it."
+
+
+def notification_resend(*, notification_id: int, requested_by: str, source: str = EventSource.ADMIN) -> Notification:
+    """Send another copy of an email that was already sent, on purpose (the buyer lost it,
+    or it went to a mistyped address that has since been corrected).
+
+    This is the only way a `sent` row is sent again: `notification_send`, which the task,
+    duplicate callbacks and redeliveries go through, still never does. The copy goes to the
+    buyer's current address (corrected with `buyer_contact_update`), and an audit row on
+    the order says who asked for it and where it went.
+
+    The claim is `notification_send`'s: one conditional UPDATE (sent → sending, claimed_at,
+    attempts + 1) that only one of several concurrent callers can win, and it is also
+    conditional on `sent_at` as read, so a resend that finished a moment ago (a double
+    click) is not repeated. No transaction is open while the message goes out. Call it
+    outside any transaction.
+
+    Returns the row, `sent` with a new `sent_at`. Raises `NotificationNotSentYet` for a row
+    never sent (pending or failed: use notification_send), `NotificationBusy` when another
+    sender holds it or won the claim, and `NotificationSendFailed` when the backend refused:
+    the row then stays `sent` (the original was delivered) with the error in `last_error`,
+    and the failed attempt is in the audit trail.
+    """
+    notification = Notification.objects.get(pk=notification_id)
+    now = timezone.now()
+    if notification.status in _CLAIMABLE:
+        raise NotificationNotSentYet()
+    if notification.status == NotificationStatus.SENT:
+        claimable = Notification.objects.filter(
+            pk=notification_id, status=NotificationStatus.SENT, sent_at=notification.sent_at
+        )
+    elif (
+        notification.sent_at is not None
+        and notification.claimed_at is not None
+        and notification.claimed_at < now - SEND_CLAIM_TIMEOUT
+    ):
+        # A resend that died mid-send: this one is a deliberate request, so it takes over.
+        claimable = Notification.objects.filter(
+            pk=notification_id, status=NotificationStatus.SENDING, claimed_at=notification.claimed_at
+        )
+    else:
+        raise NotificationBusy()
+    claimed = claimable.update(
+        status=NotificationStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1, updated_at=now
+    )
+    if not claimed:
+        raise NotificationBusy()
+
+    to_email = Buyer.objects.filter(orders=notification.order_id).values_list("email", flat=True).first()
+    notification.to_email = to_email or notification.to_email
+    what = _KIND_IN_AUDIT.get(notification.kind, f"{notification.kind} email")
+    try:
+        from notifications.emails import notification_message
+
+        notification_message(notification).send()
+    except Exception as error:
+        last_error = f"{type(error).__name__}: {error}"[:2000]
+        # Back to `sent`, not `failed`: the first copy was delivered, and a `failed` row
+        # would invite the automatic path to send it again.
+        _notification_release(notification_id, claimed_at=now, status=NotificationStatus.SENT, last_error=last_error)
+        _notification_audit(
+            notification,
+            source=source,
+            note=f"{what} re-send to {notification.to_email} by {requested_by} failed: {last_error}",
+        )
+        logger.warning("notification %s (%s) not re-sent: %s", notification_id, notification.kind, last_error)
+        raise NotificationSendFailed(last_error) from error
+    sent_at = timezone.now()
+    with transaction.atomic():
+        Notification.objects.filter(pk=notification_id).update(
+            status=NotificationStatus.SENT,
+            sent_at=sent_at,
+            to_email=notification.to_email,
+            claimed_at=None,
+            last_error="",
+            updated_at=sent_at,
+        )
+        _notification_audit(
+            notification, source=source, note=f"{what} re-sent to {notification.to_email} by {requested_by}"
+        )
+    logger.info("notification %s (%s) re-sent by %s", notification_id, notification.kind, requested_by)
+    return Notification.objects.get(pk=notification_id)
+
+
+def _notification_audit(notification: Notification, *, source: str, note: str) -> None:
+    # At call time: orders.services imports this module at its top.
+    from orders.services import order_event_record
+
+    order = Order.objects.get(pk=notification.order_id)
+    order_event_record(order=order, from_status=order.status, to_status=order.status, source=source, note=note)

@@ -7,7 +7,14 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from notifications.models import Notification
-from orders.admin_actions import cancel_orders, export_csv, resend_confirmation, resolve_attention, sync_with_xendit
+from orders.admin_actions import (
+    buyer_contact_view,
+    cancel_orders,
+    export_csv,
+    resend_confirmation,
+    resolve_attention,
+    sync_with_xendit,
+)
 from orders.admin_base import (
     ReadOnlyInline,
     ReadOnlyInlineMixin,
@@ -333,7 +340,22 @@ class OrderAdmin(ReadOnlyRecordAdmin):
             self.admin_site.admin_view(self.dashboard_view),
             name=f"{self.opts.app_label}_{self.opts.model_name}_dashboard",
         )
-        return [dashboard, *super().get_urls()]
+        buyer_contact = path(
+            "<path:object_id>/buyer-contact/",
+            self.admin_site.admin_view(self.buyer_contact_view),
+            name=f"{self.opts.app_label}_{self.opts.model_name}_buyer_contact",
+        )
+        # Before the defaults: their catch-all `<path:object_id>/` would take these paths.
+        return [dashboard, buyer_contact, *super().get_urls()]
+
+    def buyer_contact_view(self, request, object_id):
+        return buyer_contact_view(self, request, object_id)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # The page is read-only (no change permission); the link to the contact form asks
+        # for the "operate" permission that the actions use.
+        extra_context = {"can_edit_buyer_contact": self.has_operate_permission(request), **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def dashboard_view(self, request):
         if not self.has_view_permission(request):

@@ -15,7 +15,7 @@ from django.utils import timezone
 from notifications.models import Notification, NotificationKind, NotificationStatus
 from orders.admin_base import JAKARTA, ActionReport, jakarta_time, run_per_row
 from orders.models import EventSource, Order, OrderItem, OrderStatus
-from orders.services import order_attention_resolve, order_cancel
+from orders.services import buyer_contact_update, order_attention_resolve, order_cancel
 
 # --- cancel ------------------------------------------------------------------------------
 
@@ -43,29 +43,44 @@ def cancel_orders(model_admin, request, queryset):
 
 # --- resend the confirmation email -------------------------------------------------------
 
-ALREADY_SENT = (
-    "already sent {when} to {to}; notification_send does not send a row twice, so re-sending "
-    "a sent email needs a resend service in notifications (see docs/back-office.md)"
-)
 
-
-def notifications_send_now(report: ActionReport, notifications: list[Notification]) -> None:
-    """Send pending or failed emails now, through the service, and say how each went.
+def notifications_send_now(report: ActionReport, notifications: list[Notification], *, requested_by: str) -> None:
+    """Send emails now, through the services, and say how each went: a pending or failed
+    one through `notification_send` (the automatic path's once-only send), a sent one
+    through `notification_resend` (a deliberate copy, to the buyer's current address, with
+    an audit row naming `requested_by`).
 
     Synchronous on purpose: the person who clicked wants to know whether the email went
-    out, and the service's row lock keeps a concurrent task from sending a second copy.
+    out, and the services' claim keeps a concurrent task or a second click from sending
+    another copy.
     """
-    from notifications.services import NotificationSendFailed, notification_send
+    from notifications.services import (
+        NotificationBusy,
+        NotificationSendFailed,
+        notification_resend,
+        notification_send,
+    )
 
     def label(notification: Notification) -> str:
         return f"{notification.order.code} {notification.get_kind_display().lower()}"
 
+    def resend(notification: Notification) -> None:
+        try:
+            sent = notification_resend(notification_id=notification.pk, requested_by=requested_by)
+        except NotificationBusy:
+            report.skip(label(notification), "being sent right now, or re-sent a moment ago by someone else")
+            return
+        except NotificationSendFailed as error:
+            report.fail(label(notification), f"not re-sent: {error} (the first copy, sent earlier, stands)")
+            return
+        report.ok(
+            label(notification),
+            f"again, to {sent.to_email}; first sent {jakarta_time(notification.sent_at)}",
+        )
+
     def send(notification: Notification) -> None:
         if notification.status == NotificationStatus.SENT:
-            report.skip(
-                label(notification),
-                ALREADY_SENT.format(when=jakarta_time(notification.sent_at), to=notification.to_email),
-            )
+            resend(notification)
             return
         try:
             sent = notification_send(notification_id=notification.pk)
@@ -74,7 +89,7 @@ def notifications_send_now(report: ActionReport, notifications: list[Notificatio
             return
         if sent.status == NotificationStatus.SENT:
             report.ok(label(notification), f"to {sent.to_email}")
-        elif sent.status == "sending":
+        elif sent.status == NotificationStatus.SENDING:
             report.skip(label(notification), "another sender (the email task) is sending it right now")
         else:
             report.fail(label(notification), f"still {sent.status}")
@@ -100,7 +115,7 @@ def resend_confirmation(model_admin, request, queryset):
             report.fail(order.code, "no confirmation email on record for this paid order")
         else:
             to_send.append(confirmations[order.pk])
-    notifications_send_now(report, to_send)
+    notifications_send_now(report, to_send, requested_by=request.user.get_username())
     report.send(model_admin, request)
 
 
@@ -191,6 +206,80 @@ def resolve_attention(model_admin, request, queryset):
         "selected": [order.pk for order in orders],
     }
     return TemplateResponse(request, "admin/orders/order/resolve_attention.html", context)
+
+
+# --- correct the buyer's contact details (a page of its own, linked from the order) --------
+
+
+class BuyerContactForm(forms.Form):
+    # Plain text fields: the service cleans and validates (as at checkout), so the rules
+    # live in one place and its messages are shown on the fields here.
+    full_name = forms.CharField(label="Full name", max_length=300)
+    email = forms.CharField(label="Email", max_length=300)
+    phone = forms.CharField(label="Phone", max_length=40, help_text="Indonesian mobile, e.g. 0812 3456 7890.")
+
+
+def buyer_contact_view(model_admin, request, object_id: str):
+    """Correct a buyer's name, email or phone (`buyer_contact_update`), then back to the
+    order page, from where finance can resend the confirmation to the corrected address."""
+    from django.core.exceptions import PermissionDenied
+    from django.http import Http404, HttpResponseRedirect
+    from django.urls import reverse
+
+    from tedxpay.core.errors import InvalidInput
+
+    if not model_admin.has_operate_permission(request):
+        raise PermissionDenied
+    order = Order.objects.select_related("buyer").filter(pk=object_id).first() if object_id.isdigit() else None
+    if order is None:
+        raise Http404("No such order.")
+    current = {"full_name": order.buyer.full_name, "email": order.buyer.email, "phone": order.buyer.phone}
+    form = BuyerContactForm(request.POST if request.method == "POST" else None, initial=current)
+    if form.is_valid():
+        try:
+            buyer_contact_update(order_id=order.pk, requested_by=request.user.get_username(), **form.cleaned_data)
+        except InvalidInput as error:
+            for field, field_errors in error.details.items():
+                for message in field_errors:
+                    form.add_error(field if field in form.fields else None, message)
+        else:
+            _buyer_contact_report(model_admin, request, order, before=current)
+            return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": f"Edit buyer contact — {order.code}",
+        "opts": model_admin.opts,
+        "order": order,
+        "form": form,
+    }
+    return TemplateResponse(request, "admin/orders/order/buyer_contact.html", context)
+
+
+def _buyer_contact_report(model_admin, request, order: Order, *, before: dict) -> None:
+    order.buyer.refresh_from_db()
+    changed = [field.replace("_", " ") for field, value in before.items() if getattr(order.buyer, field) != value]
+    if not changed:
+        model_admin.message_user(request, f"{order.code}: nothing changed.", messages.WARNING)
+        return
+    model_admin.message_user(request, f"{order.code}: buyer {', '.join(changed)} corrected.", messages.SUCCESS)
+    if before["email"] == order.buyer.email:
+        return
+    emails = Notification.objects.filter(order=order)
+    in_flight = emails.filter(status=NotificationStatus.SENDING).count()
+    if in_flight:
+        model_admin.message_user(
+            request,
+            f"{in_flight} email(s) of this order were being sent at that moment, to {before['email']}: "
+            "once they show as sent, resend them.",
+            messages.WARNING,
+        )
+    if emails.filter(status=NotificationStatus.SENT).exists():
+        model_admin.message_user(
+            request,
+            f"Emails already sent went to {before['email']}. To send a copy to {order.buyer.email}, "
+            "use “Resend the confirmation email” on this order.",
+            messages.INFO,
+        )
 
 
 # --- CSV export --------------------------------------------------------------------------

@@ -13,12 +13,13 @@ imports this module at its top; the imports of payments code here are made at ca
 from datetime import datetime
 
 from django.db import transaction
+from django.utils import timezone
 
-from notifications.models import NotificationKind
+from notifications.models import Notification, NotificationKind, NotificationStatus
 from notifications.services import notification_queue
-from orders.models import AttentionReason, EventSource, IssuedTicket, Order, OrderEvent, OrderStatus
+from orders.models import AttentionReason, Buyer, EventSource, IssuedTicket, Order, OrderEvent, OrderStatus
 from payments.models import Payment, PaymentStatus
-from tedxpay.core.errors import IllegalTransition
+from tedxpay.core.errors import IllegalTransition, InvalidInput
 from tedxpay.core.request_id import get_request_id
 from tickets.errors import NotOnSale, SoldOut
 from tickets.services import stock_release, stock_reserve
@@ -230,5 +231,80 @@ def order_attention_resolve(*, order_id: int, note: str = "", source: str = Even
         to_status=order.status,
         source=source,
         note=f"{resolved} — {note}" if note else resolved,
+    )
+    return order
+
+
+# --- correcting the buyer's contact details ----------------------------------------------
+
+_CONTACT_FIELDS = ("full_name", "email", "phone")
+
+
+@transaction.atomic
+def buyer_contact_update(
+    *,
+    order_id: int,
+    email: str | None = None,
+    phone: str | None = None,
+    full_name: str | None = None,
+    requested_by: str,
+    source: str = EventSource.ADMIN,
+) -> Order:
+    """Correct the buyer of this order (a mistyped email, a changed phone). `None` leaves a
+    field as it is; values are cleaned as at checkout. Emails still owed (pending or failed)
+    are re-addressed; an email already sent keeps the address it went to, and
+    `notification_resend` sends a copy to the new one. One audit row says old → new.
+
+    Raises `InvalidInput` with `details` per field; quiet (no audit row) when nothing changes.
+    The order's lock serialises two corrections of the same order.
+    """
+    # At call time: orders.placement imports this module at its top.
+    from orders.placement import email_normalise, phone_normalise
+
+    order = order_lock(order_id)
+    buyer = Buyer.objects.select_for_update().get(pk=order.buyer_id)
+    wanted: dict[str, str] = {}
+    errors: dict[str, list[str]] = {}
+    if full_name is not None:
+        name = " ".join(full_name.split())
+        if not name:
+            errors["full_name"] = ["Enter the buyer's full name."]
+        elif len(name) > 200:
+            errors["full_name"] = ["A name has at most 200 characters."]
+        else:
+            wanted["full_name"] = name
+    for field, value, normalise in (("email", email, email_normalise), ("phone", phone, phone_normalise)):
+        if value is None:
+            continue
+        try:
+            wanted[field] = normalise(value)
+        except ValueError as error:
+            errors[field] = [str(error)]
+    if errors:
+        raise InvalidInput(details=errors)
+
+    changes = {
+        field: (getattr(buyer, field), wanted[field])
+        for field in _CONTACT_FIELDS
+        if field in wanted and wanted[field] != getattr(buyer, field)
+    }
+    if not changes:
+        return order
+    for field, (_, new) in changes.items():
+        setattr(buyer, field, new)
+    buyer.save(update_fields=list(changes))
+    if "email" in changes:
+        # Not `sending` rows: their message is already addressed; if it fails it is retried
+        # to the old address, which the admin points out (see docs/back-office.md).
+        Notification.objects.filter(
+            order=order, status__in=[NotificationStatus.PENDING, NotificationStatus.FAILED]
+        ).update(to_email=buyer.email, updated_at=timezone.now())
+    described = "; ".join(f"{field.replace('_', ' ')} {old} → {new}" for field, (old, new) in changes.items())
+    order_event_record(
+        order=order,
+        from_status=order.status,
+        to_status=order.status,
+        source=source,
+        note=f"buyer contact corrected by {requested_by}: {described}",
     )
     return order

@@ -131,9 +131,9 @@ class PaymentAdmin(ReadOnlyRecordAdmin):
 _REPLAY_BAD_OUTCOMES = {WebhookOutcome.FAILED, WebhookOutcome.UNMATCHED, WebhookOutcome.RECEIVED}
 
 
-@admin.action(description="Replay selected callbacks (received or failed ones)", permissions=["operate"])
+@admin.action(description="Replay selected callbacks (received, failed or unmatched ones)", permissions=["operate"])
 def replay_webhook_events(model_admin, request, queryset):
-    from payments.webhooks import webhook_replay
+    from payments.webhooks import REPLAYABLE_OUTCOMES, webhook_replay
 
     report = ActionReport("Replayed")
 
@@ -141,8 +141,8 @@ def replay_webhook_events(model_admin, request, queryset):
         return f"callback {event.pk} ({event.invoice_id} {event.status})"
 
     def replay(event: WebhookEvent) -> None:
-        if event.outcome not in (WebhookOutcome.RECEIVED, WebhookOutcome.FAILED):
-            report.skip(label(event), f"is {event.outcome}; only received or failed callbacks are replayed")
+        if event.outcome not in REPLAYABLE_OUTCOMES:
+            report.skip(label(event), f"is {event.outcome}; only received, failed or unmatched callbacks are replayed")
             return
         replayed = webhook_replay(event_id=event.pk)
         detail = f"{replayed.outcome}: {replayed.outcome_detail}"

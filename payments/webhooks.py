@@ -42,6 +42,12 @@ IN_FLIGHT_TIMEOUT = timedelta(minutes=2)
 
 # Outcomes after which a stored event may be processed again (replay, redelivery).
 RETRYABLE_OUTCOMES = frozenset({WebhookOutcome.RECEIVED, WebhookOutcome.FAILED})
+# What an admin replay also takes: an unmatched callback, once finance has fixed the cause
+# or Xendit's read API has caught up with its own callback (the adoption path reads the
+# invoice, and a 404 there leaves the callback unmatched). Not a redelivery: an unmatched
+# first delivery keeps its key, so Xendit's copies stay duplicates and only a deliberate
+# replay looks again. Processed, duplicate and ignored callbacks are final.
+REPLAYABLE_OUTCOMES = RETRYABLE_OUTCOMES | {WebhookOutcome.UNMATCHED}
 
 # Rounds of insert / look at the key holder / take the key over, when copies race.
 _STORE_ATTEMPTS = 5
@@ -109,16 +115,18 @@ def webhook_receive(*, callback: Callback, raw_body: str, gateway=None) -> Webho
 
 
 def webhook_replay(*, event_id: int, gateway=None) -> WebhookEvent:
-    """Process a stored event again (admin action, reconciliation). Only events that were
-    never finished (`received`) or `failed` can be replayed; the transitions are idempotent,
-    so replaying one whose invoice was settled meanwhile changes nothing."""
+    """Process a stored event again (admin action, reconciliation). Events that were never
+    finished (`received`), `failed` or `unmatched` can be replayed, through the same
+    processing as a delivery (the match by invoice id, then the adoption by external id);
+    the transitions are idempotent, so replaying one whose invoice was settled meanwhile
+    changes nothing, and an unmatched one that still matches nothing stays unmatched."""
     event = WebhookEvent.objects.get(pk=event_id)
-    if event.outcome not in RETRYABLE_OUTCOMES:
+    if event.outcome not in REPLAYABLE_OUTCOMES:
         raise Conflict(
-            f"Webhook event {event_id} is {event.outcome}; only received or failed events are replayed.",
+            f"Webhook event {event_id} is {event.outcome}; only received, failed or unmatched events are replayed.",
             details={"outcome": event.outcome},
         )
-    return _event_process(event_id=event_id, gateway=gateway)
+    return _event_process(event_id=event_id, gateway=gateway, open_outcomes=REPLAYABLE_OUTCOMES)
 
 
 # --- storing and de-duplicating -------------------------------------------------------
@@ -197,11 +205,13 @@ def _event_take_key(*, holder_id: int, key: str, fields: dict) -> WebhookEvent |
 # --- processing -----------------------------------------------------------------------
 
 
-def _event_process(*, event_id: int, gateway) -> WebhookEvent:
+def _event_process(*, event_id: int, gateway, open_outcomes: frozenset = RETRYABLE_OUTCOMES) -> WebhookEvent:
+    """`open_outcomes`: the outcomes this run may still act on and overwrite; one that a
+    concurrent run (a replay and a redelivery, two replays) finished meanwhile is kept."""
     WebhookEvent.objects.filter(pk=event_id).update(attempts=F("attempts") + 1)
     event = WebhookEvent.objects.get(pk=event_id)
     try:
-        event = _event_apply(event=event, gateway=gateway)
+        event = _event_apply(event=event, gateway=gateway, open_outcomes=open_outcomes)
     except GatewayError as error:
         logger.warning("payment callback %s: gateway error %r", event.pk, error)
         _event_finish(event_id, WebhookOutcome.FAILED, f"gateway: {error.message}")
@@ -232,7 +242,7 @@ def _event_process(*, event_id: int, gateway) -> WebhookEvent:
     return event
 
 
-def _event_apply(*, event: WebhookEvent, gateway) -> WebhookEvent:
+def _event_apply(*, event: WebhookEvent, gateway, open_outcomes: frozenset) -> WebhookEvent:
     callback_status = event.status.upper()
     if callback_status not in PAID_STATUSES and callback_status != InvoiceStatus.EXPIRED:
         return _event_finish(event.pk, WebhookOutcome.IGNORED, f"status {event.status} is not acted on")
@@ -243,7 +253,11 @@ def _event_apply(*, event: WebhookEvent, gateway) -> WebhookEvent:
     if payment is None:
         payment, invoice = _payment_match_by_external_id(event=event, gateway=gateway)
         if payment is None:
-            return _event_finish(event.pk, WebhookOutcome.UNMATCHED, "no payment has this invoice")
+            # Conditional: a concurrent replay may have adopted the invoice and processed
+            # this event after our look-up; "unmatched" must not overwrite that.
+            return _event_finish(
+                event.pk, WebhookOutcome.UNMATCHED, "no payment has this invoice", only_from=open_outcomes
+            )
     WebhookEvent.objects.filter(pk=event.pk).update(payment=payment)
 
     if invoice is None:
@@ -272,7 +286,7 @@ def _event_apply(*, event: WebhookEvent, gateway) -> WebhookEvent:
     with transaction.atomic():
         # Lock order: this event, then (inside the transitions) the order, then the payment.
         locked = WebhookEvent.objects.select_for_update().get(pk=event.pk)
-        if locked.outcome not in RETRYABLE_OUTCOMES:
+        if locked.outcome not in open_outcomes:
             return locked  # a concurrent replay finished it first
         if callback_status in PAID_STATUSES:
             outcome, detail = _apply_paid(payment=payment, invoice=invoice)
@@ -345,8 +359,12 @@ def _payment_match_by_external_id(*, event: WebhookEvent, gateway) -> tuple[Paym
         return None, None  # another invoice was attached meanwhile; this one stays unmatched
 
 
-def _event_finish(event_id: int, outcome: str, detail: str) -> WebhookEvent:
-    WebhookEvent.objects.filter(pk=event_id).update(outcome=outcome, outcome_detail=detail, processed_at=timezone.now())
+def _event_finish(event_id: int, outcome: str, detail: str, *, only_from: frozenset | None = None) -> WebhookEvent:
+    finishing = WebhookEvent.objects.filter(pk=event_id)
+    if only_from is not None:
+        finishing = finishing.filter(outcome__in=only_from)
+    if not finishing.update(outcome=outcome, outcome_detail=detail, processed_at=timezone.now()):
+        return WebhookEvent.objects.get(pk=event_id)  # finished by a concurrent run: its outcome stands
     event = WebhookEvent.objects.get(pk=event_id)
     log = logger.warning if outcome in (WebhookOutcome.UNMATCHED, WebhookOutcome.FAILED) else logger.info
     log("payment callback %s %s %s: %s (%s)", event.pk, event.invoice_id, event.status, outcome, detail)

@@ -242,18 +242,22 @@ def test_resend_confirmation_sends_a_pending_or_failed_email(admin_client):
     assert messages[1] == f"Skipped {pending.code}: is pending payment; only paid orders have a confirmation"
 
 
-def test_resend_of_an_already_sent_confirmation_says_what_is_missing(admin_client):
+def test_resend_of_an_already_sent_confirmation_sends_a_copy_and_audits_it(admin_client, admin_user):
     order = pay(order_with_payment(quantity=1))
     notification_send(notification_id=Notification.objects.get(order=order).pk)
     mail.outbox.clear()
 
     _, messages = run_action(admin_client, "resend_confirmation", [order])
 
-    # notification_send never sends a `sent` row twice; the admin says so instead of faking it.
-    assert mail.outbox == []
+    # A sent row goes through notification_resend (a deliberate copy), not notification_send.
+    assert [message.to for message in mail.outbox] == [[order.buyer.email]]
     assert len(messages) == 1
-    assert messages[0].startswith(f"Skipped {order.code} order confirmation with e-tickets: already sent")
-    assert "needs a resend service in notifications" in messages[0]
+    assert messages[0].startswith(
+        f"Sent 1: {order.code} order confirmation with e-tickets (again, to {order.buyer.email}"
+    )
+    event = OrderEvent.objects.filter(order=order).latest("pk")
+    assert (event.source, event.from_status, event.to_status) == (EventSource.ADMIN, "PAID", "PAID")
+    assert event.note == f"confirmation email re-sent to {order.buyer.email} by {admin_user.username}"
 
 
 def test_resolve_attention_asks_for_a_note_then_clears_the_flag_with_an_audit_row(admin_client, admin_user):

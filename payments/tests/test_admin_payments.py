@@ -85,7 +85,7 @@ def test_replay_refuses_a_processed_callback(admin_client):
 
     assert messages == [
         f"Skipped callback {processed.pk} ({processed.invoice_id} PAID): is processed; "
-        "only received or failed callbacks are replayed"
+        "only received, failed or unmatched callbacks are replayed"
     ]
 
 
