@@ -3,17 +3,21 @@ from django.template.defaultfilters import truncatechars
 from django.urls import reverse
 from django.utils.html import format_html
 
-from notifications.models import Notification
-from orders.admin_actions import notifications_send_now
-from orders.admin_base import ActionReport, ReadOnlyRecordAdmin, jakarta_time, status_badge
+from notifications.admin_actions import resend_notifications
+from notifications.models import Notification, NotificationStatus
+from tedxpay.core.admin_records import ReadOnlyRecordAdmin, Tone, jakarta_time, status_badge
+
+_NOTIFICATION_TONES = {
+    NotificationStatus.SENT: Tone.GOOD,
+    NotificationStatus.PENDING: Tone.WAITING,
+    NotificationStatus.SENDING: Tone.WAITING,
+    NotificationStatus.FAILED: Tone.ALERT,
+    NotificationStatus.OBSOLETE: Tone.CLOSED,
+}
 
 
-@admin.action(description="Send selected emails now (sent ones again, as a copy)", permissions=["operate"])
-def resend_notifications(model_admin, request, queryset):
-    report = ActionReport("Sent")
-    notifications = list(queryset.select_related("order").order_by("pk"))
-    notifications_send_now(report, notifications, requested_by=request.user.get_username())
-    report.send(model_admin, request)
+def notification_status_badge(notification: Notification):
+    return status_badge(notification.get_status_display(), _NOTIFICATION_TONES.get(notification.status, Tone.NEUTRAL))
 
 
 @admin.register(Notification)
@@ -50,7 +54,7 @@ class NotificationAdmin(ReadOnlyRecordAdmin):
 
     @admin.display(description="status", ordering="status")
     def status_display(self, notification):
-        return status_badge(notification.status, notification.get_status_display())
+        return notification_status_badge(notification)
 
     @admin.display(description="last error")
     def error(self, notification):

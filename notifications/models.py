@@ -12,6 +12,9 @@ class NotificationStatus(models.TextChoices):
     SENDING = "sending", "Sending"  # claimed by one sender; see notification_send
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
+    # Final, never sent: the email no longer tells the truth by the time it would go out
+    # (an "order expired" email for an order a late payment has paid since).
+    OBSOLETE = "obsolete", "Obsolete (not sent)"
 
 
 class Notification(models.Model):

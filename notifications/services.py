@@ -3,17 +3,21 @@
 A notification row is written in the transaction that makes it owed (an order paid,
 expired…), at most one per (order, kind); the send task starts only after that
 transaction commits, so a rolled-back change never emails anyone.
+
+Queueing that task can fail after the commit (the broker is down): the change stands, the
+failure is logged, and `notifications_requeue_stalled` (beat) queues the row again later.
 """
 
 import logging
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from notifications.models import Notification, NotificationKind, NotificationStatus
-from orders.models import Buyer, EventSource, Order
+from orders.models import Buyer, EventSource, Order, OrderStatus
 from tedxpay.core.errors import Conflict
 
 logger = logging.getLogger("tedxpay.notifications")
@@ -28,14 +32,29 @@ def notification_queue(*, order, kind: str) -> Notification:
         defaults={"to_email": order.buyer.email, "language": order.language},
     )
     if created:
-        transaction.on_commit(lambda: _start_send(notification.pk))
+        # robust: this runs after the commit, so an error here must not turn the committed
+        # change into an error answer (a webhook marked failed for a PAID order, a free
+        # order placed twice when its Idempotency-Key is freed by the 5xx).
+        transaction.on_commit(lambda: _send_start_after_commit(notification.pk), robust=True)
     return notification
 
 
-def _start_send(notification_id: int) -> None:
-    from notifications.tasks import notification_send_task
+def _send_start(notification_id: int) -> None:
+    from notifications.tasks import notification_send_task  # at call time: tasks imports this module
 
     notification_send_task.delay(notification_id)
+
+
+def _send_start_after_commit(notification_id: int) -> None:
+    try:
+        _send_start(notification_id)
+    except Exception:
+        # The row is committed `pending`, and a redelivered callback finds it and starts no
+        # second send: the sweep is what gets this email out once the broker is back.
+        logger.exception(
+            "notification %s: could not queue its send (broker down?); the stalled-notification sweep will",
+            notification_id,
+        )
 
 
 class NotificationSendFailed(Exception):
@@ -49,6 +68,8 @@ class NotificationSendFailed(Exception):
 SEND_CLAIM_TIMEOUT = timedelta(minutes=5)
 
 _CLAIMABLE = (NotificationStatus.PENDING, NotificationStatus.FAILED)
+# Never sent again by `notification_send` (a deliberate copy of a sent one: notification_resend).
+_FINAL = (NotificationStatus.SENT, NotificationStatus.OBSOLETE)
 
 
 def notification_send(*, notification_id: int) -> Notification:
@@ -67,12 +88,23 @@ def notification_send(*, notification_id: int) -> Notification:
     Call it outside any transaction (tasks, admin actions): inside one, the claim would
     stay uncommitted, and on MariaDB row-locked, until that transaction ends.
 
+    An "order expired" email whose order has been paid since (a late payment took its seats
+    back) is not sent: it becomes `obsolete`, for good, so the buyer holding tickets never
+    gets it after the confirmation, however the retries and backoffs interleave.
+
     Raises `NotificationSendFailed` after recording the attempt (the task retries), and
     `Notification.DoesNotExist` when the row is gone.
     """
     notification, claimed_at = _notification_claim(notification_id)
     if claimed_at is None:
-        return notification  # sent already, or another sender holds it
+        return notification  # sent already, obsolete, or another sender holds it
+    if _notification_is_obsolete(notification):
+        # Checked under our claim, right before the send: the latest moment we can.
+        _notification_release(notification_id, claimed_at=claimed_at, status=NotificationStatus.OBSOLETE, last_error="")
+        what = _KIND_IN_AUDIT.get(notification.kind, f"{notification.kind} email")
+        _notification_audit(notification, source=EventSource.SYSTEM, note=f"{what} not sent: the order is paid")
+        logger.info("notification %s (%s) obsolete: the order is paid", notification_id, notification.kind)
+        return Notification.objects.get(pk=notification_id)
     try:
         from notifications.emails import notification_message  # templates, QR: only when sending
 
@@ -100,9 +132,16 @@ def notification_send(*, notification_id: int) -> Notification:
     return Notification.objects.get(pk=notification_id)
 
 
+def _notification_is_obsolete(notification: Notification) -> bool:
+    if notification.kind != NotificationKind.ORDER_EXPIRED:
+        return False
+    # PAID is final (DESIGN §5): an order paid now stays paid, so this email would only mislead.
+    return Order.objects.filter(pk=notification.order_id, status=OrderStatus.PAID).exists()
+
+
 def _notification_claim(notification_id: int) -> tuple[Notification, datetime | None]:
     """Take the row for sending. Returns (the row as claimed, the claim time), or (the row
-    as it is, None) when it is sent or someone else holds a live claim.
+    as it is, None) when it is sent, obsolete, or someone else holds a live claim.
 
     Each UPDATE is its own short transaction (autocommit) and only one of several at once
     can match the status it read, so only one caller sends. The row returned carries the
@@ -111,7 +150,7 @@ def _notification_claim(notification_id: int) -> tuple[Notification, datetime | 
     for _ in range(3):
         notification = Notification.objects.get(pk=notification_id)
         now = timezone.now()
-        if notification.status == NotificationStatus.SENT:
+        if notification.status in _FINAL:
             return notification, None
         if notification.status in _CLAIMABLE:
             claimable = Notification.objects.filter(pk=notification_id, status=notification.status)
@@ -152,7 +191,7 @@ def notification_mark_failed(*, notification_id: int, error: str = "") -> Notifi
     send it again. A row that was sent meanwhile stays `sent`, and one that another sender
     is sending right now is left to that sender."""
     notification = Notification.objects.select_for_update().get(pk=notification_id)
-    if notification.status == NotificationStatus.SENT:
+    if notification.status in _FINAL:
         return notification
     if notification.sent_at is not None:
         # `sending` again only because a resend holds it (or died holding it): the email
@@ -180,6 +219,57 @@ def notification_mark_failed(*, notification_id: int, error: str = "") -> Notifi
     return notification
 
 
+# --- the sweep for sends that were never started -----------------------------------------
+
+# A `pending` row nobody has tried to send this long after it was written (or last queued
+# by the sweep) lost its task: the broker refused it after the commit, or a worker lost it.
+# Well above the seconds a queued task normally waits for a worker.
+NOTIFICATION_STALL_AFTER = timedelta(minutes=5)
+
+
+def notifications_requeue_stalled(*, limit: int = 200, now: datetime | None = None) -> int:
+    """Queue the send task again for emails whose task was lost; return how many were queued.
+
+    - `pending`, never tried (attempts 0), written more than NOTIFICATION_STALL_AFTER ago;
+    - `pending` after a failed try, when its retry is overdue: longer ago than the longest
+      retry countdown (NOTIFICATION_RETRY_MAX_DELAY plus its 25 % jitter) plus the stall time
+      (the retry itself could not be queued);
+    - `sending` with a claim older than SEND_CLAIM_TIMEOUT (its sender died and nothing
+      redelivered the message): the task takes the claim over, as it would on redelivery.
+
+    Each row is taken with one conditional UPDATE of `updated_at` before it is queued, so two
+    sweeps at once (two beats) queue it once, and a row whose task waits in a long queue is
+    queued again only every NOTIFICATION_STALL_AFTER. A task queued twice is harmless anyway:
+    only the sender that claims the row sends. At most `limit` rows per run, oldest first.
+    Failed rows are not touched: they were given up on, and the admin resends them.
+    """
+    now = now or timezone.now()
+    stalled = now - NOTIFICATION_STALL_AFTER
+    retry_overdue = stalled - timedelta(seconds=settings.NOTIFICATION_RETRY_MAX_DELAY * 1.25)
+    rows = Notification.objects.filter(
+        Q(status=NotificationStatus.PENDING, attempts=0, updated_at__lte=stalled)
+        | Q(status=NotificationStatus.PENDING, attempts__gt=0, updated_at__lte=retry_overdue)
+        | Q(status=NotificationStatus.SENDING, claimed_at__lte=now - SEND_CLAIM_TIMEOUT, updated_at__lte=stalled)
+    ).order_by("updated_at", "pk")
+    queued = 0
+    for notification_id, status, updated_at in rows.values_list("pk", "status", "updated_at")[:limit]:
+        taken = Notification.objects.filter(pk=notification_id, status=status, updated_at=updated_at).update(
+            updated_at=now
+        )
+        if not taken:
+            continue  # claimed, sent or queued by someone else since we read it
+        try:
+            _send_start(notification_id)
+        except Exception:
+            # The broker is down: the rest would fail the same way. The next run tries again.
+            logger.exception("notification sweep: could not queue notification %s; stopping", notification_id)
+            break
+        queued += 1
+    if queued:
+        logger.warning("notification sweep: queued %d stalled email(s) again", queued)
+    return queued
+
+
 # --- resending on purpose ----------------------------------------------------------------
 
 # How the audit trail names each email.
@@ -193,6 +283,11 @@ _KIND_IN_AUDIT = {
 class NotificationNotSentYet(Conflict):
     code = "notification_not_sent"
     default_message = "This email has not been sent yet: send it (notification_send) instead of resending it."
+
+
+class NotificationObsolete(Conflict):
+    code = "notification_obsolete"
+    default_message = "This email was never sent because it no longer applied (the order was paid meanwhile)."
 
 
 class NotificationBusy(Conflict):
@@ -216,7 +311,8 @@ def notification_resend(*, notification_id: int, requested_by: str, source: str 
     outside any transaction.
 
     Returns the row, `sent` with a new `sent_at`. Raises `NotificationNotSentYet` for a row
-    never sent (pending or failed: use notification_send), `NotificationBusy` when another
+    never sent (pending or failed: use notification_send), `NotificationObsolete` for one
+    that must never be sent, `NotificationBusy` when another
     sender holds it or won the claim, and `NotificationSendFailed` when the backend refused:
     the row then stays `sent` (the original was delivered) with the error in `last_error`,
     and the failed attempt is in the audit trail.
@@ -225,6 +321,8 @@ def notification_resend(*, notification_id: int, requested_by: str, source: str 
     now = timezone.now()
     if notification.status in _CLAIMABLE:
         raise NotificationNotSentYet()
+    if notification.status == NotificationStatus.OBSOLETE:
+        raise NotificationObsolete()
     if notification.status == NotificationStatus.SENT:
         claimable = Notification.objects.filter(
             pk=notification_id, status=NotificationStatus.SENT, sent_at=notification.sent_at

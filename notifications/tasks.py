@@ -9,6 +9,7 @@ from notifications.services import (
     NotificationSendFailed,
     notification_mark_failed,
     notification_send,
+    notifications_requeue_stalled,
 )
 from tedxpay.celery import backoff_delay
 
@@ -43,3 +44,11 @@ def notification_send_task(self, notification_id: int) -> None:
         # handed back at once (reject_on_worker_lost), nobody else will ever finish it:
         # look again once its claim can be taken over.
         raise self.retry(countdown=int(SEND_CLAIM_TIMEOUT.total_seconds()) + 5)
+
+
+# Beat, every couple of minutes. No retry of its own: the next run does the same work.
+@shared_task(name="notifications.tasks.requeue_stalled_notifications")
+def requeue_stalled_notifications(limit: int = 200) -> int:
+    """Queue the send again for emails whose task was lost (the broker was down when it was
+    queued after the commit, or a claim was left by a dead sender)."""
+    return notifications_requeue_stalled(limit=limit)

@@ -5,7 +5,9 @@ from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
+from notifications.admin import notification_status_badge
 from notifications.models import Notification
 from orders.admin_actions import (
     buyer_contact_view,
@@ -15,26 +17,40 @@ from orders.admin_actions import (
     resolve_attention,
     sync_with_xendit,
 )
-from orders.admin_base import (
+from orders.dashboard import CHART_BAR_WIDTH, CHART_HEIGHT, sales_overview
+from orders.models import AttentionReason, Buyer, IssuedTicket, Order, OrderEvent, OrderItem, OrderStatus
+from payments.admin import payment_status_badge
+from payments.admin_actions import refund_record_view
+from payments.models import Payment, PaymentStatus
+from tedxpay.core.admin_records import (
     ReadOnlyInline,
     ReadOnlyInlineMixin,
     ReadOnlyRecordAdmin,
+    Tone,
     jakarta_time,
     jakarta_time_short,
     rupiah,
     status_badge,
 )
-from orders.dashboard import CHART_BAR_WIDTH, CHART_HEIGHT, sales_overview
-from orders.models import AttentionReason, Buyer, IssuedTicket, Order, OrderEvent, OrderItem
-from payments.models import Payment
 
 # For the list column; the full reason and the note are in its tooltip and on the page.
 _ATTENTION_SHORT = {
     AttentionReason.AMOUNT_MISMATCH: "amount",
     AttentionReason.PAID_AFTER_EXPIRY_NO_STOCK: "refund",
     AttentionReason.PAID_AFTER_CANCEL: "refund",
-    AttentionReason.GATEWAY: "gateway",
 }
+
+_ORDER_TONES = {
+    OrderStatus.PAID: Tone.GOOD,
+    OrderStatus.PENDING: Tone.WAITING,
+    OrderStatus.EXPIRED: Tone.CLOSED,
+    OrderStatus.CANCELLED: Tone.ALERT,
+}
+
+
+def order_status_badge(order: Order, label: str | None = None):
+    return status_badge(label or order.get_status_display(), _ORDER_TONES.get(order.status, Tone.NEUTRAL))
+
 
 # 0812…, 62812…, +62 812-3456…: what finance types when a buyer calls.
 _PHONE_LIKE = re.compile(r"^\+?[0-9][0-9\s\-().]{6,}$")
@@ -83,7 +99,7 @@ class PaymentInline(ReadOnlyInlineMixin, admin.StackedInline):
     model = Payment
     fields = [
         ("status_display", "gateway_status"),
-        ("amount_display", "paid_amount_display"),
+        ("amount_display", "paid_amount_display", "refunded_display"),
         ("method", "channel"),
         ("paid_at_display", "last_synced_display"),
         ("invoice_id", "invoice_link"),
@@ -93,6 +109,7 @@ class PaymentInline(ReadOnlyInlineMixin, admin.StackedInline):
         "gateway_status",
         "amount_display",
         "paid_amount_display",
+        "refunded_display",
         "method",
         "channel",
         "paid_at_display",
@@ -104,7 +121,7 @@ class PaymentInline(ReadOnlyInlineMixin, admin.StackedInline):
 
     @admin.display(description="status")
     def status_display(self, payment):
-        return status_badge(payment.status, payment.get_status_display())
+        return payment_status_badge(payment)
 
     @admin.display(description="amount")
     def amount_display(self, payment):
@@ -113,6 +130,12 @@ class PaymentInline(ReadOnlyInlineMixin, admin.StackedInline):
     @admin.display(description="paid amount")
     def paid_amount_display(self, payment):
         return rupiah(payment.paid_amount)
+
+    @admin.display(description="refunded (recorded)")
+    def refunded_display(self, payment):
+        if not payment.refunded_amount:
+            return "—"
+        return f"{rupiah(payment.refunded_amount)} (last recorded {jakarta_time(payment.refunded_at)})"
 
     @admin.display(description="paid at")
     def paid_at_display(self, payment):
@@ -155,7 +178,7 @@ class NotificationInline(ReadOnlyInline):
 
     @admin.display(description="status")
     def status_display(self, notification):
-        return status_badge(notification.status, notification.get_status_display())
+        return notification_status_badge(notification)
 
     @admin.display(description="sent")
     def sent_display(self, notification):
@@ -270,7 +293,7 @@ class OrderAdmin(ReadOnlyRecordAdmin):
 
     @admin.display(description="status", ordering="status")
     def status_display(self, order):
-        return status_badge(order.status, order.status.capitalize())
+        return order_status_badge(order, order.status.capitalize())
 
     @admin.display(description="total", ordering="total")
     def total_display(self, order):
@@ -297,7 +320,7 @@ class OrderAdmin(ReadOnlyRecordAdmin):
     def attention_flag(self, order):
         if not order.needs_attention:
             return "No"
-        return format_html('<span style="color:#a71d2a;font-weight:600">⚠ Yes</span>')
+        return mark_safe('<span style="color:#a71d2a;font-weight:600">⚠ Yes</span>')
 
     @admin.display(description="created (WIB)", ordering="created_at")
     def created_display(self, order):
@@ -345,16 +368,33 @@ class OrderAdmin(ReadOnlyRecordAdmin):
             self.admin_site.admin_view(self.buyer_contact_view),
             name=f"{self.opts.app_label}_{self.opts.model_name}_buyer_contact",
         )
+        record_refund = path(
+            "<path:object_id>/record-refund/",
+            self.admin_site.admin_view(self.record_refund_view),
+            name=f"{self.opts.app_label}_{self.opts.model_name}_record_refund",
+        )
         # Before the defaults: their catch-all `<path:object_id>/` would take these paths.
-        return [dashboard, buyer_contact, *super().get_urls()]
+        return [dashboard, buyer_contact, record_refund, *super().get_urls()]
 
     def buyer_contact_view(self, request, object_id):
         return buyer_contact_view(self, request, object_id)
 
+    def record_refund_view(self, request, object_id):
+        return refund_record_view(self, request, object_id)
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        # The page is read-only (no change permission); the link to the contact form asks
-        # for the "operate" permission that the actions use.
-        extra_context = {"can_edit_buyer_contact": self.has_operate_permission(request), **(extra_context or {})}
+        # The page is read-only (no change permission); the links to the contact and refund
+        # forms ask for the "operate" permission that the actions use.
+        may_operate = self.has_operate_permission(request)
+        received = (
+            object_id.isdigit()
+            and Payment.objects.filter(order_id=object_id, status=PaymentStatus.PAID, paid_amount__gt=0).exists()
+        )
+        extra_context = {
+            "can_edit_buyer_contact": may_operate,
+            "can_record_refund": may_operate and received,
+            **(extra_context or {}),
+        }
         return super().change_view(request, object_id, form_url, extra_context)
 
     def dashboard_view(self, request):
@@ -414,7 +454,7 @@ class IssuedTicketAdmin(ReadOnlyRecordAdmin):
 
     @admin.display(description="order status")
     def order_status(self, issued):
-        return status_badge(issued.order.status, issued.order.get_status_display())
+        return order_status_badge(issued.order)
 
     @admin.display(description="buyer", ordering="order__buyer__full_name")
     def buyer_name(self, issued):

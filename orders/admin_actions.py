@@ -12,10 +12,13 @@ from django.http import StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from notifications.admin_actions import notifications_send_now
 from notifications.models import Notification, NotificationKind, NotificationStatus
-from orders.admin_base import JAKARTA, ActionReport, jakarta_time, run_per_row
 from orders.models import EventSource, Order, OrderItem, OrderStatus
 from orders.services import buyer_contact_update, order_attention_resolve, order_cancel
+from payments.admin_actions import GATEWAY_ERRORS, payments_sync
+from payments.models import Payment
+from tedxpay.core.admin_records import JAKARTA, ActionReport, run_per_row
 
 # --- cancel ------------------------------------------------------------------------------
 
@@ -38,63 +41,11 @@ def cancel_orders(model_admin, request, queryset):
         order_cancel(order_id=order.pk, source=EventSource.ADMIN, note=note)
         report.ok(order.code)
 
-    run_per_row(report, pending, lambda order: order.code, cancel).send(model_admin, request)
+    run_per_row(report, pending, lambda order: order.code, cancel, known_errors=GATEWAY_ERRORS)
+    report.send(model_admin, request)
 
 
 # --- resend the confirmation email -------------------------------------------------------
-
-
-def notifications_send_now(report: ActionReport, notifications: list[Notification], *, requested_by: str) -> None:
-    """Send emails now, through the services, and say how each went: a pending or failed
-    one through `notification_send` (the automatic path's once-only send), a sent one
-    through `notification_resend` (a deliberate copy, to the buyer's current address, with
-    an audit row naming `requested_by`).
-
-    Synchronous on purpose: the person who clicked wants to know whether the email went
-    out, and the services' claim keeps a concurrent task or a second click from sending
-    another copy.
-    """
-    from notifications.services import (
-        NotificationBusy,
-        NotificationSendFailed,
-        notification_resend,
-        notification_send,
-    )
-
-    def label(notification: Notification) -> str:
-        return f"{notification.order.code} {notification.get_kind_display().lower()}"
-
-    def resend(notification: Notification) -> None:
-        try:
-            sent = notification_resend(notification_id=notification.pk, requested_by=requested_by)
-        except NotificationBusy:
-            report.skip(label(notification), "being sent right now, or re-sent a moment ago by someone else")
-            return
-        except NotificationSendFailed as error:
-            report.fail(label(notification), f"not re-sent: {error} (the first copy, sent earlier, stands)")
-            return
-        report.ok(
-            label(notification),
-            f"again, to {sent.to_email}; first sent {jakarta_time(notification.sent_at)}",
-        )
-
-    def send(notification: Notification) -> None:
-        if notification.status == NotificationStatus.SENT:
-            resend(notification)
-            return
-        try:
-            sent = notification_send(notification_id=notification.pk)
-        except NotificationSendFailed as error:
-            report.fail(label(notification), f"not sent to {notification.to_email}: {error}")
-            return
-        if sent.status == NotificationStatus.SENT:
-            report.ok(label(notification), f"to {sent.to_email}")
-        elif sent.status == NotificationStatus.SENDING:
-            report.skip(label(notification), "another sender (the email task) is sending it right now")
-        else:
-            report.fail(label(notification), f"still {sent.status}")
-
-    run_per_row(report, notifications, label, send)
 
 
 @admin.action(description="Resend the confirmation email (paid orders)", permissions=["operate"])
@@ -121,36 +72,9 @@ def resend_confirmation(model_admin, request, queryset):
 
 # --- sync with Xendit --------------------------------------------------------------------
 
-_RECONCILE_RESULTS = {
-    "paid": "paid at Xendit: payment recorded",
-    "expired": "expired at Xendit: order expired, seats back",
-}
-
-
-def payments_sync(report: ActionReport, payments: list) -> None:
-    """Ask Xendit about each payment now and apply what it says (payment_reconcile: the same
-    transitions as a callback, recorded with source "admin")."""
-    from payments.models import Payment
-    from payments.services import payment_reconcile
-
-    def sync(payment) -> None:
-        if not payment.invoice_id:
-            report.skip(payment.external_id, "no Xendit invoice yet")
-            return
-        result = payment_reconcile(payment_id=payment.pk, source=EventSource.ADMIN)
-        if result in _RECONCILE_RESULTS:
-            report.ok(payment.external_id, _RECONCILE_RESULTS[result])
-        else:
-            gateway_status = Payment.objects.values_list("gateway_status", flat=True).get(pk=payment.pk)
-            report.ok(payment.external_id, f"no change, Xendit says {gateway_status or 'nothing new'}")
-
-    run_per_row(report, payments, lambda payment: payment.external_id, sync)
-
 
 @admin.action(description="Sync with Xendit now", permissions=["operate"])
 def sync_with_xendit(model_admin, request, queryset):
-    from payments.models import Payment
-
     report = ActionReport("Synced")
     orders = list(queryset.select_related(None).only("pk", "code").order_by("pk"))
     payments = {payment.order_id: payment for payment in Payment.objects.filter(order__in=[o.pk for o in orders])}
@@ -169,7 +93,10 @@ class AttentionResolveForm(forms.Form):
         label="What was done",
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
         max_length=1000,
-        help_text="Kept in each order's audit trail, e.g. “Refunded Rp 350.000 by bank transfer on 29 Nov”.",
+        help_text=(
+            "Kept in each order's audit trail, e.g. “Buyer accepts the Rp 50.000 shortfall”. "
+            "A refund is recorded with “Record refund” on the order page, which clears a refund flag itself."
+        ),
     )
 
 
@@ -296,6 +223,7 @@ CSV_HEADER = [
     "items",
     "total (IDR)",
     "paid amount (IDR)",
+    "refunded (IDR)",
     "payment channel",
     "invoice id",
 ]
@@ -339,6 +267,7 @@ def order_csv_rows(queryset) -> Iterator[list]:
             "; ".join(f"{item.quantity}× {item.ticket.name}" for item in order.items.all()),
             order.total,
             "" if payment is None or payment.paid_amount is None else payment.paid_amount,
+            "" if payment is None or payment.paid_amount is None else payment.refunded_amount,
             "" if payment is None else payment.channel,
             "" if payment is None else payment.invoice_id or "",
         ]

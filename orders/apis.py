@@ -102,13 +102,18 @@ class OrderCreateApi(APIView):
             401: error_response("`authentication_failed`: no, unknown or revoked API key."),
             404: error_response("`ticket_not_found`"),
             409: error_response(
-                "`sold_out` (details: ticket_id, requested, available), `not_on_sale`, or `idempotency_in_flight`."
+                "`sold_out` (details: ticket_id, requested, available), `not_on_sale`, `idempotency_in_flight`, "
+                "or `order_cancelled` (details: code, status): the order was cancelled while its invoice was "
+                "being created; its invoice is closed, nothing is to be paid and no seat is held."
             ),
             422: error_response("`idempotency_conflict`: the key was used with another body."),
             429: error_response("`throttled`: too many requests for this API key; see Retry-After."),
-            502: error_response("`payment_gateway_unavailable`: Xendit refused the invoice."),
+            502: error_response(
+                "`payment_gateway_unavailable`: Xendit refused the invoice; the order was cancelled, no seat is held."
+            ),
             503: error_response(
-                "`payment_gateway_unavailable` (retry later; no order kept, no seat held) or `service_unavailable`."
+                "`payment_gateway_unavailable` (retry later; the order was cancelled, no seat is held) or "
+                "`service_unavailable`."
             ),
         },
         examples=[

@@ -11,9 +11,9 @@ from django.db.models import Count, DateTimeField, ExpressionWrapper, F, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from orders.admin_base import JAKARTA
 from orders.models import Order, OrderItem, OrderStatus
-from payments.models import Payment, PaymentStatus
+from payments.models import Payment, PaymentStatus, refund_outstanding_sql
+from tedxpay.core.admin_records import JAKARTA
 from tickets.models import Event, Ticket
 
 CHART_DAYS = 14
@@ -65,8 +65,8 @@ class DayBar:
 class EventSales:
     event: Event
     phases: list[PhaseSales] = field(default_factory=list)
-    revenue: int = 0  # paid amounts of PAID payments
-    to_refund: int = 0  # of which on orders that are not PAID (flagged for a refund)
+    revenue: int = 0  # paid amounts of PAID payments, less what was refunded
+    to_refund: int = 0  # of which still owed back on orders flagged for it (Payment.refund_outstanding)
     orders_by_status: dict[str, int] = field(default_factory=dict)
     needs_attention: int = 0
     days: list[DayBar] = field(default_factory=list)
@@ -102,6 +102,10 @@ class SalesOverview:
     @property
     def revenue(self) -> int:
         return sum(event.revenue for event in self.events)
+
+    @property
+    def to_refund(self) -> int:
+        return sum(event.to_refund for event in self.events)
 
     @property
     def paid_orders(self) -> int:
@@ -169,13 +173,14 @@ def sales_overview(*, now: datetime | None = None, days: int = CHART_DAYS) -> Sa
     revenue_rows = (
         Payment.objects.filter(status=PaymentStatus.PAID)
         .values("order__event_id")
-        .annotate(revenue=Sum("paid_amount"), to_refund=Sum("paid_amount", filter=~Q(order__status=OrderStatus.PAID)))
+        .annotate(received=Sum("paid_amount"), refunded=Sum("refunded_amount"), to_refund=Sum(refund_outstanding_sql()))
         .order_by()
     )
     for row in revenue_rows:
         if row["order__event_id"] in events:
             sales = events[row["order__event_id"]]
-            sales.revenue = row["revenue"] or 0
+            # Subtracted here, not in SQL: the amounts are UNSIGNED on MySQL.
+            sales.revenue = (row["received"] or 0) - (row["refunded"] or 0)
             sales.to_refund = row["to_refund"] or 0
 
     status_rows = (

@@ -16,7 +16,21 @@ class PaymentGatewayUnavailable(ApplicationError):
 
     code = "payment_gateway_unavailable"
     status_code = 502
-    default_message = "The payment provider could not create the invoice. No order was placed and no seats are held."
+    default_message = (
+        "The payment provider could not create the invoice; the order was cancelled and no seats are held."
+    )
 
     def __init__(self, message: str | None = None, *, retryable: bool):
         super().__init__(message, status_code=503 if retryable else 502, details={"retryable": retryable})
+
+
+class OrderCancelled(ApplicationError):
+    """The order was cancelled (by finance, in the admin) while its Xendit invoice was being
+    created. Its seats are back and the invoice is being closed at Xendit, so there is
+    nothing to pay: a 409, like `sold_out`, the outcome of this moment."""
+
+    code = "order_cancelled"
+    status_code = 409
+    default_message = (
+        "The order was cancelled while its invoice was being created; nothing is to be paid and no seats are held."
+    )

@@ -39,7 +39,11 @@ class AttentionReason(models.TextChoices):
     AMOUNT_MISMATCH = "amount_mismatch", "Paid amount differs from the total"
     PAID_AFTER_EXPIRY_NO_STOCK = "paid_after_expiry_no_stock", "Paid after expiry, no stock — refund"
     PAID_AFTER_CANCEL = "paid_after_cancel", "Paid after cancellation — refund"
-    GATEWAY = "gateway", "Gateway problem"
+
+
+# Flags that mean "money came for seats this order no longer has": the whole payment is owed
+# back (recorded, flagged for finance to refund).
+NO_SEATS_REASONS = (AttentionReason.PAID_AFTER_EXPIRY_NO_STOCK, AttentionReason.PAID_AFTER_CANCEL)
 
 
 class Order(models.Model):

@@ -3,8 +3,11 @@ one short transaction, then open its Xendit invoice outside any transaction.
 
 Whatever fails after the commit, the order does not stay PENDING behind an error: it gets
 its invoice, or it is cancelled (seats back) and the caller gets
-`payment_gateway_unavailable`. An order whose total is 0 needs no invoice: it is confirmed
-(PAID, e-tickets, confirmation email) in the placing transaction itself.
+`payment_gateway_unavailable`. An order cancelled by someone else (finance, in the admin)
+while Xendit was creating its invoice gets the invoice recorded and closed, and the caller
+gets `order_cancelled`: nobody is sent to pay for seats that were given back. An order whose
+total is 0 needs no invoice: it is confirmed (PAID, e-tickets, confirmation email) in the
+placing transaction itself.
 """
 
 import logging
@@ -19,7 +22,8 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from orders.errors import PaymentGatewayUnavailable, QuantityLimit
+from orders.errors import OrderCancelled, PaymentGatewayUnavailable, QuantityLimit
+from orders.invoice_expiry import invoice_expire_after_commit
 from orders.links import order_page_url
 from orders.models import Buyer, EventSource, Order, OrderItem, OrderStatus
 from orders.services import order_cancel, order_event_record
@@ -34,7 +38,7 @@ from payments.gateways.base import (
     PaymentGateway,
     get_gateway,
 )
-from payments.models import Payment
+from payments.models import Payment, PaymentStatus
 from payments.services import payment_attach_invoice, payment_mark_paid
 from tedxpay.core.errors import InvalidInput
 from tickets.errors import TicketNotFound
@@ -165,9 +169,10 @@ def order_place(
     """Reserve seats, record a PENDING order and open its Xendit invoice (DESIGN §7).
 
     Prices come from the tickets, never from the caller. Raises `InvalidInput`,
-    `TicketNotFound`, `QuantityLimit`, `NotOnSale`, `SoldOut` (nothing written), or
-    `PaymentGatewayUnavailable` (the order was written, then cancelled: no seat stays held).
-    An order whose total is 0 comes back PAID, with no invoice.
+    `TicketNotFound`, `QuantityLimit`, `NotOnSale`, `SoldOut` (nothing written),
+    `PaymentGatewayUnavailable` (the order was written, then cancelled: no seat stays held),
+    or `OrderCancelled` (cancelled by someone else while its invoice was being created; the
+    invoice is closed at Xendit). An order whose total is 0 comes back PAID, with no invoice.
     Must not run inside a transaction: the gateway call happens after the commit.
     """
     full_name, email, phone = _buyer_clean(full_name=full_name, email=email, phone=phone)
@@ -211,11 +216,28 @@ def order_place(
         _order_invoice_open(
             order=order, payment_id=payment.pk, buyer=buyer, tickets=tickets, quantities=quantities, source=source
         )
-    return (
+    placed = (
         Order.objects.select_related("payment", "event", "buyer")
         .prefetch_related(Prefetch("items", queryset=OrderItem.objects.select_related("ticket").order_by("ticket_id")))
         .get(pk=order.pk)
     )
+    if placed.status in (OrderStatus.CANCELLED, OrderStatus.EXPIRED):
+        # Closed by someone else after its invoice was recorded (their transition closes the
+        # invoice) or before (`_order_invoice_open` closed it). Either way there is nothing
+        # to pay: the caller must not send the buyer to the invoice page.
+        raise _order_closed_error(placed)
+    return placed
+
+
+def _order_closed_error(order: Order) -> OrderCancelled:
+    details = {"code": order.code, "status": order.status}
+    if order.status == OrderStatus.EXPIRED:
+        # Only when ORDER_TTL is shorter than Xendit took to answer: the same answer, told straight.
+        return OrderCancelled(
+            "The order expired while its invoice was being created; nothing is to be paid and no seats are held.",
+            details=details,
+        )
+    return OrderCancelled(details=details)
 
 
 def _order_confirm_free(*, order: Order, payment_id: int, now, source: str) -> None:
@@ -269,8 +291,16 @@ def _order_invoice_open(
     try:
         invoice = gateway.create_invoice(request)
     except GatewayError as create_error:
-        logger.warning("invoice create failed for %s: %r; looking it up", order.code, create_error)
-        invoice = _invoice_find_once(gateway=gateway, external_id=order.code)
+        if not create_error.retryable and create_error.status is not None:
+            # Xendit answered with a refusal (4xx: a field it does not accept): it created
+            # nothing, so a look-up could only find nothing, slowly (up to its read timeout).
+            logger.warning("invoice create refused for %s: %r", order.code, create_error)
+            invoice = None
+        else:
+            # A timeout, a 5xx, a dropped connection or a reply we could not read: the
+            # invoice may exist with its reply lost.
+            logger.warning("invoice create failed for %s: %r; looking it up", order.code, create_error)
+            invoice = _invoice_find_once(gateway=gateway, external_id=order.code)
         if invoice is None:
             # If the look-up failed too, an invoice may exist that nobody will ever see the
             # link of; a payment on it would reach a CANCELLED order and be flagged for refund.
@@ -278,10 +308,38 @@ def _order_invoice_open(
             raise PaymentGatewayUnavailable(retryable=create_error.retryable) from create_error
         logger.info("invoice %s for %s found after a failed create", invoice.id, order.code)
     try:
-        payment_attach_invoice(payment_id=payment_id, invoice=invoice)
+        payment = payment_attach_invoice(payment_id=payment_id, invoice=invoice)
     except Exception as attach_error:
         _order_abandon(order=order, payment_id=payment_id, invoice=invoice, error=attach_error, source=source)
         raise PaymentGatewayUnavailable(retryable=True) from attach_error
+    if payment.status != PaymentStatus.PENDING:
+        _invoice_close_orphan(order=order, payment=payment, invoice=invoice)
+
+
+def _invoice_close_orphan(*, order: Order, payment: Payment, invoice: Invoice) -> None:
+    """The order was cancelled (or expired) while Xendit was creating its invoice.
+
+    That transition committed first and found no invoice id, so it closed nothing. Both
+    lock the payment row, and the cancel reads the invoice id after taking that lock, so
+    whichever comes second sees the other: here the attach did, and the close is ours. The
+    invoice id is recorded (just now, by the attach), so the webhook and reconcile know it;
+    the close runs after commit (at once here, outside any transaction) through the same
+    task as any expiry, which records a payment that beat it as a late one, flagged for a
+    refund.
+    """
+    logger.warning(
+        "order %s became %s while invoice %s was being created; closing the invoice",
+        order.code,
+        payment.status,
+        invoice.id,
+    )
+    try:
+        invoice_expire_after_commit(order_id=order.pk)
+    except Exception:
+        # Our database failed us just now. Nobody gets the invoice's link (order_place
+        # raises), and it closes by itself at the order's expiry time; a payment before
+        # that reaches a CANCELLED order and is flagged for a refund.
+        logger.exception("could not queue closing invoice %s of %s", invoice.id, order.code)
 
 
 def _order_abandon(*, order: Order, payment_id: int, invoice: Invoice, error: Exception, source: str) -> None:

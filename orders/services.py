@@ -17,7 +17,16 @@ from django.utils import timezone
 
 from notifications.models import Notification, NotificationKind, NotificationStatus
 from notifications.services import notification_queue
-from orders.models import AttentionReason, Buyer, EventSource, IssuedTicket, Order, OrderEvent, OrderStatus
+from orders.models import (
+    NO_SEATS_REASONS,
+    AttentionReason,
+    Buyer,
+    EventSource,
+    IssuedTicket,
+    Order,
+    OrderEvent,
+    OrderStatus,
+)
 from payments.models import Payment, PaymentStatus
 from tedxpay.core.errors import IllegalTransition, InvalidInput
 from tedxpay.core.request_id import get_request_id
@@ -149,10 +158,6 @@ def issued_tickets_create(*, order: Order) -> list[IssuedTicket]:
     )
 
 
-# Flags that mean "money came for seats this order no longer has": the payment is recorded.
-_REFUND_REASONS = frozenset({AttentionReason.PAID_AFTER_EXPIRY_NO_STOCK, AttentionReason.PAID_AFTER_CANCEL})
-
-
 @transaction.atomic
 def order_mark_paid(*, order_id: int, paid_amount: int, paid_at: datetime, source: str) -> Order:
     """The order takes a payment Xendit confirmed (the Payment row is already PAID).
@@ -165,7 +170,7 @@ def order_mark_paid(*, order_id: int, paid_amount: int, paid_at: datetime, sourc
     order = order_lock(order_id)
     if order.status == OrderStatus.PAID:
         return order
-    if order.attention_reason in _REFUND_REASONS:
+    if order.attention_reason in NO_SEATS_REASONS:
         # Already recorded and flagged for a refund: a second caller (a reconcile after the
         # webhook) is quiet, like any transition already in its target state, instead of
         # flagging and auditing twice.

@@ -6,7 +6,7 @@ from celery import shared_task
 from django.db import DatabaseError
 
 from orders.expiry import order_expire_stale
-from orders.invoice_expiry import invoice_expire
+from orders.invoice_expiry import invoice_expire, invoices_close_left_open
 from payments.gateways.base import GatewayError
 from tedxpay.celery import backoff_delay
 
@@ -20,6 +20,15 @@ INVOICE_EXPIRE_MAX_RETRIES = 8
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def expire_stale_orders() -> int:
     return len(order_expire_stale())
+
+
+# Beat, every few minutes. No retry of its own: the sweep is the retry, each close is safe
+# to run twice, and a payment not reached this run comes up again next run.
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def close_left_open_invoices(limit: int = 50) -> dict:
+    """Close at Xendit the invoices of orders we expired or cancelled whose close after
+    commit never ran (the broker refused the task) or gave up."""
+    return invoices_close_left_open(limit=limit)
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=INVOICE_EXPIRE_MAX_RETRIES)

@@ -1,7 +1,11 @@
 """Attendee pages: the checkout of an event and the order page. They call the same
 `order_place` as the API; everything they show comes from the server."""
 
+import secrets
+import time
+
 from django.conf import settings
+from django.core.cache import cache
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
@@ -41,25 +45,10 @@ def event_checkout(request, slug: str):
     buyer_form = BuyerForm(data, initial={"language": request.LANGUAGE_CODE})
     quantities_form = QuantitiesForm(data, tickets=on_sale)
 
-    if request.method == "POST" and buyer_form.is_valid() and quantities_form.is_valid():
-        quantities = quantities_form.quantities()
-        if not quantities:
-            buyer_form.add_error(None, "Choose at least one ticket.")
-        else:
-            try:
-                order = order_place(
-                    full_name=buyer_form.cleaned_data["full_name"],
-                    email=buyer_form.cleaned_data["email"],
-                    phone=buyer_form.cleaned_data["phone"],
-                    items=[OrderLineRequest(ticket_id, quantity) for ticket_id, quantity in quantities.items()],
-                    language=buyer_form.cleaned_data["language"],
-                    source=EventSource.CHECKOUT,
-                )
-            except ApplicationError as error:
-                _form_error(buyer_form, error)
-            else:
-                # To Xendit's page; a free order (no invoice) is already PAID: its own page.
-                return redirect(order.payment.invoice_url or order.get_absolute_url())
+    if request.method == "POST":
+        response = _checkout_submit(request, buyer_form, quantities_form)
+        if response is not None:
+            return response
 
     context = {
         "event": event,
@@ -67,22 +56,136 @@ def event_checkout(request, slug: str):
         "buyer_fields": list(buyer_form),
         "form": buyer_form,
         "ttl_minutes": int(settings.ORDER_TTL.total_seconds() // 60),
+        # A fresh one on every rendering, failed submissions included: the form shown
+        # again is a new attempt.
+        "checkout_token": _checkout_token_issue(request),
+        "checkout_token_field": CHECKOUT_TOKEN_FIELD,
     }
     status = 400 if request.method == "POST" else 200
     return render(request, "orders/checkout.html", context, status=status)
 
 
-def _form_error(form: BuyerForm, error: ApplicationError) -> None:
+# --- one order per submitted form -----------------------------------------------------
+# A double click, a reload of the POST or the back button from Xendit's page sends the same
+# form twice. Each rendering of the checkout carries a random one-time token (a hidden
+# field; no JavaScript needed), remembered in the session. The first POST with it claims it
+# with `cache.add`, which is atomic: in-process with the default local-memory cache, across
+# gunicorn workers with the Redis cache production runs (CACHE_URL, as the API throttling
+# already needs). The claim then records the outcome, so any later POST of the same token
+# gets the first one's answer: the same order's invoice, or the same errors.
+
+CHECKOUT_TOKEN_FIELD = "checkout_token"
+_SESSION_TOKENS = "checkout_tokens"
+# Forms open at once in one browser (tabs); older tokens are forgotten.
+_TOKENS_KEPT = 20
+# Long past the order's own life: a replay a day later still finds its order.
+CHECKOUT_OUTCOME_TTL = 24 * 60 * 60
+# How long a repeat waits for the first submission to finish. Placing takes up to about 40 s
+# when Xendit is slow (docs/api.md); a double click must end on the first one's invoice.
+CHECKOUT_REPLAY_WAIT = 45.0
+_REPLAY_POLL_INTERVAL = 0.2
+_PLACING = "placing"
+_PLACED = "placed"
+_FAILED = "failed"
+_UNEXPECTED_FAILURE = "Something went wrong placing your order. Please try again."
+
+
+def _checkout_token_issue(request) -> str:
+    token = secrets.token_urlsafe(24)
+    kept = request.session.get(_SESSION_TOKENS, [])[-(_TOKENS_KEPT - 1) :]
+    request.session[_SESSION_TOKENS] = [*kept, token]
+    return token
+
+
+def _checkout_outcome_key(request) -> str | None:
+    """The cache key of this POST's token, or None when the session never issued it (a
+    form from before a deploy, another browser, an expired session)."""
+    token = request.POST.get(CHECKOUT_TOKEN_FIELD, "")
+    if not token or token not in request.session.get(_SESSION_TOKENS, []):
+        return None
+    return f"checkout-token:{request.session.session_key}:{token}"
+
+
+def _checkout_submit(request, buyer_form: BuyerForm, quantities_form: QuantitiesForm):
+    """The answer to a checkout POST: a redirect, or None to show the form (with errors)."""
+    key = _checkout_outcome_key(request)
+    if key is not None and (outcome := cache.get(key)) is not None:
+        # Before validating: after the first submission took the last seats, the same
+        # quantities are no longer offered, yet the answer is still the first one's order.
+        return _checkout_replay(key, outcome, buyer_form)
+    if not (buyer_form.is_valid() and quantities_form.is_valid()):
+        return None
+    quantities = quantities_form.quantities()
+    if not quantities:
+        buyer_form.add_error(None, "Choose at least one ticket.")
+        return None
+    if key is None:
+        buyer_form.add_error(None, "This form was out of date. Please check your choices and submit it again.")
+        return None
+    if not cache.add(key, {"state": _PLACING}, CHECKOUT_OUTCOME_TTL):
+        # The same form is being placed by a request that arrived a moment earlier.
+        return _checkout_replay(key, cache.get(key), buyer_form)
+    try:
+        order = order_place(
+            full_name=buyer_form.cleaned_data["full_name"],
+            email=buyer_form.cleaned_data["email"],
+            phone=buyer_form.cleaned_data["phone"],
+            items=[OrderLineRequest(ticket_id, quantity) for ticket_id, quantity in quantities.items()],
+            language=buyer_form.cleaned_data["language"],
+            source=EventSource.CHECKOUT,
+        )
+    except ApplicationError as error:
+        cache.set(key, {"state": _FAILED, "message": error.message, "details": error.details}, CHECKOUT_OUTCOME_TTL)
+        _form_error(buyer_form, message=error.message, details=error.details)
+        return None
+    except BaseException:
+        # A repeat must not wait CHECKOUT_REPLAY_WAIT for an answer that is not coming.
+        cache.set(key, {"state": _FAILED, "message": _UNEXPECTED_FAILURE, "details": {}}, CHECKOUT_OUTCOME_TTL)
+        raise
+    cache.set(key, {"state": _PLACED, "code": order.code}, CHECKOUT_OUTCOME_TTL)
+    return redirect(_order_destination(order))
+
+
+def _checkout_replay(key: str, outcome: dict | None, buyer_form: BuyerForm):
+    """A form submitted again: the first submission's answer, once it has one."""
+    deadline = time.monotonic() + CHECKOUT_REPLAY_WAIT
+    while outcome is not None and outcome["state"] == _PLACING and time.monotonic() < deadline:
+        time.sleep(_REPLAY_POLL_INTERVAL)
+        outcome = cache.get(key)
+    if outcome is not None and outcome["state"] == _PLACED:
+        order = Order.objects.select_related("payment").get(code=outcome["code"])
+        return redirect(_order_destination(order))
+    if outcome is not None and outcome["state"] == _FAILED:
+        _form_error(buyer_form, message=outcome["message"], details=outcome["details"])
+        return None
+    # Still placing after the wait (Xendit is very slow), or the cache lost the entry.
+    buyer_form.add_error(
+        None,
+        "Your order is still being placed. Reload this page in a minute (sending the form again is safe: "
+        "it places no second order) to continue to payment.",
+    )
+    return None
+
+
+def _order_destination(order: Order) -> str:
+    # To Xendit's page while there is something to pay; a free order (no invoice) is already
+    # PAID, and an order that is over shows what happened: their own page.
+    if order.status == OrderStatus.PENDING and order.payment.invoice_url:
+        return order.payment.invoice_url
+    return order.get_absolute_url()
+
+
+def _form_error(form: BuyerForm, *, message: str, details: dict) -> None:
     # Field-level problems (a phone we cannot read…) go to their field; the rest on top.
     placed = False
-    details = error.details.get("buyer", error.details)
+    details = details.get("buyer", details)
     for field, messages in details.items():
         if field in form.fields:
-            for message in messages if isinstance(messages, list) else [messages]:
-                form.add_error(field, str(message))
+            for field_message in messages if isinstance(messages, list) else [messages]:
+                form.add_error(field, str(field_message))
             placed = True
     if not placed:
-        form.add_error(None, error.message)
+        form.add_error(None, message)
 
 
 def order_detail(request, code: str):

@@ -4,28 +4,37 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from orders.admin_actions import payments_sync
-from orders.admin_base import (
-    ActionReport,
-    ReadOnlyInline,
-    ReadOnlyRecordAdmin,
-    jakarta_time,
-    run_per_row,
-    rupiah,
-    status_badge,
-)
-from payments.models import Payment, WebhookEvent, WebhookOutcome
+from payments.admin_actions import replay_webhook_events, sync_payments_with_xendit
+from payments.models import Payment, PaymentStatus, WebhookEvent, WebhookOutcome
+from tedxpay.core.admin_records import ReadOnlyInline, ReadOnlyRecordAdmin, Tone, jakarta_time, rupiah, status_badge
+
+_PAYMENT_TONES = {
+    PaymentStatus.PAID: Tone.GOOD,
+    PaymentStatus.PENDING: Tone.WAITING,
+    PaymentStatus.EXPIRED: Tone.CLOSED,
+    PaymentStatus.FAILED: Tone.ALERT,
+}
+
+_OUTCOME_TONES = {
+    WebhookOutcome.PROCESSED: Tone.GOOD,
+    WebhookOutcome.RECEIVED: Tone.WAITING,
+    WebhookOutcome.DUPLICATE: Tone.CLOSED,
+    WebhookOutcome.IGNORED: Tone.CLOSED,
+    WebhookOutcome.FAILED: Tone.ALERT,
+    WebhookOutcome.UNMATCHED: Tone.ALERT,
+}
+
+
+def payment_status_badge(payment: Payment):
+    return status_badge(payment.get_status_display(), _PAYMENT_TONES.get(payment.status, Tone.NEUTRAL))
+
+
+def webhook_outcome_badge(event: WebhookEvent):
+    return status_badge(event.get_outcome_display(), _OUTCOME_TONES.get(event.outcome, Tone.NEUTRAL))
 
 
 def _order_link(order_id: int, code: str):
     return format_html('<a href="{}">{}</a>', reverse("admin:orders_order_change", args=[order_id]), code)
-
-
-@admin.action(description="Sync with Xendit now", permissions=["operate"])
-def sync_payments_with_xendit(model_admin, request, queryset):
-    report = ActionReport("Synced")
-    payments_sync(report, list(queryset.order_by("pk")))
-    report.send(model_admin, request)
 
 
 class WebhookEventInline(ReadOnlyInline):
@@ -41,7 +50,7 @@ class WebhookEventInline(ReadOnlyInline):
 
     @admin.display(description="outcome")
     def outcome_display(self, event):
-        return status_badge(event.outcome, event.get_outcome_display())
+        return webhook_outcome_badge(event)
 
 
 @admin.register(Payment)
@@ -52,6 +61,7 @@ class PaymentAdmin(ReadOnlyRecordAdmin):
         "status_display",
         "amount_display",
         "paid_amount_display",
+        "refunded_amount_display",
         "method",
         "channel",
         "gateway_status",
@@ -65,8 +75,11 @@ class PaymentAdmin(ReadOnlyRecordAdmin):
     actions = [sync_payments_with_xendit]
     fieldsets = [
         (None, {"fields": [("order_link", "status_display", "gateway_status"), ("invoice_id", "invoice_link")]}),
-        ("Money", {"fields": [("amount_display", "paid_amount_display"), ("method", "channel")]}),
-        ("Times (WIB)", {"fields": [("created", "paid", "last_synced")]}),
+        (
+            "Money",
+            {"fields": [("amount_display", "paid_amount_display", "refunded_amount_display"), ("method", "channel")]},
+        ),
+        ("Times (WIB)", {"fields": [("created", "paid", "last_synced", "refunded")]}),
     ]
     readonly_fields = [
         "order_link",
@@ -76,11 +89,13 @@ class PaymentAdmin(ReadOnlyRecordAdmin):
         "invoice_link",
         "amount_display",
         "paid_amount_display",
+        "refunded_amount_display",
         "method",
         "channel",
         "created",
         "paid",
         "last_synced",
+        "refunded",
     ]
     inlines = [WebhookEventInline]
 
@@ -97,7 +112,7 @@ class PaymentAdmin(ReadOnlyRecordAdmin):
 
     @admin.display(description="status", ordering="status")
     def status_display(self, payment):
-        return status_badge(payment.status, payment.get_status_display())
+        return payment_status_badge(payment)
 
     @admin.display(description="amount", ordering="amount")
     def amount_display(self, payment):
@@ -107,11 +122,19 @@ class PaymentAdmin(ReadOnlyRecordAdmin):
     def paid_amount_display(self, payment):
         return rupiah(payment.paid_amount)
 
+    @admin.display(description="refunded", ordering="refunded_amount")
+    def refunded_amount_display(self, payment):
+        return rupiah(payment.refunded_amount) if payment.refunded_amount else "—"
+
     @admin.display(description="invoice page")
     def invoice_link(self, payment):
         if not payment.invoice_url:
             return "—"
         return format_html('<a href="{}" target="_blank" rel="noopener">open at Xendit</a>', payment.invoice_url)
+
+    @admin.display(description="last refund recorded (WIB)", ordering="refunded_at")
+    def refunded(self, payment):
+        return jakarta_time(payment.refunded_at)
 
     @admin.display(description="created", ordering="created_at")
     def created(self, payment):
@@ -127,31 +150,6 @@ class PaymentAdmin(ReadOnlyRecordAdmin):
 
 
 # --- webhook inbox -------------------------------------------------------------------------
-
-_REPLAY_BAD_OUTCOMES = {WebhookOutcome.FAILED, WebhookOutcome.UNMATCHED, WebhookOutcome.RECEIVED}
-
-
-@admin.action(description="Replay selected callbacks (received, failed or unmatched ones)", permissions=["operate"])
-def replay_webhook_events(model_admin, request, queryset):
-    from payments.webhooks import REPLAYABLE_OUTCOMES, webhook_replay
-
-    report = ActionReport("Replayed")
-
-    def label(event: WebhookEvent) -> str:
-        return f"callback {event.pk} ({event.invoice_id} {event.status})"
-
-    def replay(event: WebhookEvent) -> None:
-        if event.outcome not in REPLAYABLE_OUTCOMES:
-            report.skip(label(event), f"is {event.outcome}; only received, failed or unmatched callbacks are replayed")
-            return
-        replayed = webhook_replay(event_id=event.pk)
-        detail = f"{replayed.outcome}: {replayed.outcome_detail}"
-        if replayed.outcome in _REPLAY_BAD_OUTCOMES:
-            report.fail(label(event), detail)
-        else:
-            report.ok(label(event), detail)
-
-    run_per_row(report, list(queryset.order_by("pk")), label, replay).send(model_admin, request)
 
 
 @admin.register(WebhookEvent)
@@ -193,7 +191,7 @@ class WebhookEventAdmin(ReadOnlyRecordAdmin):
 
     @admin.display(description="outcome", ordering="outcome")
     def outcome_display(self, event):
-        return status_badge(event.outcome, event.get_outcome_display())
+        return webhook_outcome_badge(event)
 
     @admin.display(description="payment")
     def payment_link(self, event):

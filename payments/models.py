@@ -1,5 +1,7 @@
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
+
+from orders.models import NO_SEATS_REASONS, AttentionReason, OrderStatus
 
 
 class PaymentStatus(models.TextChoices):
@@ -29,6 +31,14 @@ class Payment(models.Model):
     method = models.CharField(max_length=30, blank=True, help_text="Xendit payment_method, e.g. BANK_TRANSFER.")
     channel = models.CharField(max_length=30, blank=True, help_text="Xendit payment_channel, e.g. BCA.")
     paid_at = models.DateTimeField(null=True, blank=True)
+    refunded_amount = models.PositiveBigIntegerField(
+        default=0,
+        editable=False,
+        help_text="Whole rupiah given back outside tedxpay (Xendit dashboard, bank transfer), recorded by finance.",
+    )
+    refunded_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When the last refund was recorded."
+    )
     gateway_status = models.CharField(max_length=12, blank=True, help_text="Last status seen at Xendit.")
     last_synced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -36,9 +46,73 @@ class Payment(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["status", "created_at"], name="payment_status_created")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(refunded_amount=0) | Q(paid_amount__isnull=False, paid_amount__gte=F("refunded_amount")),
+                name="payment_refund_within_paid",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.external_id} ({self.status})"
+
+    @property
+    def refundable(self) -> int:
+        """What may still be recorded as refunded: received and not refunded yet."""
+        if self.status != PaymentStatus.PAID or self.paid_amount is None:
+            return 0
+        return self.paid_amount - self.refunded_amount
+
+    @property
+    def refund_owed(self) -> int:
+        """What the buyer is owed back while the order is flagged for it, refunds not
+        deducted: the whole payment when the order has no seats for it (NO_SEATS_REASONS),
+        the excess when a paid order is flagged for an overpayment; otherwise 0 (an
+        underpayment is not owed back; a resolved flag is finance's decision).
+        `refund_outstanding_sql` is the same rule in SQL."""
+        order = self.order
+        if self.status != PaymentStatus.PAID or self.paid_amount is None or not order.needs_attention:
+            return 0
+        if order.attention_reason in NO_SEATS_REASONS:
+            return self.paid_amount
+        if (
+            order.attention_reason == AttentionReason.AMOUNT_MISMATCH
+            and order.status == OrderStatus.PAID
+            and self.paid_amount > order.total
+        ):
+            return self.paid_amount - order.total
+        return 0
+
+    @property
+    def refund_outstanding(self) -> int:
+        """Still to refund: what is owed back less what was already refunded."""
+        return max(self.refund_owed - self.refunded_amount, 0)
+
+
+def refund_outstanding_sql() -> Case:
+    """`Payment.refund_outstanding` as an expression on Payment rows, for aggregates.
+
+    Every branch is guarded so that no subtraction goes below zero: the amounts are
+    UNSIGNED on MySQL, where a negative intermediate result is an error, not a number.
+    """
+    flagged_paid = Q(status=PaymentStatus.PAID, order__needs_attention=True)
+    return Case(
+        When(
+            flagged_paid & Q(order__attention_reason__in=NO_SEATS_REASONS, paid_amount__gt=F("refunded_amount")),
+            then=F("paid_amount") - F("refunded_amount"),
+        ),
+        When(
+            flagged_paid
+            & Q(
+                order__attention_reason=AttentionReason.AMOUNT_MISMATCH,
+                order__status=OrderStatus.PAID,
+                paid_amount__gt=F("order__total") + F("refunded_amount"),
+            ),
+            then=F("paid_amount") - F("order__total") - F("refunded_amount"),
+        ),
+        default=Value(0),
+        output_field=models.PositiveBigIntegerField(),
+    )
 
 
 class WebhookOutcome(models.TextChoices):

@@ -139,11 +139,27 @@ def payment_reconcile(*, payment_id: int, gateway=None, source: str = EventSourc
     """Read the payment's invoice at Xendit and apply what it says, through the same
     transitions as the webhook. Heals a callback that never came. Returns what happened:
     "paid", "expired" or "unchanged". Raises GatewayError when Xendit cannot be asked."""
-    payment = Payment.objects.select_related("order").get(pk=payment_id)
+    payment = Payment.objects.get(pk=payment_id)
     if not payment.invoice_id:
         return "unchanged"
     # The network call happens before any lock is taken.
     invoice = (gateway or get_gateway()).get_invoice(payment.invoice_id)
+    return payment_apply_invoice(payment_id=payment.pk, invoice=invoice, source=source)
+
+
+def payment_apply_invoice(*, payment_id: int, invoice: Invoice, source: str = EventSource.RECONCILE) -> str:
+    """Apply what Xendit just said about the payment's invoice (read by the caller, outside
+    any transaction), through the same transitions as the webhook. The one copy of this
+    rule, shared by reconciliation and the invoice expiry after our own expiry or cancel.
+
+    PAID/SETTLED and our payment is not PAID: the money is recorded (`payment_mark_paid`;
+    a late payment takes its seats back or is flagged for a refund) → "paid". EXPIRED and
+    the order still PENDING: the order expires, seats back, without asking Xendit to close
+    what it already closed (`close_invoice=False`) → "expired". Anything else only records
+    Xendit's status → "unchanged". Each transition locks and re-checks its rows, so a
+    webhook or another pass applying the same invoice at the same time changes nothing twice.
+    """
+    payment = Payment.objects.select_related("order").get(pk=payment_id)
     if invoice.is_paid and payment.status != PaymentStatus.PAID:
         payment_mark_paid(payment_id=payment.pk, invoice=invoice, source=source)
         return "paid"
@@ -219,3 +235,98 @@ def payments_reconcile(
             counts["failed"] += 1
     logger.info("reconcile: %s", counts)
     return counts
+
+
+# --- refunds made outside tedxpay ------------------------------------------------------------
+
+REFUND_REFERENCE_MAX_LENGTH = 200
+
+
+@transaction.atomic
+def payment_refund_record(
+    *,
+    payment_id: int,
+    amount: int,
+    reference: str,
+    requested_by: str,
+    expected_refunded_amount: int | None = None,
+    source: str = EventSource.ADMIN,
+) -> Payment:
+    """Record money finance gave back outside tedxpay (Xendit's dashboard, a bank transfer):
+    tedxpay never moves money back itself. Adds `amount` to the payment's refunded amount,
+    with an audit row (payment, status unchanged) naming amount, reference and who.
+
+    Refused: an amount that is not a whole positive number of rupiah or is more than was
+    received and not refunded yet (`InvalidInput`, details per field); a payment with no
+    money received (`Conflict`); `expected_refunded_amount` (what the person saw as already
+    refunded) that is no longer true, so a double click or two people recording the same
+    refund count it once (`Conflict`).
+
+    When the order is flagged for a refund (`Payment.refund_owed`: no seats for the money,
+    or an overpayment) and the refunds now cover what was owed, the flag is resolved
+    (`order_attention_resolve`, its own audit row). A partial refund leaves it raised.
+    Recording a refund never changes a status: a PAID order keeps its e-tickets.
+    """
+    # At call time: this section is appended to the module without touching its imports.
+    from orders.services import order_attention_resolve
+    from tedxpay.core.errors import InvalidInput
+
+    errors: dict[str, list[str]] = {}
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        errors["amount"] = ["Enter the amount refunded, in whole rupiah, more than 0."]
+    reference = " ".join((reference or "").split())
+    if not reference:
+        errors["reference"] = ["Enter the refund's reference (Xendit refund id or bank transfer reference)."]
+    elif len(reference) > REFUND_REFERENCE_MAX_LENGTH:
+        errors["reference"] = [f"A reference has at most {REFUND_REFERENCE_MAX_LENGTH} characters."]
+    if errors:
+        raise InvalidInput(details=errors)
+
+    order_id = Payment.objects.values_list("order_id", flat=True).get(pk=payment_id)
+    # Lock order: the Order row, then its Payment (module docstring).
+    order = order_lock(order_id)
+    payment = payment_lock(payment_id)
+    payment.order = order
+    if payment.status != PaymentStatus.PAID or payment.paid_amount is None:
+        raise Conflict(
+            f"Payment {payment.external_id} is {payment.status}: no money was received, nothing to refund.",
+            details={"status": payment.status},
+        )
+    if expected_refunded_amount is not None and expected_refunded_amount != payment.refunded_amount:
+        raise Conflict(
+            f"Meanwhile another refund was recorded for {payment.external_id}: {payment.refunded_amount} IDR "
+            "refunded in all now. Check the audit trail before recording this one.",
+            details={"refunded_amount": payment.refunded_amount},
+        )
+    if amount > payment.refundable:
+        raise InvalidInput(
+            details={
+                "amount": [
+                    f"At most {payment.refundable} IDR can be refunded: {payment.paid_amount} IDR received, "
+                    f"{payment.refunded_amount} IDR already refunded."
+                ]
+            }
+        )
+
+    owed = payment.refund_owed  # before the flag may be cleared below
+    payment.refunded_amount += amount
+    payment.refunded_at = timezone.now()
+    payment.save(update_fields=["refunded_amount", "refunded_at", "updated_at"])
+    order_event_record(
+        order=order,
+        subject=OrderEvent.Subject.PAYMENT,
+        from_status=payment.status,
+        to_status=payment.status,
+        source=source,
+        note=(
+            f"refund recorded by {requested_by}: {amount} IDR, reference {reference}; "
+            f"{payment.refunded_amount} of {payment.paid_amount} IDR received refunded in all"
+        ),
+    )
+    if owed and payment.refunded_amount >= owed:
+        order_attention_resolve(
+            order_id=order.pk,
+            source=source,
+            note=f"refunds of {payment.refunded_amount} IDR cover the {owed} IDR owed (recorded by {requested_by})",
+        )
+    return payment

@@ -272,6 +272,21 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"expires": 3000},
     },
+    # Work queued after a commit is lost when the broker refuses it at that moment (the
+    # change itself stands): these two sweeps find it from the database and do it later.
+    # Emails still `pending` minutes after they were owed (or left `sending` by a dead
+    # sender) are queued again.
+    "requeue-stalled-notifications": {
+        "task": "notifications.tasks.requeue_stalled_notifications",
+        "schedule": 120.0,
+        "options": {"expires": 110},
+    },
+    # Invoices of orders we expired or cancelled that were never closed at Xendit.
+    "close-left-open-invoices": {
+        "task": "orders.tasks.close_left_open_invoices",
+        "schedule": 300.0,
+        "options": {"expires": 270},
+    },
 }
 # How many stale orders one sweep expires at most (the next sweep, a minute later, goes on).
 ORDER_EXPIRY_BATCH_SIZE = env.int("ORDER_EXPIRY_BATCH_SIZE", default=100)

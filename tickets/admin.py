@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.db import router, transaction
 from django.db.models import Count
 
-from orders.admin_base import jakarta_time, rupiah
+from tedxpay.core.admin_records import jakarta_time, rupiah
 from tickets.models import Event, Ticket
 from tickets.services import ticket_quota_set
 

@@ -1,8 +1,10 @@
+import socket
 from datetime import UTC, datetime
 
 import pytest
 from django.db import transaction
 from django.utils import timezone
+from kombu import pools
 
 from notifications.models import Notification, NotificationKind
 from orders.models import EventSource
@@ -25,6 +27,46 @@ def celery_eager():
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = previous
+
+
+def _celery_connections_reset() -> None:
+    # Celery caches connection and producer pools per broker (kombu keeps a registry too):
+    # drop them so the next publish connects to the broker configured now, and no later
+    # test reuses a pool of the broker configured here.
+    pools.reset()
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def broker_down():
+    """For the duration of the test the Celery app publishes to Redis on a loopback port
+    nothing listens on: every .delay() really fails, as with the broker down (connection
+    refused, after Celery's own publish retries). Not eager, whatever the settings say;
+    `.back()` restores both mid-test (request `celery_eager` first to be eager then)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    conf = celery_app.conf
+    saved = {key: conf[key] for key in ("broker_url", "broker_transport_options", "task_always_eager")}
+    conf.update(broker_url=f"redis://127.0.0.1:{closed_port}/0", broker_transport_options={}, task_always_eager=False)
+    _celery_connections_reset()
+    control = BrokerControl(saved)
+    yield control
+    control.back()
+
+
+class BrokerControl:
+    def __init__(self, saved: dict):
+        self.saved = saved
+        self.down = True
+
+    def back(self) -> None:
+        """The broker (and eagerness) as before the test, from here on."""
+        if self.down:
+            celery_app.conf.update(self.saved)
+            _celery_connections_reset()
+            self.down = False
 
 
 def make_order(*, language: str = "en", full_name: str = "Dewi Lestari"):

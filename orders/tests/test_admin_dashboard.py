@@ -7,12 +7,12 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from orders.admin_base import JAKARTA
 from orders.models import EventSource, OrderStatus
 from orders.services import order_cancel, order_expire
 from orders.tests.factories import OrderFactory, OrderItemFactory
 from orders.tests.test_admin_orders import pay
 from payments.tests.factories import PaymentFactory
+from tedxpay.core.admin_records import JAKARTA
 from tickets.services import stock_reserve
 from tickets.tests.factories import EventFactory, TicketFactory
 

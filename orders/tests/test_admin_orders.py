@@ -326,6 +326,7 @@ def test_csv_export_streams_excel_friendly_utf8(admin_client):
         "items",
         "total (IDR)",
         "paid amount (IDR)",
+        "refunded (IDR)",
         "payment channel",
         "invoice id",
     ]
@@ -342,12 +343,13 @@ def test_csv_export_streams_excel_friendly_utf8(admin_client):
         "2× Regular",
         "700000",
         "700000",
+        "0",
         "QRIS",
         "inv_paid",
     ]
     assert rows[2][0] == sneaky.code and rows[2][3] == "CANCELLED"
     assert rows[2][4] == '\'=HYPERLINK("http://evil")'  # not a formula in Excel
-    assert rows[2][2] == rows[2][10] == rows[2][11] == ""
+    assert rows[2][2] == rows[2][10] == rows[2][11] == rows[2][12] == ""
     assert len(rows) == 3
 
 

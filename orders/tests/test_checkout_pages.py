@@ -13,6 +13,12 @@ from tickets.tests.factories import EventFactory, TicketFactory
 pytestmark = pytest.mark.django_db
 
 
+def checkout_post(client, slug: str, data: dict):
+    """POST the checkout form as a browser does: with the one-time token of its rendering."""
+    token = client.get(f"/events/{slug}/").context["checkout_token"]
+    return client.post(f"/events/{slug}/", {**data, "checkout_token": token})
+
+
 def test_home_lists_events_with_phases_on_sale(client):
     TicketFactory(event__name="TEDxUbud", name="Regular", price=1_250_000)
     page = client.get("/").content.decode()
@@ -39,8 +45,9 @@ def test_checkout_offers_only_phases_on_sale_and_at_most_what_is_left(client):
 
 def test_checkout_with_no_ticket_chosen_writes_nothing(client):
     ticket = TicketFactory(event__slug="tedxempty")
-    response = client.post(
-        "/events/tedxempty/",
+    response = checkout_post(
+        client,
+        "tedxempty",
         {
             f"quantity_{ticket.pk}": "0",
             "full_name": "A B",
@@ -56,8 +63,9 @@ def test_checkout_with_no_ticket_chosen_writes_nothing(client):
 
 def test_checkout_with_an_unreadable_phone_shows_it_on_the_field(client):
     ticket = TicketFactory(event__slug="tedxphone")
-    response = client.post(
-        "/events/tedxphone/",
+    response = checkout_post(
+        client,
+        "tedxphone",
         {
             f"quantity_{ticket.pk}": "1",
             "full_name": "A B",
@@ -75,8 +83,9 @@ def test_checkout_with_an_unreadable_phone_shows_it_on_the_field(client):
 
 def test_checkout_refuses_a_quantity_that_was_not_offered(client):
     ticket = TicketFactory(event__slug="tedxtamper", max_per_order=2)
-    response = client.post(
-        "/events/tedxtamper/",
+    response = checkout_post(
+        client,
+        "tedxtamper",
         {
             f"quantity_{ticket.pk}": "9",
             "full_name": "A B",
@@ -87,6 +96,26 @@ def test_checkout_refuses_a_quantity_that_was_not_offered(client):
     )
     assert response.status_code == 400
     assert not Order.objects.exists()
+
+
+def test_checkout_without_a_token_of_this_session_places_nothing(client):
+    # A form from before a deploy, or from another browser: shown again, with a new token.
+    ticket = TicketFactory(event__slug="tedxstale")
+    data = {
+        f"quantity_{ticket.pk}": "1",
+        "full_name": "A B",
+        "email": "a@example.com",
+        "phone": "08123456789",
+        "language": "en",
+    }
+    for token in (None, "not-one-we-gave"):
+        response = client.post("/events/tedxstale/", data if token is None else {**data, "checkout_token": token})
+        assert response.status_code == 400
+        assert "This form was out of date" in response.content.decode()
+        assert response.context["checkout_token"] in client.session["checkout_tokens"]
+    assert not Order.objects.exists()
+    ticket.refresh_from_db()
+    assert ticket.held == 0
 
 
 def test_order_page_by_public_code_and_unknown_code_is_404(client):

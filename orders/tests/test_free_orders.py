@@ -12,6 +12,7 @@ from orders.errors import PaymentGatewayUnavailable
 from orders.models import EventSource, Order, OrderStatus
 from orders.placement import FREE_PAYMENT_METHOD, OrderLineRequest, order_place
 from orders.tests.conftest import order_body
+from orders.tests.test_checkout_pages import checkout_post
 from orders.tests.test_expiry import celery_eager  # noqa: F401 (fixture)
 from payments.models import PaymentStatus
 from tickets.tests.factories import TicketFactory
@@ -82,8 +83,9 @@ def test_api_answers_201_paid_with_no_invoice_url(orders_api, free_ticket):
 
 
 def test_checkout_sends_the_buyer_straight_to_the_order_page_with_the_etickets(client, free_ticket):
-    response = client.post(
-        "/events/tedxfree/",
+    response = checkout_post(
+        client,
+        "tedxfree",
         {
             f"quantity_{free_ticket.pk}": "2",
             "full_name": "Siti Rahma",

@@ -1,5 +1,8 @@
-"""Pieces every back-office admin shares: read-only records, actions gated on the model's
-change permission, Jakarta times, rupiah and status badges, and per-row action reports.
+"""Building blocks for records the back office shows but never edits: read-only admin
+classes, how their fields are displayed (Jakarta time, rupiah, status badges), and the
+per-row report of an action run on them. App-neutral: no app's models are imported here;
+each app's admin says which of its statuses gets which badge colour, and which of its
+errors an action reports as a refusal.
 
 Records that money or the state machine own (orders, payments, webhook events, emails)
 are never edited in a form: the admin shows them and offers actions that call services
@@ -9,7 +12,7 @@ permission instead, which is the model's ordinary change permission.
 """
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -18,31 +21,22 @@ from django.contrib.auth import get_permission_codename
 from django.utils import timezone
 from django.utils.html import format_html
 
+from tedxpay.core.errors import ApplicationError
 from tedxpay.core.templatetags.money import format_rupiah
 
 logger = logging.getLogger("tedxpay.admin")
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 
-# Colours of the status badges: green is money in, amber is waiting, grey is closed,
-# red is something finance may have to act on.
-_BADGE_COLOURS = {
-    "PAID": "#1e7e34",
-    "SETTLED": "#1e7e34",
-    "sent": "#1e7e34",
-    "processed": "#1e7e34",
-    "PENDING": "#b26a00",
-    "pending": "#b26a00",
-    "sending": "#b26a00",
-    "received": "#b26a00",
-    "EXPIRED": "#6c757d",
-    "duplicate": "#6c757d",
-    "ignored": "#6c757d",
-    "CANCELLED": "#a71d2a",
-    "FAILED": "#a71d2a",
-    "failed": "#a71d2a",
-    "unmatched": "#a71d2a",
-}
+
+class Tone:
+    """Colours of the status badges."""
+
+    GOOD = "#1e7e34"  # money in, email sent, callback processed
+    WAITING = "#b26a00"  # pending, being sent
+    CLOSED = "#6c757d"  # expired, duplicate, ignored
+    ALERT = "#a71d2a"  # something finance may have to act on
+    NEUTRAL = "#495057"
 
 
 def jakarta_time(value: datetime | None) -> str:
@@ -63,13 +57,12 @@ def rupiah(amount: int | None) -> str:
     return "—" if amount is None else format_rupiah(amount)
 
 
-def status_badge(value: str, label: str | None = None):
-    colour = _BADGE_COLOURS.get(value, "#495057")
+def status_badge(label: str, tone: str = Tone.NEUTRAL):
     return format_html(
         '<span class="tdx-badge" style="background:{};color:#fff;border-radius:9px;padding:1px 8px;'
         'font-size:11px;font-weight:600;white-space:nowrap">{}</span>',
-        colour,
-        label or value,
+        tone,
+        label,
     )
 
 
@@ -142,25 +135,36 @@ class ActionReport:
             model_admin.message_user(request, "Nothing was selected.", messages.WARNING)
 
 
+# How an expected error that is not an ApplicationError is told to the user, by its type
+# (e.g. the payments admin passes {GatewayError: "Xendit: …"}).
+KnownErrors = Mapping[type[Exception], Callable[[Exception], str]]
+
+
 def run_per_row(
-    report: ActionReport, rows: Iterable, label: Callable[[object], str], apply: Callable[[object], None]
+    report: ActionReport,
+    rows: Iterable,
+    label: Callable[[object], str],
+    apply: Callable[[object], None],
+    *,
+    known_errors: KnownErrors | None = None,
 ) -> ActionReport:
     """Call `apply(row)` for each row; an error on one row is reported and the rest go on.
 
-    Services raise our ApplicationErrors (and GatewayError) for refusals; anything else is
-    unexpected, logged with its traceback and reported without one.
+    Services raise our ApplicationErrors for refusals; `known_errors` describes other
+    expected ones. Anything else is unexpected, logged with its traceback and reported
+    without one.
     """
-    from payments.gateways.base import GatewayError
-    from tedxpay.core.errors import ApplicationError
-
+    known = tuple((known_errors or {}).items())
     for row in rows:
         try:
             apply(row)
         except ApplicationError as error:
             report.fail(label(row), error.message)
-        except GatewayError as error:
-            report.fail(label(row), f"Xendit: {error.message}")
         except Exception as error:
+            describe = next((describe for kind, describe in known if isinstance(error, kind)), None)
+            if describe is not None:
+                report.fail(label(row), describe(error))
+                continue
             logger.exception("admin action %r failed on %s", report.verb, label(row))
             report.fail(label(row), f"unexpected error ({type(error).__name__}); see the logs")
     return report

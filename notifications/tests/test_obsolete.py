@@ -1,0 +1,109 @@
+"""An "order expired" email must never reach a buyer whose order a late payment has paid
+since: with retries and backoff it could otherwise arrive after the confirmation. The send
+path finds the order PAID and makes the row `obsolete`, for good."""
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from notifications.models import Notification, NotificationKind, NotificationStatus
+from notifications.services import (
+    NotificationObsolete,
+    notification_mark_failed,
+    notification_resend,
+    notification_send,
+    notifications_requeue_stalled,
+)
+from notifications.tasks import notification_send_task
+from notifications.tests.conftest import make_order, pay
+from orders.models import EventSource, OrderStatus
+from orders.services import order_expire
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "/admin/notifications/notification/"
+
+
+def expired_then_paid():
+    """An order that expired (its "order expired" email owed, not sent yet) and was then
+    paid late, taking its seats back (its confirmation owed)."""
+    order = make_order()
+    order_expire(order_id=order.pk, source=EventSource.EXPIRY)
+    expired = Notification.objects.get(order=order, kind=NotificationKind.ORDER_EXPIRED)
+    confirmation = pay(order)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    return order, expired, confirmation
+
+
+def test_the_expired_email_of_an_order_paid_since_is_never_sent():
+    order, expired, confirmation = expired_then_paid()
+    notification_send(notification_id=confirmation.pk)
+
+    # The expired email's task comes last (its retries backed off past the late payment).
+    notification_send_task.apply(args=[expired.pk])
+
+    expired.refresh_from_db()
+    assert expired.status == NotificationStatus.OBSOLETE
+    assert (expired.sent_at, expired.claimed_at) == (None, None)
+    assert len(mail.outbox) == 1
+    assert order.code in mail.outbox[0].subject
+    assert Notification.objects.get(pk=confirmation.pk).status == NotificationStatus.SENT
+    notes = list(order.events.values_list("note", flat=True))
+    assert "order-expired email not sent: the order is paid" in notes
+
+
+def test_an_obsolete_email_stays_unsent_whatever_asks_for_it_afterwards(celery_eager):
+    _, expired, confirmation = expired_then_paid()
+    notification_send(notification_id=confirmation.pk)
+    notification_send(notification_id=expired.pk)
+    assert Notification.objects.get(pk=expired.pk).status == NotificationStatus.OBSOLETE
+
+    notification_send(notification_id=expired.pk)  # a redelivered task
+    notification_send_task.apply(args=[expired.pk])
+    notification_mark_failed(notification_id=expired.pk, error="gave up")  # a last retry
+    assert notifications_requeue_stalled(now=timezone.now() + timedelta(days=1)) == 0
+    with pytest.raises(NotificationObsolete):
+        notification_resend(notification_id=expired.pk, requested_by="finance@example.org")
+
+    expired.refresh_from_db()
+    assert expired.status == NotificationStatus.OBSOLETE
+    assert expired.sent_at is None
+    assert len(mail.outbox) == 1  # the confirmation
+    assert "expired" not in mail.outbox[0].subject.lower()
+
+
+def test_a_failed_expired_email_sent_from_the_admin_after_payment_becomes_obsolete(admin_client):
+    _, expired, _ = expired_then_paid()
+    Notification.objects.filter(pk=expired.pk).update(status=NotificationStatus.FAILED, last_error="SMTP down")
+
+    response = admin_client.post(CHANGELIST, {"action": "resend_notifications", "_selected_action": [str(expired.pk)]})
+
+    assert response.status_code == 302
+    expired.refresh_from_db()
+    assert expired.status == NotificationStatus.OBSOLETE
+    assert mail.outbox == []
+    listed = admin_client.get(CHANGELIST, {"status__exact": NotificationStatus.OBSOLETE})
+    assert [n.pk for n in listed.context["cl"].result_list] == [expired.pk]
+    assert "Obsolete (not sent)" in listed.content.decode()
+
+
+def test_the_expired_email_of_an_order_that_stays_expired_is_sent():
+    order = make_order()
+    order_expire(order_id=order.pk, source=EventSource.EXPIRY)
+    expired = Notification.objects.get(order=order, kind=NotificationKind.ORDER_EXPIRED)
+
+    notification_send(notification_id=expired.pk)
+
+    expired.refresh_from_db()
+    assert expired.status == NotificationStatus.SENT
+    assert len(mail.outbox) == 1
+
+
+def test_only_the_expired_email_is_checked_a_confirmation_is_sent():
+    _, expired, confirmation = expired_then_paid()
+
+    assert notification_send(notification_id=confirmation.pk).status == NotificationStatus.SENT
+    assert Notification.objects.get(pk=expired.pk).status == NotificationStatus.PENDING
