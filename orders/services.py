@@ -158,6 +158,13 @@ def issued_tickets_create(*, order: Order) -> list[IssuedTicket]:
     )
 
 
+def _order_flag_for_refund(*, order: Order, reason: str, note: str, source: str) -> None:
+    """Money with no seats for it: recorded on the payment, flagged for finance to refund,
+    and the buyer told what happens next."""
+    order_flag(order=order, reason=reason, source=source, note=note)
+    notification_queue(order=order, kind=NotificationKind.PAID_AFTER_EXPIRY)
+
+
 @transaction.atomic
 def order_mark_paid(*, order_id: int, paid_amount: int, paid_at: datetime, source: str) -> Order:
     """The order takes a payment Xendit confirmed (the Payment row is already PAID).
@@ -181,22 +188,14 @@ def order_mark_paid(*, order_id: int, paid_amount: int, paid_at: datetime, sourc
             with transaction.atomic():
                 stock_reserve(quantities=order_quantities(order), now=paid_at, require_on_sale=False)
         except (SoldOut, NotOnSale) as error:
-            order_flag(
-                order=order,
-                reason=AttentionReason.PAID_AFTER_EXPIRY_NO_STOCK,
-                source=source,
-                note=f"{paid_amount} IDR received after expiry; seats gone ({error.message}). Refund.",
+            note = f"{paid_amount} IDR received after expiry; seats gone ({error.message}). Refund."
+            _order_flag_for_refund(
+                order=order, reason=AttentionReason.PAID_AFTER_EXPIRY_NO_STOCK, note=note, source=source
             )
-            notification_queue(order=order, kind=NotificationKind.PAID_AFTER_EXPIRY)
             return order
     elif order.status == OrderStatus.CANCELLED:
-        order_flag(
-            order=order,
-            reason=AttentionReason.PAID_AFTER_CANCEL,
-            source=source,
-            note=f"{paid_amount} IDR received for a cancelled order. Refund.",
-        )
-        notification_queue(order=order, kind=NotificationKind.PAID_AFTER_EXPIRY)
+        note = f"{paid_amount} IDR received for a cancelled order. Refund."
+        _order_flag_for_refund(order=order, reason=AttentionReason.PAID_AFTER_CANCEL, note=note, source=source)
         return order
 
     from_status = order.status

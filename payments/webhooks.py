@@ -26,7 +26,7 @@ from orders.models import EventSource, OrderStatus
 from orders.services import order_expire
 from payments.gateways.base import PAID_STATUSES, GatewayError, Invoice, InvoiceStatus, get_gateway
 from payments.models import Payment, PaymentStatus, WebhookEvent, WebhookOutcome
-from payments.services import payment_attach_invoice, payment_mark_paid
+from payments.services import payment_attach_invoice, payment_mark_paid, payment_record_gateway_status
 from tedxpay.core.errors import ApplicationError, Conflict, IllegalTransition, InvalidInput, ServiceUnavailable
 from tedxpay.core.request_id import get_request_id
 
@@ -329,6 +329,8 @@ def _apply_expired(*, payment: Payment, invoice: Invoice) -> tuple[str, str]:
         order = order_expire(order_id=payment.order_id, source=EventSource.WEBHOOK, close_invoice=False)
     except IllegalTransition as error:
         return WebhookOutcome.IGNORED, error.message
+    # Remembered, so neither reconcile nor the left-open sweep asks Xendit about it again.
+    payment_record_gateway_status(payment_id=payment.pk, invoice=invoice)
     return WebhookOutcome.PROCESSED, f"order {order.status}"
 
 

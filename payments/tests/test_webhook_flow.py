@@ -347,3 +347,12 @@ def test_a_callback_for_an_invoice_nobody_knows_with_one_of_our_codes_is_unmatch
     assert response.status_code == 200 and response.json()["outcome"] == "unmatched"
     payment.refresh_from_db()
     assert payment.invoice_id is None and payment.status == PaymentStatus.PENDING
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_expired_callback_remembers_xendits_status(placed_order, xendit_simulator):
+    payment = placed_order()
+    xendit_simulator.expire(payment.invoice_id, callback="send")
+    payment.refresh_from_db()
+    assert payment.order.status == "EXPIRED"
+    assert payment.gateway_status == "EXPIRED"
