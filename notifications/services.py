@@ -321,7 +321,8 @@ def notification_resend(*, notification_id: int, requested_by: str, source: str 
     now = timezone.now()
     if notification.status in _CLAIMABLE:
         raise NotificationNotSentYet()
-    if notification.status == NotificationStatus.OBSOLETE:
+    if notification.status == NotificationStatus.OBSOLETE or _notification_is_obsolete(notification):
+        # An "order expired" email for an order paid since would only mislead the buyer.
         raise NotificationObsolete()
     if notification.status == NotificationStatus.SENT:
         claimable = Notification.objects.filter(

@@ -23,7 +23,7 @@ from django.utils import timezone
 from orders.models import EventSource, OrderStatus
 from payments.gateways.base import GatewayError, InvoiceStatus, get_gateway
 from payments.models import Payment, PaymentStatus
-from payments.services import payment_apply_invoice, payment_attach_invoice
+from payments.services import payment_apply_invoice, payment_attach_invoice, payment_note_asked
 from tedxpay.core.time_limits import caused_by_soft_time_limit
 
 logger = logging.getLogger("tedxpay.orders.expiry")
@@ -163,6 +163,7 @@ def invoices_close_left_open(
             if caused_by_soft_time_limit(error):
                 raise SoftTimeLimitExceeded() from error
             logger.warning("left-open invoices: closing the invoice of payment %s failed: %r", payment_id, error)
+            payment_note_asked(payment_id=payment_id)
             counts["failed"] += 1
     if counts["checked"]:
         logger.warning("left-open invoices: %s", counts)

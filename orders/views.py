@@ -5,6 +5,7 @@ import secrets
 import time
 
 from django.conf import settings
+from django.core import signing
 from django.core.cache import cache
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -68,16 +69,16 @@ def event_checkout(request, slug: str):
 # --- one order per submitted form -----------------------------------------------------
 # A double click, a reload of the POST or the back button from Xendit's page sends the same
 # form twice. Each rendering of the checkout carries a random one-time token (a hidden
-# field; no JavaScript needed), remembered in the session. The first POST with it claims it
+# field; no JavaScript needed), signed so only tokens we issued count. No session: a flash
+# sale's page views write nothing, and tabs cannot overwrite each other's tokens. The
+# first POST with it claims it
 # with `cache.add`, which is atomic: in-process with the default local-memory cache, across
 # gunicorn workers with the Redis cache production runs (CACHE_URL, as the API throttling
 # already needs). The claim then records the outcome, so any later POST of the same token
 # gets the first one's answer: the same order's invoice, or the same errors.
 
 CHECKOUT_TOKEN_FIELD = "checkout_token"
-_SESSION_TOKENS = "checkout_tokens"
-# Forms open at once in one browser (tabs); older tokens are forgotten.
-_TOKENS_KEPT = 20
+CHECKOUT_TOKEN_SIGNER = signing.TimestampSigner(salt="tedxpay.checkout-token")
 # Long past the order's own life: a replay a day later still finds its order.
 CHECKOUT_OUTCOME_TTL = 24 * 60 * 60
 # How long a repeat waits for the first submission to finish. Placing takes up to about 40 s
@@ -91,19 +92,17 @@ _UNEXPECTED_FAILURE = "Something went wrong placing your order. Please try again
 
 
 def _checkout_token_issue(request) -> str:
-    token = secrets.token_urlsafe(24)
-    kept = request.session.get(_SESSION_TOKENS, [])[-(_TOKENS_KEPT - 1) :]
-    request.session[_SESSION_TOKENS] = [*kept, token]
-    return token
+    return CHECKOUT_TOKEN_SIGNER.sign(secrets.token_urlsafe(24))
 
 
 def _checkout_outcome_key(request) -> str | None:
-    """The cache key of this POST's token, or None when the session never issued it (a
-    form from before a deploy, another browser, an expired session)."""
-    token = request.POST.get(CHECKOUT_TOKEN_FIELD, "")
-    if not token or token not in request.session.get(_SESSION_TOKENS, []):
+    """The cache key of this POST's token, or None when we did not issue it or it is older
+    than its outcome is kept (a form left open for days, a forged field)."""
+    try:
+        nonce = CHECKOUT_TOKEN_SIGNER.unsign(request.POST.get(CHECKOUT_TOKEN_FIELD, ""), max_age=CHECKOUT_OUTCOME_TTL)
+    except signing.BadSignature:  # SignatureExpired included
         return None
-    return f"checkout-token:{request.session.session_key}:{token}"
+    return f"checkout-token:{nonce}"
 
 
 def _checkout_submit(request, buyer_form: BuyerForm, quantities_form: QuantitiesForm):

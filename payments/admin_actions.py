@@ -15,7 +15,7 @@ from orders.models import EventSource, Order
 from payments.gateways.base import GatewayError
 from payments.models import Payment, PaymentStatus, WebhookEvent, WebhookOutcome
 from tedxpay.core.admin_records import ActionReport, run_per_row, rupiah
-from tedxpay.core.errors import ApplicationError
+from tedxpay.core.errors import ApplicationError, Conflict
 
 # Xendit refusing or being down is expected: reported per row, not logged as a crash.
 GATEWAY_ERRORS = {GatewayError: lambda error: f"Xendit: {error.message}"}
@@ -154,6 +154,11 @@ def refund_record_view(model_admin, request, object_id: str):
             payment.refresh_from_db()
             form.data = form.data.copy()
             form.data["refunded_before"] = str(payment.refunded_amount)
+            if isinstance(error, Conflict):
+                # Most likely a double click, the first one recorded: make the next submit a
+                # deliberate one, with the amount and reference typed again.
+                form.data["amount"] = ""
+                form.data["reference"] = ""
         else:
             payment.refresh_from_db()
             order.refresh_from_db()

@@ -135,6 +135,13 @@ def payment_record_gateway_status(*, payment_id: int, invoice: Invoice) -> Payme
     return payment
 
 
+def payment_note_asked(*, payment_id: int) -> None:
+    """Remember that Xendit was asked about this payment, even in vain (it failed or timed
+    out): the sweeps take the least recently asked first, so one invoice Xendit keeps
+    failing on does not take every pass's time budget while the others wait."""
+    Payment.objects.filter(pk=payment_id).update(last_synced_at=timezone.now())
+
+
 def payment_reconcile(*, payment_id: int, gateway=None, source: str = EventSource.RECONCILE) -> str:
     """Read the payment's invoice at Xendit and apply what it says, through the same
     transitions as the webhook. Heals a callback that never came. Returns what happened:
@@ -232,6 +239,7 @@ def payments_reconcile(
                 logger.warning("reconcile: soft time limit hit at payment %s; stopping (%s)", payment_id, counts)
                 raise SoftTimeLimitExceeded() from error
             logger.exception("reconcile: payment %s failed", payment_id)
+            payment_note_asked(payment_id=payment_id)
             counts["failed"] += 1
     logger.info("reconcile: %s", counts)
     return counts

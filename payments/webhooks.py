@@ -324,13 +324,14 @@ def _apply_expired(*, payment: Payment, invoice: Invoice) -> tuple[str, str]:
     order_status = payment.order.status
     if order_status == OrderStatus.PAID:
         return WebhookOutcome.IGNORED, "order already PAID: an EXPIRED after PAID changes nothing"
+    # Xendit's word is remembered whatever our order does with it (a CANCELLED order
+    # refuses to expire), so neither reconcile nor the left-open sweep asks about it again.
+    payment_record_gateway_status(payment_id=payment.pk, invoice=invoice)
     try:
         # order_expire takes the order lock and expires the payment under it.
         order = order_expire(order_id=payment.order_id, source=EventSource.WEBHOOK, close_invoice=False)
     except IllegalTransition as error:
         return WebhookOutcome.IGNORED, error.message
-    # Remembered, so neither reconcile nor the left-open sweep asks Xendit about it again.
-    payment_record_gateway_status(payment_id=payment.pk, invoice=invoice)
     return WebhookOutcome.PROCESSED, f"order {order.status}"
 
 

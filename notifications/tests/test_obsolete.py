@@ -107,3 +107,18 @@ def test_only_the_expired_email_is_checked_a_confirmation_is_sent():
 
     assert notification_send(notification_id=confirmation.pk).status == NotificationStatus.SENT
     assert Notification.objects.get(pk=expired.pk).status == NotificationStatus.PENDING
+
+
+def test_an_expired_email_sent_before_the_late_payment_is_not_resent_after_it():
+    order = make_order()
+    order_expire(order_id=order.pk, source=EventSource.EXPIRY)
+    expired = Notification.objects.get(order=order, kind=NotificationKind.ORDER_EXPIRED)
+    notification_send(notification_id=expired.pk)  # delivered while the order was expired
+    pay(order)  # then the late payment took its seats back
+    mail.outbox.clear()
+
+    with pytest.raises(NotificationObsolete):
+        notification_resend(notification_id=expired.pk, requested_by="finance")
+
+    assert mail.outbox == []
+    assert Notification.objects.get(pk=expired.pk).status == NotificationStatus.SENT

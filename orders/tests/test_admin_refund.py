@@ -127,6 +127,9 @@ def test_a_second_submit_of_the_same_form_is_refused_and_the_page_shows_the_refu
     page = again.content.decode()
     assert "Meanwhile another refund was recorded" in page
     assert 'class="refunded">Rp 100.000' in page and 'name="refunded_before" value="100000"' in page
+    # Not one more click away from counting it twice: amount and reference must be typed again.
+    form = again.context["form"]
+    assert form["amount"].value() in ("", None) and form["reference"].value() in ("", None)
     assert Payment.objects.get(pk=late.pk).refunded_amount == 100_000
 
 

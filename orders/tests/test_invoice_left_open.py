@@ -121,3 +121,12 @@ def test_the_beat_task_runs_the_sweep(left_open, xendit_simulator):
 
     assert counts["expired"] == 1
     assert xendit_simulator.invoice(payment.invoice_id)["status"] == InvoiceStatus.EXPIRED
+
+
+def test_an_invoice_xendit_keeps_failing_on_goes_to_the_back_of_the_queue(left_open, xendit_simulator):
+    stuck, other = left_open(quantity=1), left_open(quantity=1)
+    xendit_simulator.inject_fault("expire", "error", status=503, count=1)
+
+    assert invoices_close_left_open(now=later(), limit=1)["failed"] == 1
+    # The failed one was asked just now; the one never asked comes first next time.
+    assert invoices_left_open(now=later(), late_window=WINDOW, limit=10) == [other.pk, stuck.pk]

@@ -27,8 +27,9 @@ from tickets.tests.factories import TicketFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# Long enough for the other thread to see the order and cancel it; far below the read timeout.
-CREATE_DELAY = 1.5
+# Long enough for the other thread to see the order and cancel it, even on a loaded machine;
+# far below the read timeout (15 s).
+CREATE_DELAY = 4.0
 
 
 @pytest.fixture

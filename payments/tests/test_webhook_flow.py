@@ -356,3 +356,16 @@ def test_an_expired_callback_remembers_xendits_status(placed_order, xendit_simul
     payment.refresh_from_db()
     assert payment.order.status == "EXPIRED"
     assert payment.gateway_status == "EXPIRED"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_expired_callback_for_a_cancelled_order_still_remembers_xendits_status(placed_order, xendit_simulator):
+    from orders.services import order_cancel
+
+    payment = placed_order()
+    order_cancel(order_id=payment.order_id, note="test")
+    # Xendit's EXPIRED (ours or its own) arrives for the cancelled order.
+    xendit_simulator.expire(payment.invoice_id, callback="send")
+    payment.refresh_from_db()
+    assert payment.order.status == "CANCELLED"
+    assert payment.gateway_status == "EXPIRED"
