@@ -9,6 +9,7 @@ failure is logged, and `notifications_requeue_stalled` (beat) queues the row aga
 """
 
 import logging
+import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -89,12 +90,14 @@ def notification_send(*, notification_id: int) -> Notification:
     stay uncommitted, and on MariaDB row-locked, until that transaction ends.
 
     An "order expired" email whose order has been paid since (a late payment took its seats
-    back) is not sent: it becomes `obsolete`, for good, so the buyer holding tickets never
-    gets it after the confirmation, however the retries and backoffs interleave.
+    back) is not sent: it becomes `obsolete`, for good. And a confirmation waits while an
+    "order expired" email of the same order is being sent (claimed before the payment), so
+    the buyer holding tickets gets the confirmation last, however retries interleave.
 
     Raises `NotificationSendFailed` after recording the attempt (the task retries), and
     `Notification.DoesNotExist` when the row is gone.
     """
+    _wait_for_expired_email_in_flight(notification_id)
     notification, claimed_at = _notification_claim(notification_id)
     if claimed_at is None:
         return notification  # sent already, obsolete, or another sender holds it
@@ -130,6 +133,31 @@ def notification_send(*, notification_id: int) -> Notification:
         status=NotificationStatus.SENT, sent_at=sent_at, claimed_at=None, last_error="", updated_at=sent_at
     )
     return Notification.objects.get(pk=notification_id)
+
+
+# How long a confirmation waits for an "order expired" email of its order already being
+# sent: more than one send may take (EMAIL_TIMEOUT, 20 s by default).
+EXPIRED_EMAIL_WAIT = timedelta(seconds=30)
+
+
+def _wait_for_expired_email_in_flight(notification_id: int) -> None:
+    """Before a confirmation is claimed: if the order's "order expired" email is being sent
+    right now (it was claimed while the order was still expired), let it finish first.
+    Ordering argument: the order is PAID (committed) before its confirmation is sent, and an
+    expired email claimed after that sees PAID under its claim and becomes obsolete; so the
+    only expired email that can still go out is one claimed before, visible here."""
+    notification = Notification.objects.filter(pk=notification_id).values("order_id", "kind").first()
+    if notification is None or notification["kind"] != NotificationKind.ORDER_CONFIRMATION:
+        return
+    in_flight = Notification.objects.filter(
+        order_id=notification["order_id"],
+        kind=NotificationKind.ORDER_EXPIRED,
+        status=NotificationStatus.SENDING,
+        claimed_at__gte=timezone.now() - SEND_CLAIM_TIMEOUT,
+    )
+    deadline = time.monotonic() + EXPIRED_EMAIL_WAIT.total_seconds()
+    while in_flight.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 def _notification_is_obsolete(notification: Notification) -> bool:

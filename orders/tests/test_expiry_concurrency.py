@@ -29,34 +29,11 @@ from orders.tests.test_expiry import (  # noqa: F401
 from payments.models import Payment, PaymentStatus
 from payments.services import payment_mark_paid
 from tedxpay.core.errors import IllegalTransition
+from tedxpay.core.tests.concurrency import run_together
 from tickets.errors import SoldOut
 from tickets.tests.factories import TicketFactory
 
 pytestmark = [pytest.mark.mysql, pytest.mark.django_db(transaction=True)]
-
-
-def run_together(*functions, timeout: float = 60):
-    """Run each function in its own thread (own DB connection), released at the same
-    moment; return their results or exceptions, in order."""
-    barrier = threading.Barrier(len(functions))
-    results: list = [None] * len(functions)
-
-    def runner(index, function):
-        try:
-            barrier.wait()
-            results[index] = function()
-        except Exception as error:
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner, args=(i, f)) for i, f in enumerate(functions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout)
-        assert not thread.is_alive(), "a thread hung (deadlock?)"
-    return results
 
 
 def test_two_sweeps_at_once_expire_each_order_once(celery_app_sent):

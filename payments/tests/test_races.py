@@ -9,12 +9,10 @@ quietly when already there. Whichever wins, the result is one paid order."""
 # ruff: noqa: F811
 
 import json
-import threading
 from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -27,36 +25,13 @@ from orders.tests.test_expiry import celery_eager, held, held_by_open_orders  # 
 from payments.models import PaymentStatus, WebhookEvent
 from payments.services import payment_reconcile
 from payments.tests.conftest import callback_body, post_callback
+from tedxpay.core.tests.concurrency import run_together
 from tickets.tests.factories import TicketFactory
 
 pytestmark = [pytest.mark.mysql, pytest.mark.django_db(transaction=True)]
 
 ROUNDS = 4
 QUANTITY = 2
-
-
-def run_together(functions: dict, timeout: float = 120) -> dict:
-    """Run each function in its own thread (own DB connection), released at the same
-    moment; return {name: result or exception}."""
-    barrier = threading.Barrier(len(functions))
-    results: dict = {}
-
-    def runner(name, function):
-        try:
-            barrier.wait()
-            results[name] = function()
-        except Exception as error:
-            results[name] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner, args=item) for item in functions.items()]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout)
-        assert not thread.is_alive(), "a thread hung (deadlock?)"
-    return results
 
 
 def callback(payment, status: str):
@@ -89,15 +64,14 @@ def test_everything_that_applies_a_paid_invoice_at_once_makes_one_paid_order(
     Order.objects.filter(pk=payment.order_id).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert held(ticket) == 5
 
-    results = run_together(
-        {
-            "paid callback": callback(payment, "PAID"),
-            "settled callback": callback(payment, "SETTLED"),
-            "reconcile": lambda: payment_reconcile(payment_id=payment.pk),
-            "expiry sweep": order_expire_stale,
-            "invoice close": lambda: invoice_expire(payment_id=payment.pk),
-        }
-    )
+    actions = {
+        "paid callback": callback(payment, "PAID"),
+        "settled callback": callback(payment, "SETTLED"),
+        "reconcile": lambda: payment_reconcile(payment_id=payment.pk),
+        "expiry sweep": order_expire_stale,
+        "invoice close": lambda: invoice_expire(payment_id=payment.pk),
+    }
+    results = dict(zip(actions, run_together(*actions.values(), timeout=120), strict=True))
 
     errors = {name: result for name, result in results.items() if isinstance(result, Exception)}
     assert not errors, errors
