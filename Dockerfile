@@ -17,7 +17,7 @@ RUN pip install --no-cache-dir -r requirements-mysql.txt
 COPY . .
 # collectstatic imports the settings, which refuse to start without these in production;
 # these values are used for nothing else.
-RUN SECRET_KEY=collectstatic-only XENDIT_SECRET_KEY=unused XENDIT_CALLBACK_TOKEN=unused \
+RUN SECRET_KEY=collectstatic-only XENDIT_SECRET_KEY=unused XENDIT_CALLBACK_TOKEN=unused METRICS_TOKEN=unused \
     python manage.py collectstatic --no-input \
     && useradd --system --home /app tedxpay && mkdir -p var && chown -R tedxpay var
 USER tedxpay

@@ -199,6 +199,9 @@ def main() -> int:
             "CACHE_URL": service_env["REDIS_URL"].rsplit("/", 1)[0] + "/1",
             "XENDIT_SIMULATOR_ENABLED": "true",
             "XENDIT_SECRET_KEY": "xnd_development_bench",
+            # Plain HTTP on loopback: no HTTPS redirect; /metrics needs a token with DEBUG off.
+            "SECURE_SSL_REDIRECT": "false",
+            "METRICS_TOKEN": "bench-only",
             "XENDIT_BASE_URL": f"http://127.0.0.1:{simulator_port}/_xendit",
             "XENDIT_CALLBACK_URL": f"{base_url}/api/payment-callback",
             "API_THROTTLE_RATE": "1000000/min",

@@ -12,7 +12,6 @@ redelivery is processed again instead of being swallowed as a duplicate.
 """
 
 import hmac
-import json
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,6 +27,7 @@ from payments.gateways.base import PAID_STATUSES, GatewayError, Invoice, Invoice
 from payments.models import Payment, PaymentStatus, WebhookEvent, WebhookOutcome
 from payments.services import payment_attach_invoice, payment_mark_paid, payment_record_gateway_status
 from tedxpay.core.errors import ApplicationError, Conflict, IllegalTransition, InvalidInput, ServiceUnavailable
+from tedxpay.core.json_body import json_body_parse
 from tedxpay.core.request_id import get_request_id
 
 logger = logging.getLogger(__name__)
@@ -90,11 +90,9 @@ def webhook_authenticate(*, token: str | None, remote_addr: str = "") -> None:
 
 def webhook_parse(raw_body: bytes) -> dict:
     """The body as a JSON object. Plain JSON on purpose: the SDK's InvoiceCallback model
-    rejects the integer amounts that real IDR callbacks carry."""
-    try:
-        payload = json.loads(raw_body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InvalidInput("The body is not valid JSON.", code="malformed_request") from error
+    rejects the integer amounts that real IDR callbacks carry. Hostile bodies (too deep,
+    too large, endless numbers) are refused by json_body_parse."""
+    payload = json_body_parse(raw_body)
     if not isinstance(payload, dict):
         raise InvalidInput("The body must be a JSON object.", code="malformed_request")
     return payload

@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 host=${HOST:-127.0.0.1}
 port=${PORT:-8000}
 export SITE_URL=${SITE_URL:-http://$host:$port}
+# The demo is a development server: debug pages, the Xendit simulator. (The settings
+# default to DEBUG off, so a production start that forgets the variable is never this.)
+export DEBUG=${DEBUG:-true}
 
 .venv/bin/python manage.py migrate --no-input
 .venv/bin/python manage.py seed_demo

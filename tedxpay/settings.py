@@ -1,7 +1,8 @@
 """tedxpay settings: one module, driven by environment variables (django-environ).
 
-With no configuration at all this is the embedded default that `make run` uses: SQLite
-under var/, DEBUG on, the built-in Xendit simulator, Celery on kombu's filesystem
+With no configuration at all: SQLite under var/, DEBUG off (so a forgotten variable never
+exposes debug pages; `make run` and the tests set DEBUG=true), the built-in Xendit simulator
+only with DEBUG on, Celery on kombu's filesystem
 transport and emails written to files under var/. Production sets DATABASE_URL,
 CELERY_BROKER_URL, real Xendit keys and an Anymail ESP. Every variable is listed, with a
 comment, in .env.example.
@@ -24,7 +25,7 @@ VAR_DIR = Path(env("TEDXPAY_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 # --- Core -------------------------------------------------------------------------------
-DEBUG = env.bool("DEBUG", default=True)
+DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-secret-key-change-me" if DEBUG else None)
 if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
@@ -43,7 +44,9 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "anymail",
+    "axes",
     "tedxpay.core",
     "tickets",
     "orders",
@@ -54,9 +57,12 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "tedxpay.core.request_id.RequestIdMiddleware",
-    # /healthz and /readyz are answered before the Host header is validated.
+    # /healthz, /readyz and /metrics are answered before the Host header is validated.
     "tedxpay.core.probes.ProbeMiddleware",
+    # /api/: body size refused before reading, every error in the JSON error body.
+    "tedxpay.core.api_guard.ApiGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -65,6 +71,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: refuses a locked-out admin login.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "tedxpay.urls"
@@ -114,11 +122,18 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://tedxpay")}
 
 # --- Operations -------------------------------------------------------------------------
-# Bearer token a Prometheus scraper must send to /metrics (empty: open, e.g. behind a
-# private network).
+# Bearer token a Prometheus scraper must send to /metrics. The figures include revenue, so
+# with DEBUG off a token is required: set one, or switch metrics off with
+# METRICS_ENABLED=false. With DEBUG on and no token, /metrics is open.
+METRICS_ENABLED = env.bool("METRICS_ENABLED", default=True)
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
 
 # --- Auth, i18n, static -----------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username or address before the password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -146,16 +161,78 @@ STORAGES = {
 }
 
 # --- Security (production) --------------------------------------------------------------
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
+# How many proxies of ours (load balancer, ingress) stand in front of the app and append
+# to X-Forwarded-For. 0: the header is ignored and the socket's peer is the client. Every
+# throttle, hoarding cap and the admin lockout count per this address
+# (tedxpay/core/client_address.py); too high a number lets clients choose their address.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# The header a TLS-terminating proxy of ours sets to "https", e.g. X-Forwarded-Proto. Only
+# when one does (and overwrites what the client sent): otherwise any client could claim
+# HTTPS. Unset: the header is ignored.
+_PROXY_SSL_HEADER = env("SECURE_PROXY_SSL_HEADER", default="")
+if _PROXY_SSL_HEADER:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https")
+# Plain HTTP is redirected to HTTPS with DEBUG off. The probes and /metrics are answered
+# before the redirect (tedxpay/core/probes.py); the exemption below keeps them so should
+# the middleware order change.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+# HSTS: a year by default in production. Preloading (hstspreload.org) is the domain
+# owner's decision and hard to undo, so it is off unless asked for.
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SILENCED_SYSTEM_CHECKS = [
+    # security.W021 asks for HSTS preload; see SECURE_HSTS_PRELOAD above.
+    "security.W021",
+]
+# Content-Security-Policy (django-csp): scripts only from our own static files, never
+# inline, so injected markup cannot run. Inline styles stay allowed: the admin and our
+# pages set a few `style` attributes, and a style cannot run code. The API docs page is
+# served with its script in a separate file (SpectacularSwaggerSplitView) and Swagger UI
+# from our static files (drf-spectacular-sidecar). No form-action: the checkout form's
+# answer redirects to Xendit's payment page, which form-action would block.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        # A camera stream shown in a <video> (the door check-in page).
+        "media-src": ["'self'", "blob:"],
+        "worker-src": ["'self'", "blob:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# --- Admin login lockout (django-axes) -----------------------------------------------
+# After AXES_FAILURE_LIMIT wrong passwords for one username, or from one client address,
+# that username (from anywhere) and that address (for any username) are refused for
+# AXES_COOLOFF_MINUTES. A username lock lets someone who knows the name keep that staff
+# member out for the cool-off; a superuser lifts any lock at once in the admin ("Access
+# attempts": delete the rows) or with `manage.py axes_reset_username <name>` /
+# `axes_reset_ip <address>`.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "tedxpay.core.client_address.client_address"
+# Axes' own log lines would name every username tried.
+AXES_VERBOSE = False
 
 # --- API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Refuses hostile bodies (too deep, too large, endless numbers) with 400/413.
+    "DEFAULT_PARSER_CLASSES": ["tedxpay.core.json_body.GuardedJSONParser"],
     "EXCEPTION_HANDLER": "tedxpay.core.exception_handler.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
@@ -169,7 +246,15 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Ticket sales and Xendit payments for TEDx events in Indonesia.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from our own static files (drf-spectacular-sidecar), not a CDN: the
+    # Content-Security-Policy allows scripts from 'self' only.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
+# The largest JSON body the API reads (a callback is about 2 KB, an order well under 10 KB);
+# larger is refused with 413 before it is read.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=64 * 1024)
 # Idempotency-Key on POST /api/orders (tedxpay/core/idempotency.py): how long a key's
 # response is kept for replay, and after how long a request still "in flight" is presumed
 # dead (its worker crashed) so that a retry may take the key over. The second must exceed
@@ -208,6 +293,9 @@ if not DEBUG and XENDIT_SIMULATOR_ENABLED and XENDIT_SECRET_KEY.startswith("xnd_
 if not DEBUG and not (XENDIT_SECRET_KEY and XENDIT_CALLBACK_TOKEN):
     # Fail at start, not with a 502 on every order and a 401 on every callback.
     raise ImproperlyConfigured("XENDIT_SECRET_KEY and XENDIT_CALLBACK_TOKEN must be set when DEBUG is off.")
+if not DEBUG and METRICS_ENABLED and not METRICS_TOKEN:
+    # /metrics shows revenue: never open to the internet by omission.
+    raise ImproperlyConfigured("METRICS_TOKEN must be set when DEBUG is off (or set METRICS_ENABLED=false).")
 
 # --- Celery -----------------------------------------------------------------------------
 # Worker + beat (`celery -A tedxpay worker -B`, or separate `worker` and `beat` processes in

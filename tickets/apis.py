@@ -2,11 +2,11 @@ from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from tedxpay.core.errors import NotFound
 from tedxpay.core.schema import error_response
+from tedxpay.core.throttling import ClientAddressRateThrottle
 from tickets.selectors import event_exists, ticket_list_on_sale
 
 
@@ -20,7 +20,7 @@ class TicketListApi(APIView):
 
     authentication_classes: list = []
     permission_classes: list = []
-    throttle_classes = [AnonRateThrottle]
+    throttle_classes = [ClientAddressRateThrottle]
 
     class OutputSerializer(serializers.Serializer):
         class Meta:

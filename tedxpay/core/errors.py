@@ -62,3 +62,17 @@ class ServiceUnavailable(ApplicationError):
     code = "service_unavailable"
     status_code = 503
     default_message = "The service is temporarily unavailable; please retry."
+
+
+class MalformedRequest(ApplicationError):
+    """A body we will not read: not JSON, nested too deep, a number too long to be one."""
+
+    code = "malformed_request"
+    status_code = 400
+    default_message = "The body is not valid JSON."
+
+
+class RequestTooLarge(ApplicationError):
+    code = "request_too_large"
+    status_code = 413
+    default_message = "The request body is too large."

@@ -1,13 +1,15 @@
-"""Answer the operator probes before host validation.
+"""Answer the operator endpoints before host validation and the HTTPS redirect.
 
-A load balancer or the container's HEALTHCHECK asks `http://<pod ip>:8000/healthz`; that
-Host is not in ALLOWED_HOSTS, and CommonMiddleware would answer 400 (DisallowedHost). The
-probes reveal nothing and change nothing, so they are answered here, before it.
+A load balancer or the container's HEALTHCHECK asks `http://<pod ip>:8000/healthz`, and
+Prometheus scrapes `http://<pod ip>:8000/metrics`; that Host is not in ALLOWED_HOSTS, and
+CommonMiddleware would answer 400 (DisallowedHost), or SecurityMiddleware would redirect
+the plain-HTTP request to HTTPS. The probes reveal nothing and change nothing; /metrics
+checks its own bearer token. So they are answered here, before both.
 """
 
 from tedxpay.core import views
 
-_PROBES = {"/healthz": views.healthz, "/readyz": views.readyz}
+_PROBES = {"/healthz": views.healthz, "/readyz": views.readyz, "/metrics": views.metrics}
 
 
 class ProbeMiddleware:

@@ -50,7 +50,10 @@ def _broker_up() -> bool:
 
 def metrics(request):
     """Prometheus text format. With METRICS_TOKEN set, a scraper must send it as a bearer
-    token (the figures include revenue)."""
+    token (the figures include revenue). The settings refuse to start with DEBUG off and
+    no token unless metrics are switched off (METRICS_ENABLED=false)."""
+    if not settings.METRICS_ENABLED:
+        return HttpResponse("metrics are switched off\n", status=404, content_type="text/plain")
     token = settings.METRICS_TOKEN
     if token:
         sent = request.headers.get("Authorization", "").removeprefix("Bearer ")

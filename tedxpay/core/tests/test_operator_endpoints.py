@@ -67,3 +67,25 @@ def test_probes_answer_whatever_the_host_header(client, settings):
     assert client.get("/readyz", HTTP_HOST="10.0.3.7:8000").status_code == 200
     # Everything else still validates the host.
     assert client.get("/", HTTP_HOST="10.0.3.7:8000").status_code == 400
+
+
+def test_metrics_answer_whatever_the_host_header_with_the_token(client, settings):
+    # Prometheus scrapes a pod by its address, which is not in ALLOWED_HOSTS.
+    settings.ALLOWED_HOSTS = ["tickets.example.org"]
+    settings.METRICS_TOKEN = "scrape-me"
+    assert client.get("/metrics", HTTP_HOST="10.0.3.7:8000").status_code == 401
+    ok = client.get("/metrics", HTTP_HOST="10.0.3.7:8000", headers={"Authorization": "Bearer scrape-me"})
+    assert ok.status_code == 200 and b"tedxpay_orders" in ok.content
+
+
+def test_metrics_switched_off(client, settings):
+    settings.METRICS_ENABLED = False
+    assert client.get("/metrics").status_code == 404
+
+
+def test_probes_are_not_redirected_to_https(client, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    settings.METRICS_TOKEN = "scrape-me"
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/metrics", headers={"Authorization": "Bearer scrape-me"}).status_code == 200
+    assert client.get("/").status_code == 301
