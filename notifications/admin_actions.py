@@ -4,6 +4,12 @@ one. The services decide; these report, per email, what happened."""
 from django.contrib import admin
 
 from notifications.models import Notification, NotificationStatus
+from notifications.services import (
+    NotificationBusy,
+    NotificationSendFailed,
+    notification_resend,
+    notification_send,
+)
 from tedxpay.core.admin_records import ActionReport, jakarta_time, run_per_row
 
 
@@ -18,12 +24,6 @@ def notifications_send_now(report: ActionReport, notifications: list[Notificatio
     `sending`), and a concurrent task or a second click that finds it claimed does not
     send another copy.
     """
-    from notifications.services import (
-        NotificationBusy,
-        NotificationSendFailed,
-        notification_resend,
-        notification_send,
-    )
 
     def label(notification: Notification) -> str:
         return f"{notification.order.code} {notification.get_kind_display().lower()}"

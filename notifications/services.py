@@ -17,7 +17,10 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from notifications.emails import notification_message
 from notifications.models import Notification, NotificationKind, NotificationStatus
+from notifications.tasks import notification_send_task
+from orders.audit import order_event_record
 from orders.models import Buyer, EventSource, Order, OrderStatus
 from tedxpay.core.errors import Conflict
 
@@ -41,8 +44,6 @@ def notification_queue(*, order, kind: str) -> Notification:
 
 
 def _send_start(notification_id: int) -> None:
-    from notifications.tasks import notification_send_task  # at call time: tasks imports this module
-
     notification_send_task.delay(notification_id)
 
 
@@ -109,8 +110,6 @@ def notification_send(*, notification_id: int) -> Notification:
         logger.info("notification %s (%s) obsolete: the order is paid", notification_id, notification.kind)
         return Notification.objects.get(pk=notification_id)
     try:
-        from notifications.emails import notification_message  # templates, QR: only when sending
-
         notification_message(notification).send()
     except Exception as error:
         # Any failure (SMTP, ESP API, a template error, the task's soft time limit) is
@@ -377,8 +376,6 @@ def notification_resend(*, notification_id: int, requested_by: str, source: str 
     notification.to_email = to_email or notification.to_email
     what = _KIND_IN_AUDIT.get(notification.kind, f"{notification.kind} email")
     try:
-        from notifications.emails import notification_message
-
         notification_message(notification).send()
     except Exception as error:
         last_error = f"{type(error).__name__}: {error}"[:2000]
@@ -410,8 +407,5 @@ def notification_resend(*, notification_id: int, requested_by: str, source: str 
 
 
 def _notification_audit(notification: Notification, *, source: str, note: str) -> None:
-    # At call time: orders.services imports this module at its top.
-    from orders.services import order_event_record
-
     order = Order.objects.get(pk=notification.order_id)
     order_event_record(order=order, from_status=order.status, to_status=order.status, source=source, note=note)

@@ -1,16 +1,13 @@
-"""Celery tasks of the notifications app: thin, they call services and own the retries."""
+"""Celery tasks of the notifications app: thin, they call services and own the retries.
+
+The services queue these tasks, so this module imports nothing of ours above the models at
+its top; each task imports its service when it runs (docs/architecture.md, "Layers").
+"""
 
 from celery import shared_task
 from django.conf import settings
 
 from notifications.models import Notification, NotificationStatus
-from notifications.services import (
-    SEND_CLAIM_TIMEOUT,
-    NotificationSendFailed,
-    notification_mark_failed,
-    notification_send,
-    notifications_requeue_stalled,
-)
 from tedxpay.celery import backoff_delay
 
 
@@ -24,6 +21,13 @@ from tedxpay.celery import backoff_delay
     max_retries=settings.NOTIFICATION_MAX_RETRIES,
 )
 def notification_send_task(self, notification_id: int) -> None:
+    from notifications.services import (
+        SEND_CLAIM_TIMEOUT,
+        NotificationSendFailed,
+        notification_mark_failed,
+        notification_send,
+    )
+
     try:
         notification = notification_send(notification_id=notification_id)
     except Notification.DoesNotExist:
@@ -51,4 +55,6 @@ def notification_send_task(self, notification_id: int) -> None:
 def requeue_stalled_notifications(limit: int = 200) -> int:
     """Queue the send again for emails whose task was lost (the broker was down when it was
     queued after the commit, or a claim was left by a dead sender)."""
+    from notifications.services import notifications_requeue_stalled
+
     return notifications_requeue_stalled(limit=limit)

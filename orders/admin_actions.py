@@ -7,9 +7,11 @@ from collections.abc import Iterator
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
-from django.http import StreamingHttpResponse
+from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
 
 from notifications.admin_actions import notifications_send_now
@@ -19,6 +21,7 @@ from orders.services import buyer_contact_update, order_attention_resolve, order
 from payments.admin_actions import GATEWAY_ERRORS, payments_sync
 from payments.models import Payment
 from tedxpay.core.admin_records import JAKARTA, ActionReport, run_per_row
+from tedxpay.core.errors import InvalidInput
 
 # --- cancel ------------------------------------------------------------------------------
 
@@ -149,12 +152,6 @@ class BuyerContactForm(forms.Form):
 def buyer_contact_view(model_admin, request, object_id: str):
     """Correct a buyer's name, email or phone (`buyer_contact_update`), then back to the
     order page, from where finance can resend the confirmation to the corrected address."""
-    from django.core.exceptions import PermissionDenied
-    from django.http import Http404, HttpResponseRedirect
-    from django.urls import reverse
-
-    from tedxpay.core.errors import InvalidInput
-
     if not model_admin.has_operate_permission(request):
         raise PermissionDenied
     order = Order.objects.select_related("buyer").filter(pk=object_id).first() if object_id.isdigit() else None

@@ -3,8 +3,9 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from orders.buyers import ORDER_LANGUAGES
+from orders.checkout.placing import MAX_LINES_PER_ORDER, OrderLineRequest, order_place
 from orders.models import EventSource
-from orders.placement import MAX_LINES_PER_ORDER, OrderLineRequest, order_place
 from tedxpay.core.authentication import ApiKeyAuthentication, HasApiKey
 from tedxpay.core.idempotency import idempotent
 from tedxpay.core.schema import IDEMPOTENCY_KEY_PARAMETER, error_response
@@ -58,7 +59,7 @@ class OrderCreateApi(APIView):
         buyer = BuyerSerializer()
         items = ItemSerializer(many=True, allow_empty=False, max_length=MAX_LINES_PER_ORDER)
         language = serializers.ChoiceField(
-            choices=["en", "id"], default="en", help_text="Of the invoice page and the emails."
+            choices=list(ORDER_LANGUAGES), default="en", help_text="Of the invoice page and the emails."
         )
 
     class OutputSerializer(serializers.Serializer):

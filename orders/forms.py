@@ -1,6 +1,6 @@
 from django import forms
 
-from orders.placement import ORDER_LANGUAGES
+from orders.buyers import ORDER_LANGUAGE_NAMES
 
 
 class BuyerForm(forms.Form):
@@ -13,9 +13,7 @@ class BuyerForm(forms.Form):
     )
     language = forms.ChoiceField(
         label="Email language",
-        choices=[
-            (code, name) for code, name in (("en", "English"), ("id", "Bahasa Indonesia")) if code in ORDER_LANGUAGES
-        ],
+        choices=list(ORDER_LANGUAGE_NAMES.items()),
         initial="en",
     )
 

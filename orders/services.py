@@ -2,14 +2,16 @@
 row, returns quietly when the order is already in the target state, refuses an illegal
 move with `IllegalTransition`, and writes an `OrderEvent` in the same transaction.
 
-Placing an order is `orders/placement.py`; the expiry sweep is `orders/expiry.py`; closing
-an invoice at Xendit after our own expiry or cancel is `orders/invoice_expiry.py`.
-
-Orders and payments call each other's transitions (an expired order expires its payment; a
-paid payment pays its order), so the two services modules form a cycle. payments.services
-imports this module at its top; the imports of payments code here are made at call time.
+Where an order and its payment change together, the function here takes the order's lock
+first and then calls `payments.services`, which locks the payment: the lock order, order
+then payment, is kept by construction (nothing below locks an order). Nothing here talks
+to Xendit: a transition that leaves an invoice open queues its expiry at Xendit after
+commit (`orders.tasks.invoice_expire_task`). Above this module, `orders/checkout/` places
+orders and applies what Xendit says; below it, `payments.services` and
+`notifications.services` change their own rows only.
 """
 
+import logging
 from datetime import datetime
 
 from django.db import transaction
@@ -17,6 +19,8 @@ from django.utils import timezone
 
 from notifications.models import Notification, NotificationKind, NotificationStatus
 from notifications.services import notification_queue
+from orders.audit import order_event_record
+from orders.buyers import buyer_contact_clean
 from orders.models import (
     NO_SEATS_REASONS,
     AttentionReason,
@@ -24,34 +28,23 @@ from orders.models import (
     EventSource,
     IssuedTicket,
     Order,
-    OrderEvent,
     OrderStatus,
 )
+from orders.tasks import invoice_expire_task
+from payments.gateways.base import Invoice
 from payments.models import Payment, PaymentStatus
+from payments.services import (
+    payment_expire,
+    payment_fail,
+    payment_lock,
+    payment_mark_paid,
+    payment_refund_record,
+)
 from tedxpay.core.errors import IllegalTransition, InvalidInput
-from tedxpay.core.request_id import get_request_id
 from tickets.errors import NotOnSale, SoldOut
 from tickets.services import stock_release, stock_reserve
 
-
-def order_event_record(
-    *,
-    order: Order,
-    to_status: str,
-    from_status: str = "",
-    source: str,
-    note: str = "",
-    subject: str = OrderEvent.Subject.ORDER,
-) -> OrderEvent:
-    return OrderEvent.objects.create(
-        order=order,
-        subject=subject,
-        from_status=from_status,
-        to_status=to_status,
-        source=source,
-        request_id=get_request_id(),
-        note=note,
-    )
+logger = logging.getLogger("tedxpay.orders.expiry")
 
 
 def order_lock(order_id: int) -> Order:
@@ -81,24 +74,38 @@ def order_cancel(*, order_id: int, source: str = EventSource.SYSTEM, note: str =
     stock_release(quantities=order_quantities(order))
     _order_set_status(order=order, to_status=OrderStatus.CANCELLED, source=source, note=note)
     _payment_close(order=order, cancelled=True, source=source)
-    # An invoice left open could still be paid for seats we just gave back: close it after
-    # commit (a payment that beat us to it is recorded and flagged for a refund).
-    _invoice_close_after_commit(order_id=order.pk)
+    # An invoice left open could still be paid for seats we just gave back: expire it at
+    # Xendit after commit (a payment that beat us to it is recorded and flagged for a refund).
+    invoice_expire_after_commit(order_id=order.pk)
     return order
 
 
-def _invoice_close_after_commit(*, order_id: int) -> None:
-    # At call time: orders.invoice_expiry imports payments.services, which imports this
-    # module at its top (the cycle described in the module docstring).
-    from orders.invoice_expiry import invoice_expire_after_commit
+def invoice_expire_after_commit(*, order_id: int) -> None:
+    """Queue the expiry at Xendit of this order's invoice once the current transaction
+    commits (nothing happens if it rolls back, or if no invoice was ever created). The task
+    runs `orders.checkout.invoices.invoice_expire`; if the broker refuses it, the expiry
+    here stands and the sweep expires the invoice later."""
+    payment_id = (
+        Payment.objects.filter(order_id=order_id, invoice_id__isnull=False).values_list("pk", flat=True).first()
+    )
+    if payment_id is None:
+        return  # the crash-between-commit-and-create case: nothing to expire
 
-    invoice_expire_after_commit(order_id=order_id)
+    def start() -> None:
+        try:
+            invoice_expire_task.delay(payment_id)
+        except Exception:
+            # After the commit: the expiry stands (seats back), and the caller (a webhook,
+            # a checkout) must not answer an error for it. The sweep expires the invoice.
+            logger.exception(
+                "payment %s: could not queue expiring its invoice (broker down?); the sweep will", payment_id
+            )
+
+    # robust: whatever else fails in here happened after the commit, too.
+    transaction.on_commit(start, robust=True)
 
 
 def _payment_close(*, order: Order, cancelled: bool, source: str) -> None:
-    # At call time: payments.services imports this module at its top (see the docstring).
-    from payments.services import payment_expire, payment_fail
-
     payment = Payment.objects.filter(order=order, status=PaymentStatus.PENDING).first()
     if payment is None:
         return
@@ -124,12 +131,13 @@ def order_flag(*, order: Order, reason: str, note: str, source: str) -> None:
 
 
 @transaction.atomic
-def order_expire(*, order_id: int, source: str = EventSource.EXPIRY, close_invoice: bool = True) -> Order:
+def order_expire(*, order_id: int, source: str = EventSource.EXPIRY, expire_invoice: bool = True) -> Order:
     """PENDING → EXPIRED: seats back and the payment expired, in one transaction.
 
-    `close_invoice`: also expire the invoice at Xendit after commit, so nobody pays for the
-    seats just given back. Pass False when Xendit already has it EXPIRED (its EXPIRED
-    callback, or a reconcile that read EXPIRED): asking again would only cost two calls.
+    `expire_invoice`: also expire the invoice at Xendit after commit, so nobody pays for the
+    seats just given back. Pass False when Xendit already has it EXPIRED (what Xendit said
+    about the invoice, applied by `orders.checkout.invoices.invoice_apply`): asking again
+    would only cost two calls.
     """
     order = order_lock(order_id)
     if order.status == OrderStatus.EXPIRED:
@@ -140,8 +148,8 @@ def order_expire(*, order_id: int, source: str = EventSource.EXPIRY, close_invoi
     _order_set_status(order=order, to_status=OrderStatus.EXPIRED, source=source)
     _payment_close(order=order, cancelled=False, source=source)
     notification_queue(order=order, kind=NotificationKind.ORDER_EXPIRED)
-    if close_invoice:
-        _invoice_close_after_commit(order_id=order.pk)
+    if expire_invoice:
+        invoice_expire_after_commit(order_id=order.pk)
     return order
 
 
@@ -217,6 +225,22 @@ def order_mark_paid(*, order_id: int, paid_amount: int, paid_at: datetime, sourc
 
 
 @transaction.atomic
+def order_pay(*, payment_id: int, invoice: Invoice, source: str = EventSource.WEBHOOK) -> Payment:
+    """Money Xendit confirmed (`invoice` read from the gateway, never a callback): the
+    payment records it (`payment_mark_paid`) and the order takes it (`order_mark_paid`:
+    PAID, or a late payment that takes its seats back or is flagged for a refund). Under
+    the order's lock, then the payment's. Quiet when the payment is already PAID (only
+    Xendit's status is remembered)."""
+    order_id = Payment.objects.values_list("order_id", flat=True).get(pk=payment_id)
+    order_lock(order_id)
+    already_paid = payment_lock(payment_id).status == PaymentStatus.PAID
+    payment = payment_mark_paid(payment_id=payment_id, invoice=invoice, source=source)
+    if not already_paid:
+        order_mark_paid(order_id=order_id, paid_amount=payment.paid_amount, paid_at=payment.paid_at, source=source)
+    return payment
+
+
+@transaction.atomic
 def order_attention_resolve(*, order_id: int, note: str = "", source: str = EventSource.ADMIN) -> Order:
     """Finance has dealt with a flagged order (refunded it, accepted a mismatch): clear the
     flag. The audit row keeps what the flag said, so the order page still tells the story.
@@ -262,28 +286,9 @@ def buyer_contact_update(
     Raises `InvalidInput` with `details` per field; quiet (no audit row) when nothing changes.
     The order's lock serialises two corrections of the same order.
     """
-    # At call time: orders.placement imports this module at its top.
-    from orders.placement import email_normalise, phone_normalise
-
     order = order_lock(order_id)
     buyer = Buyer.objects.select_for_update().get(pk=order.buyer_id)
-    wanted: dict[str, str] = {}
-    errors: dict[str, list[str]] = {}
-    if full_name is not None:
-        name = " ".join(full_name.split())
-        if not name:
-            errors["full_name"] = ["Enter the buyer's full name."]
-        elif len(name) > 200:
-            errors["full_name"] = ["A name has at most 200 characters."]
-        else:
-            wanted["full_name"] = name
-    for field, value, normalise in (("email", email, email_normalise), ("phone", phone, phone_normalise)):
-        if value is None:
-            continue
-        try:
-            wanted[field] = normalise(value)
-        except ValueError as error:
-            errors[field] = [str(error)]
+    wanted, errors = buyer_contact_clean(full_name=full_name, email=email, phone=phone)
     if errors:
         raise InvalidInput(details=errors)
 
@@ -312,3 +317,45 @@ def buyer_contact_update(
         note=f"buyer contact corrected by {requested_by}: {described}",
     )
     return order
+
+
+# --- refunds made outside tedxpay ------------------------------------------------------------
+
+
+@transaction.atomic
+def order_refund_record(
+    *,
+    payment_id: int,
+    amount: int,
+    reference: str,
+    requested_by: str,
+    expected_refunded_amount: int | None = None,
+    source: str = EventSource.ADMIN,
+) -> Payment:
+    """Record money finance gave back outside tedxpay (Xendit's dashboard, a bank transfer):
+    tedxpay never moves money back itself. The payment adds it to its refunded amount
+    (`payment_refund_record`: validation, the double-click guard, the audit row).
+
+    When the order is flagged for a refund (`Payment.refund_owed`: no seats for the money,
+    or an overpayment) and the refunds now cover what was owed, the flag is resolved
+    (`order_attention_resolve`, its own audit row). A partial refund leaves it raised.
+    Recording a refund never changes a status: a PAID order keeps its e-tickets.
+    """
+    order_id = Payment.objects.values_list("order_id", flat=True).get(pk=payment_id)
+    order = order_lock(order_id)
+    owed = payment_lock(payment_id).refund_owed  # before the flag may be cleared below
+    payment = payment_refund_record(
+        payment_id=payment_id,
+        amount=amount,
+        reference=reference,
+        requested_by=requested_by,
+        expected_refunded_amount=expected_refunded_amount,
+        source=source,
+    )
+    if owed and payment.refunded_amount >= owed:
+        order_attention_resolve(
+            order_id=order.pk,
+            source=source,
+            note=f"refunds of {payment.refunded_amount} IDR cover the {owed} IDR owed (recorded by {requested_by})",
+        )
+    return payment

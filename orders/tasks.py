@@ -1,12 +1,14 @@
-"""Celery tasks of the orders app: thin wrappers that call services and own retries."""
+"""Celery tasks of the orders app: thin wrappers that call services and own retries.
+
+The services queue these tasks, so this module imports nothing of ours above the ground
+floor at its top; each task imports its service when it runs (docs/architecture.md,
+"Layers")."""
 
 import logging
 
 from celery import shared_task
 from django.db import DatabaseError
 
-from orders.expiry import order_expire_stale
-from orders.invoice_expiry import invoice_expire, invoices_close_left_open
 from payments.gateways.base import GatewayError
 from tedxpay.celery import backoff_delay
 
@@ -19,15 +21,19 @@ INVOICE_EXPIRE_MAX_RETRIES = 8
 # running the sweep twice is harmless (each order is claimed under a lock).
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def expire_stale_orders() -> int:
+    from orders.expiry import order_expire_stale
+
     return len(order_expire_stale())
 
 
-# Beat, every few minutes. No retry of its own: the sweep is the retry, each close is safe
+# Beat, every few minutes. No retry of its own: the sweep is the retry, each expiry is safe
 # to run twice, and a payment not reached this run comes up again next run.
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def close_left_open_invoices(limit: int = 50) -> dict:
-    """Close at Xendit the invoices of orders we expired or cancelled whose close after
+    """Expire at Xendit the invoices of orders we expired or cancelled whose expiry after
     commit never ran (the broker refused the task) or gave up."""
+    from orders.checkout.sweeps import invoices_close_left_open
+
     return invoices_close_left_open(limit=limit)
 
 
@@ -36,6 +42,8 @@ def invoice_expire_task(self, payment_id: int, invoice_id: str | None = None) ->
     """Expire the invoice of an expired or cancelled order at Xendit (safe to run twice:
     expiring an expired invoice or recording a recorded payment changes nothing).
     `invoice_id`: one placement created but could not record (see `invoice_expire`)."""
+    from orders.checkout.invoices import invoice_expire
+
     try:
         return invoice_expire(payment_id=payment_id, invoice_id=invoice_id)
     except GatewayError as error:

@@ -12,9 +12,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from notifications.qr import qr_svg
+from orders.checkout.placing import OrderLineRequest, order_place
 from orders.forms import BuyerForm, QuantitiesForm
 from orders.models import EventSource, Order, OrderStatus
-from orders.placement import OrderLineRequest, order_place
 from tedxpay.core.errors import ApplicationError
 from tickets.models import Event
 from tickets.services import on_sale_filter

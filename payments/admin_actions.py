@@ -11,9 +11,13 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
+from orders.checkout.callbacks import webhook_replay
+from orders.checkout.invoices import payment_reconcile
 from orders.models import EventSource, Order
+from orders.services import order_refund_record
 from payments.gateways.base import GatewayError
 from payments.models import Payment, PaymentStatus, WebhookEvent, WebhookOutcome
+from payments.webhooks import REPLAYABLE_OUTCOMES
 from tedxpay.core.admin_records import ActionReport, run_per_row, rupiah
 from tedxpay.core.errors import ApplicationError, Conflict
 
@@ -31,7 +35,6 @@ _RECONCILE_RESULTS = {
 def payments_sync(report: ActionReport, payments: list[Payment]) -> None:
     """Ask Xendit about each payment now and apply what it says (payment_reconcile: the same
     transitions as a callback, recorded with source "admin")."""
-    from payments.services import payment_reconcile
 
     def sync(payment: Payment) -> None:
         if not payment.invoice_id:
@@ -61,8 +64,6 @@ _REPLAY_BAD_OUTCOMES = {WebhookOutcome.FAILED, WebhookOutcome.UNMATCHED, Webhook
 
 @admin.action(description="Replay selected callbacks (received, failed or unmatched ones)", permissions=["operate"])
 def replay_webhook_events(model_admin, request, queryset):
-    from payments.webhooks import REPLAYABLE_OUTCOMES, webhook_replay
-
     report = ActionReport("Replayed")
 
     def label(event: WebhookEvent) -> str:
@@ -122,9 +123,8 @@ class RefundRecordForm(forms.Form):
 
 
 def refund_record_view(model_admin, request, object_id: str):
-    """Record a refund finance made outside tedxpay (`payment_refund_record`), then back to
+    """Record a refund finance made outside tedxpay (`order_refund_record`), then back to
     the order page."""
-    from payments.services import payment_refund_record
 
     if not model_admin.has_operate_permission(request):
         raise PermissionDenied
@@ -140,7 +140,7 @@ def refund_record_view(model_admin, request, object_id: str):
         form.add_error(None, "No money was received for this order: there is nothing to refund.")
     elif form.is_valid():
         try:
-            payment_refund_record(
+            order_refund_record(
                 payment_id=payment.pk,
                 amount=form.cleaned_data["amount"],
                 reference=form.cleaned_data["reference"],

@@ -2,8 +2,9 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from orders.checkout.callbacks import webhook_receive
 from payments.serializers import CallbackReceiptSerializer, InvoiceCallbackSerializer
-from payments.webhooks import Callback, webhook_authenticate, webhook_parse, webhook_receive
+from payments.webhooks import Callback, webhook_authenticate, webhook_parse
 from tedxpay.core.schema import error_response
 
 

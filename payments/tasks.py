@@ -1,6 +1,7 @@
-from celery import shared_task
+"""Celery tasks of the payments app. The task imports its service when it runs
+(docs/architecture.md, "Layers")."""
 
-from payments.services import payments_reconcile
+from celery import shared_task
 
 
 @shared_task(name="payments.tasks.reconcile_payments")
@@ -12,4 +13,6 @@ def reconcile_payments(limit: int = 200) -> dict:
     (least recently synced first). The budget (RECONCILE_TIME_BUDGET) keeps a pass inside
     the soft time limit; if the limit hits anyway, SoftTimeLimitExceeded ends the task.
     """
+    from orders.checkout.sweeps import payments_reconcile
+
     return payments_reconcile(limit=limit)

@@ -1,14 +1,17 @@
-"""Xendit invoice callbacks (`POST /api/payment-callback`, DESIGN §7 "Webhook").
-
-The callback is a trigger, never the truth: it is authenticated by a static shared token
-(not a signature of the body), so before anything is marked paid the invoice is read back
-from Xendit and the transition follows what Xendit says.
+"""The inbox of Xendit invoice callbacks (`POST /api/payment-callback`): authenticate,
+parse, store, de-duplicate, finish. Acting on a stored callback is the checkout layer's
+(`orders.checkout.callbacks`), which reads the invoice back from Xendit and applies what
+Xendit says: the callback is a trigger, never the truth (it is authenticated by a static
+shared token, not a signature of the body).
 
 Every accepted callback is stored in `WebhookEvent` before it is acted on. The first
 delivery of an (invoice id, status) pair holds `dedupe_key`; while it holds the key, later
 copies are stored as `duplicate` and change nothing. A delivery whose processing failed
 (gateway down, database busy) gives its key up to the next copy Xendit sends, so Xendit's
-redelivery is processed again instead of being swallowed as a duplicate.
+redelivery is processed again instead of being swallowed as a duplicate. So does one whose
+outcome depended on what Xendit shows now (`webhook_finish(release_key=True)`): a forged
+callback with a valid token, or one read back before Xendit shows its status, must not make
+the genuine delivery of that invoice and status a duplicate.
 """
 
 import hmac
@@ -21,12 +24,8 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from orders.models import EventSource, OrderStatus
-from orders.services import order_expire
-from payments.gateways.base import PAID_STATUSES, GatewayError, Invoice, InvoiceStatus, get_gateway
-from payments.models import Payment, PaymentStatus, WebhookEvent, WebhookOutcome
-from payments.services import payment_attach_invoice, payment_mark_paid, payment_record_gateway_status
-from tedxpay.core.errors import ApplicationError, Conflict, IllegalTransition, InvalidInput, ServiceUnavailable
+from payments.models import WebhookEvent, WebhookOutcome
+from tedxpay.core.errors import ApplicationError, Conflict, InvalidInput, ServiceUnavailable
 from tedxpay.core.json_body import json_body_parse
 from tedxpay.core.request_id import get_request_id
 
@@ -98,33 +97,32 @@ def webhook_parse(raw_body: bytes) -> dict:
     return payload
 
 
-def webhook_receive(*, callback: Callback, raw_body: str, gateway=None) -> WebhookEvent:
-    """Store an authenticated, validated callback, then act on it.
-
-    Returns the stored event; its `outcome` says what became of it. Raises
-    `ServiceUnavailable` (503: Xendit retries) when a retry may help (gateway down, database
-    busy, a PAID that Xendit does not confirm yet); the event is then left `failed` and can
-    be replayed.
-    """
-    event = _event_store(callback=callback, raw_body=raw_body)
-    if event.outcome == WebhookOutcome.DUPLICATE:
-        return event
-    return _event_process(event_id=event.pk, gateway=gateway)
-
-
-def webhook_replay(*, event_id: int, gateway=None) -> WebhookEvent:
-    """Process a stored event again (admin action, reconciliation). Events that were never
-    finished (`received`), `failed` or `unmatched` can be replayed, through the same
-    processing as a delivery (the match by invoice id, then the adoption by external id);
-    the transitions are idempotent, so replaying one whose invoice was settled meanwhile
-    changes nothing, and an unmatched one that still matches nothing stays unmatched."""
+def webhook_replayable(*, event_id: int) -> WebhookEvent:
+    """The stored event, if it may be processed again (admin replay): never finished
+    (`received`), `failed` or `unmatched`. Raises `Conflict` for any other."""
     event = WebhookEvent.objects.get(pk=event_id)
     if event.outcome not in REPLAYABLE_OUTCOMES:
         raise Conflict(
             f"Webhook event {event_id} is {event.outcome}; only received, failed or unmatched events are replayed.",
             details={"outcome": event.outcome},
         )
-    return _event_process(event_id=event_id, gateway=gateway, open_outcomes=REPLAYABLE_OUTCOMES)
+    return event
+
+
+def webhook_start(*, event_id: int) -> WebhookEvent:
+    """Count an attempt at processing the event; return it as stored."""
+    WebhookEvent.objects.filter(pk=event_id).update(attempts=F("attempts") + 1)
+    return WebhookEvent.objects.get(pk=event_id)
+
+
+def webhook_lock(*, event_id: int) -> WebhookEvent:
+    """The event, locked until the surrounding transaction ends: of a replay and a
+    redelivery processing it at once, the second sees what the first finished with."""
+    return WebhookEvent.objects.select_for_update().get(pk=event_id)
+
+
+def webhook_attach_payment(*, event_id: int, payment_id: int) -> None:
+    WebhookEvent.objects.filter(pk=event_id).update(payment_id=payment_id)
 
 
 # --- storing and de-duplicating -------------------------------------------------------
@@ -134,7 +132,7 @@ def _dedupe_key(callback: Callback) -> str:
     return f"{callback.invoice_id}:{callback.status}"
 
 
-def _event_store(*, callback: Callback, raw_body: str) -> WebhookEvent:
+def webhook_store(*, callback: Callback, raw_body: str) -> WebhookEvent:
     fields = {
         "invoice_id": callback.invoice_id,
         "external_id": callback.external_id,
@@ -200,171 +198,23 @@ def _event_take_key(*, holder_id: int, key: str, fields: dict) -> WebhookEvent |
     return WebhookEvent.objects.create(dedupe_key=key, **fields)
 
 
-# --- processing -----------------------------------------------------------------------
+# --- finishing --------------------------------------------------------------------------
 
 
-def _event_process(*, event_id: int, gateway, open_outcomes: frozenset = RETRYABLE_OUTCOMES) -> WebhookEvent:
-    """`open_outcomes`: the outcomes this run may still act on and overwrite; one that a
-    concurrent run (a replay and a redelivery, two replays) finished meanwhile is kept."""
-    WebhookEvent.objects.filter(pk=event_id).update(attempts=F("attempts") + 1)
-    event = WebhookEvent.objects.get(pk=event_id)
-    try:
-        event = _event_apply(event=event, gateway=gateway, open_outcomes=open_outcomes)
-    except GatewayError as error:
-        logger.warning("payment callback %s: gateway error %r", event.pk, error)
-        _event_finish(event_id, WebhookOutcome.FAILED, f"gateway: {error.message}")
-        if error.retryable:
-            raise ServiceUnavailable(
-                "Could not confirm the invoice with Xendit; please retry.", details={"event_id": event_id}
-            ) from error
-        return WebhookEvent.objects.get(pk=event_id)
-    except OperationalError as error:
-        # Lock wait timeout, deadlock, lost connection: the transition rolled back whole.
-        logger.warning("payment callback %s: database busy: %s", event.pk, error)
-        try:
-            _event_finish(event_id, WebhookOutcome.FAILED, f"database: {error}")
-        except OperationalError:
-            logger.exception("payment callback %s: could not record the failure", event.pk)
-        raise ServiceUnavailable("The database is busy; please retry.", details={"event_id": event_id}) from error
-    except Exception as error:
-        logger.exception("payment callback %s: unexpected error", event.pk)
-        _event_finish(event_id, WebhookOutcome.FAILED, f"error: {error!r}")
-        raise
-    if event.outcome == WebhookOutcome.FAILED:
-        # A PAID that Xendit does not confirm yet (its record can lag its own callback):
-        # the order stays unpaid, and a 503 makes Xendit deliver it again later instead of
-        # leaving the healing to reconciliation alone.
-        raise ServiceUnavailable(
-            "Xendit does not confirm the payment yet; please retry.", details={"event_id": event_id}
-        )
-    return event
-
-
-def _event_apply(*, event: WebhookEvent, gateway, open_outcomes: frozenset) -> WebhookEvent:
-    callback_status = event.status.upper()
-    if callback_status not in PAID_STATUSES and callback_status != InvoiceStatus.EXPIRED:
-        return _event_finish(event.pk, WebhookOutcome.IGNORED, f"status {event.status} is not acted on")
-
-    payment = Payment.objects.filter(invoice_id=event.invoice_id).first()
-    gateway = gateway or get_gateway()
-    invoice = None
-    if payment is None:
-        payment, invoice = _payment_match_by_external_id(event=event, gateway=gateway)
-        if payment is None:
-            # Conditional: a concurrent replay may have adopted the invoice and processed
-            # this event after our look-up; "unmatched" must not overwrite that.
-            return _event_finish(
-                event.pk, WebhookOutcome.UNMATCHED, "no payment has this invoice", only_from=open_outcomes
-            )
-    WebhookEvent.objects.filter(pk=event.pk).update(payment=payment)
-
-    if invoice is None:
-        # The one network call, outside any transaction: no row is locked while Xendit
-        # answers. (An adopted invoice was read just now; it is not read a second time.)
-        try:
-            invoice = gateway.get_invoice(event.invoice_id)
-        except GatewayError as error:
-            if error.status == 404:
-                return _event_finish(event.pk, WebhookOutcome.IGNORED, "Xendit does not know this invoice")
-            raise
-    if invoice.external_id != payment.external_id:
-        logger.error(
-            "payment callback %s: invoice %s belongs to %s at Xendit, not %s",
-            event.pk,
-            invoice.id,
-            invoice.external_id,
-            payment.external_id,
-        )
-        return _event_finish(
-            event.pk,
-            WebhookOutcome.IGNORED,
-            f"Xendit says the invoice is for {invoice.external_id}, not {payment.external_id}",
-        )
-
-    with transaction.atomic():
-        # Lock order: this event, then (inside the transitions) the order, then the payment.
-        locked = WebhookEvent.objects.select_for_update().get(pk=event.pk)
-        if locked.outcome not in open_outcomes:
-            return locked  # a concurrent replay finished it first
-        if callback_status in PAID_STATUSES:
-            outcome, detail = _apply_paid(payment=payment, invoice=invoice)
-        else:
-            outcome, detail = _apply_expired(payment=payment, invoice=invoice)
-        return _event_finish(event.pk, outcome, detail)
-
-
-def _apply_paid(*, payment: Payment, invoice: Invoice) -> tuple[str, str]:
-    if not invoice.is_paid:
-        # Not confirmed: a forged or confused callback must not move money.
-        logger.warning("paid callback for %s not confirmed: Xendit says %s", invoice.id, invoice.status)
-        if invoice.status == InvoiceStatus.PENDING:
-            # Xendit's own record may lag its callback. `failed` gives the key up, and the
-            # caller answers 503, so Xendit's redelivery is confirmed again later.
-            return WebhookOutcome.FAILED, f"not confirmed yet: Xendit says {invoice.status}, not paid"
-        # EXPIRED can never become paid: rejected for good.
-        return WebhookOutcome.IGNORED, f"Xendit says {invoice.status}, not paid"
-    paid = payment_mark_paid(payment_id=payment.pk, invoice=invoice, source=EventSource.WEBHOOK)
-    return WebhookOutcome.PROCESSED, f"payment {paid.status}, order {paid.order.status}"
-
-
-def _apply_expired(*, payment: Payment, invoice: Invoice) -> tuple[str, str]:
-    if invoice.is_paid:
-        if payment.status == PaymentStatus.PAID:
-            return WebhookOutcome.IGNORED, "already paid: an EXPIRED after PAID changes nothing"
-        # Out of order, and Xendit holds money for it: never drop a payment.
-        paid = payment_mark_paid(payment_id=payment.pk, invoice=invoice, source=EventSource.WEBHOOK)
-        return (
-            WebhookOutcome.PROCESSED,
-            f"callback said EXPIRED but Xendit says {invoice.status}: order {paid.order.status}",
-        )
-    if not invoice.is_expired:
-        return WebhookOutcome.IGNORED, f"Xendit says {invoice.status}, not expired"
-    order_status = payment.order.status
-    if order_status == OrderStatus.PAID:
-        return WebhookOutcome.IGNORED, "order already PAID: an EXPIRED after PAID changes nothing"
-    # Xendit's word is remembered whatever our order does with it (a CANCELLED order
-    # refuses to expire), so neither reconcile nor the left-open sweep asks about it again.
-    payment_record_gateway_status(payment_id=payment.pk, invoice=invoice)
-    try:
-        # order_expire takes the order lock and expires the payment under it.
-        order = order_expire(order_id=payment.order_id, source=EventSource.WEBHOOK, close_invoice=False)
-    except IllegalTransition as error:
-        return WebhookOutcome.IGNORED, error.message
-    return WebhookOutcome.PROCESSED, f"order {order.status}"
-
-
-def _payment_match_by_external_id(*, event: WebhookEvent, gateway) -> tuple[Payment | None, Invoice | None]:
-    """A callback for an invoice we never stored: the create call timed out or the process
-    died before saving its id, yet the buyer found the page and paid. If Xendit confirms the
-    invoice is for an order of ours that has no invoice yet, adopt it.
-
-    Returns the payment and the invoice as Xendit just answered, which is the confirmation
-    the transition needs: reading it again would double the time Xendit waits for our
-    answer. (None, None) when nothing is adopted."""
-    if not event.external_id:
-        return None, None
-    payment = Payment.objects.filter(external_id=event.external_id, invoice_id__isnull=True).first()
-    if payment is None:
-        return None, None
-    try:
-        invoice = gateway.get_invoice(event.invoice_id)
-    except GatewayError as error:
-        if error.status == 404:
-            return None, None  # Xendit does not know it either: unmatched
-        raise
-    if invoice.external_id != payment.external_id:
-        return None, None
-    try:
-        return payment_attach_invoice(payment_id=payment.pk, invoice=invoice), invoice
-    except Conflict:
-        return None, None  # another invoice was attached meanwhile; this one stays unmatched
-
-
-def _event_finish(event_id: int, outcome: str, detail: str, *, only_from: frozenset | None = None) -> WebhookEvent:
+def webhook_finish(
+    event_id: int, outcome: str, detail: str, *, only_from: frozenset | None = None, release_key: bool = False
+) -> WebhookEvent:
+    """Record what became of the event. `only_from`: only if its outcome is still one of
+    these (a concurrent run's outcome stands). `release_key`: the outcome depended on what
+    Xendit shows now (it did not confirm the callback's status yet), so the event gives its
+    de-duplication key up and the next delivery of that invoice and status is processed."""
     finishing = WebhookEvent.objects.filter(pk=event_id)
     if only_from is not None:
         finishing = finishing.filter(outcome__in=only_from)
-    if not finishing.update(outcome=outcome, outcome_detail=detail, processed_at=timezone.now()):
+    changes = {"outcome": outcome, "outcome_detail": detail, "processed_at": timezone.now()}
+    if release_key:
+        changes["dedupe_key"] = None
+    if not finishing.update(**changes):
         return WebhookEvent.objects.get(pk=event_id)  # finished by a concurrent run: its outcome stands
     event = WebhookEvent.objects.get(pk=event_id)
     log = logger.warning if outcome in (WebhookOutcome.UNMATCHED, WebhookOutcome.FAILED) else logger.info

@@ -279,6 +279,9 @@ XENDIT_CALLBACK_TOKEN = env(
 )
 # Where the simulator delivers invoice callbacks (Xendit's is set in its dashboard).
 XENDIT_CALLBACK_URL = env("XENDIT_CALLBACK_URL", default=f"{SITE_URL}/api/payment-callback")
+# The gateway class, by dotted path (payments/gateways/base.py::get_gateway). Not from the
+# environment: there is one implementation, and the simulator is chosen by XENDIT_BASE_URL.
+PAYMENT_GATEWAY = "payments.gateways.xendit.XenditGateway"
 XENDIT_CONNECT_TIMEOUT = env.float("XENDIT_CONNECT_TIMEOUT", default=3.05)
 XENDIT_READ_TIMEOUT = env.float("XENDIT_READ_TIMEOUT", default=15.0)
 XENDIT_MERCHANT_NAME = env("XENDIT_MERCHANT_NAME", default="TEDx Indonesia")

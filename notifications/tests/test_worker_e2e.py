@@ -22,8 +22,8 @@ from django.db import connection
 from kombu import pools
 
 from notifications.models import Notification, NotificationKind, NotificationStatus
+from orders.checkout.placing import OrderLineRequest, order_place
 from orders.models import OrderStatus
-from orders.placement import OrderLineRequest, order_place
 from payments.models import WebhookEvent
 from tedxpay.celery import app as celery_app
 from tickets.tests.factories import TicketFactory

@@ -115,7 +115,7 @@ def test_a_correction_is_saved_audited_and_then_the_confirmation_can_be_resent(a
 def test_emails_still_owed_are_readdressed_and_sent_ones_are_not(db):
     payment = order_with_payment(quantity=1)
     order = payment.order
-    order_expire(order_id=order.pk, close_invoice=False)  # owes an "expired" email, not sent yet
+    order_expire(order_id=order.pk, expire_invoice=False)  # owes an "expired" email, not sent yet
     expired = Notification.objects.get(order=order, kind=NotificationKind.ORDER_EXPIRED)
     assert expired.status == NotificationStatus.PENDING
     sent = Notification.objects.create(

@@ -15,10 +15,9 @@ from django.utils import timezone
 from notifications.models import Notification, NotificationKind, NotificationStatus
 from notifications.services import notification_send
 from orders.models import AttentionReason, EventSource, Order, OrderEvent, OrderStatus
-from orders.services import order_attention_resolve, order_cancel
+from orders.services import order_attention_resolve, order_cancel, order_pay
 from payments.gateways.base import Invoice
 from payments.models import Payment, PaymentStatus
-from payments.services import payment_mark_paid
 from payments.tests.conftest import order_with_payment
 from tickets.tests.factories import EventFactory, TicketFactory
 
@@ -40,7 +39,7 @@ def pay(payment, *, channel: str = "BCA", paid_amount: int | None = None, paid_a
         payment_method="BANK_TRANSFER",
         payment_channel=channel,
     )
-    payment_mark_paid(payment_id=payment.pk, invoice=invoice, source=EventSource.WEBHOOK)
+    order_pay(payment_id=payment.pk, invoice=invoice, source=EventSource.WEBHOOK)
     return Order.objects.get(pk=payment.order_id)
 
 

@@ -8,10 +8,9 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from orders.models import AttentionReason, Order, OrderEvent
-from orders.services import order_attention_resolve
+from orders.services import order_attention_resolve, order_refund_record
 from orders.tests.test_admin_orders import pay
 from payments.models import Payment
-from payments.services import payment_refund_record
 from payments.tests.conftest import order_with_payment
 from payments.tests.test_refund_record import late_payment_without_seats
 
@@ -165,11 +164,11 @@ def test_dashboard_revenue_and_to_refund_before_and_after_refunds(admin_client, 
     assert (overview.revenue, overview.to_refund) == (350_000, 350_000)
     assert before.content.decode().count("of which to refund") == 2  # all events, and this event
 
-    payment_refund_record(payment_id=late.pk, amount=100_000, reference="part 1", requested_by="sari")
+    order_refund_record(payment_id=late.pk, amount=100_000, reference="part 1", requested_by="sari")
     sales = event_sales(admin_client)
     assert (sales.revenue, sales.to_refund, sales.needs_attention) == (250_000, 250_000, 1)
 
-    payment_refund_record(payment_id=late.pk, amount=250_000, reference="part 2", requested_by="sari")
+    order_refund_record(payment_id=late.pk, amount=250_000, reference="part 2", requested_by="sari")
     response = admin_client.get(DASHBOARD)
     [sales] = response.context["overview"].events
     assert (sales.revenue, sales.to_refund, sales.needs_attention) == (0, 0, 0)
@@ -182,7 +181,7 @@ def test_dashboard_counts_only_the_excess_of_an_overpayment_as_to_refund(admin_c
     sales = event_sales(admin_client)
     assert (sales.revenue, sales.to_refund) == (400_000, 50_000)
 
-    payment_refund_record(payment_id=payment.pk, amount=50_000, reference="excess", requested_by="sari")
+    order_refund_record(payment_id=payment.pk, amount=50_000, reference="excess", requested_by="sari")
 
     sales = event_sales(admin_client)
     assert (sales.revenue, sales.to_refund, sales.needs_attention) == (350_000, 0, 0)

@@ -10,8 +10,8 @@ import pytest
 from django.db import connection
 from django.db.models import Sum
 
+from orders.checkout.placing import OrderLineRequest, order_place
 from orders.models import OrderItem, OrderStatus
-from orders.placement import OrderLineRequest, order_place
 from payments.models import Payment
 from tedxpay.core.errors import ApplicationError
 from tickets.models import Ticket

@@ -12,8 +12,8 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from notifications.models import Notification, NotificationKind
+from orders.checkout.invoices import invoice_expire
 from orders.expiry import order_expire_stale
-from orders.invoice_expiry import invoice_expire
 from orders.models import AttentionReason, EventSource, Order, OrderEvent, OrderItem, OrderStatus
 from orders.services import order_expire
 from orders.tasks import invoice_expire_task
@@ -183,7 +183,7 @@ def test_sweep_is_bounded_and_the_next_one_carries_on(django_capture_on_commit_c
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    ("source", "close_invoice", "invoice_id", "tasks"),
+    ("source", "expire_invoice", "invoice_id", "tasks"),
     [
         (EventSource.EXPIRY, True, "inv_open", ["notification_send_task", "invoice_expire_task"]),
         (EventSource.ADMIN, True, "inv_open", ["notification_send_task", "invoice_expire_task"]),
@@ -195,12 +195,12 @@ def test_sweep_is_bounded_and_the_next_one_carries_on(django_capture_on_commit_c
     ],
 )
 def test_which_expiries_close_the_invoice_at_xendit(
-    source, close_invoice, invoice_id, tasks, django_capture_on_commit_callbacks, celery_app_sent
+    source, expire_invoice, invoice_id, tasks, django_capture_on_commit_callbacks, celery_app_sent
 ):
     order = pending_order()
     Payment.objects.filter(order=order).update(invoice_id=invoice_id)  # fixture only
     with django_capture_on_commit_callbacks(execute=True):
-        order_expire(order_id=order.pk, source=source, close_invoice=close_invoice)
+        order_expire(order_id=order.pk, source=source, expire_invoice=expire_invoice)
     assert [name.rsplit(".", 1)[-1] for name, _ in celery_app_sent] == tasks
 
 
@@ -229,7 +229,7 @@ def test_sweep_expires_the_invoice_at_xendit_after_commit(gateway, xendit_simula
 def test_expiry_from_xendits_own_callback_does_not_call_xendit_back(gateway, xendit_simulator, celery_eager):
     order = pending_order()
     payment = open_invoice(gateway, order)
-    order_expire(order_id=order.pk, source=EventSource.WEBHOOK, close_invoice=False)
+    order_expire(order_id=order.pk, source=EventSource.WEBHOOK, expire_invoice=False)
 
     assert Order.objects.get(pk=order.pk).status == OrderStatus.EXPIRED
     assert xendit_simulator.invoice(payment.invoice_id)["status"] == "PENDING"  # we did not call it
@@ -268,7 +268,7 @@ def test_paid_at_xendit_but_seats_resold_is_flagged_for_refund(gateway, xendit_s
     xendit_simulator.pay(payment.invoice_id, callback="none")
     # Expired without the hook (as if the invoice task were still queued), then the two
     # seats sell to someone else before the task runs.
-    order_expire(order_id=order.pk, source=EventSource.EXPIRY, close_invoice=False)
+    order_expire(order_id=order.pk, source=EventSource.EXPIRY, expire_invoice=False)
     other = pending_order(ticket=ticket, quantity=2, stale=False)
 
     assert invoice_expire_task.apply(args=[payment.pk]).get() == "paid"

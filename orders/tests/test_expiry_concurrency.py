@@ -15,7 +15,7 @@ from django.db import connection
 from notifications.models import Notification, NotificationKind
 from orders.expiry import order_expire_stale
 from orders.models import Order, OrderStatus
-from orders.services import order_expire, order_lock
+from orders.services import order_expire, order_lock, order_pay
 from orders.tasks import invoice_expire_task
 from orders.tests.test_expiry import (  # noqa: F401
     celery_app_sent,
@@ -27,7 +27,6 @@ from orders.tests.test_expiry import (  # noqa: F401
     pending_order,
 )
 from payments.models import Payment, PaymentStatus
-from payments.services import payment_mark_paid
 from tedxpay.core.errors import IllegalTransition
 from tedxpay.core.tests.concurrency import run_together
 from tickets.errors import SoldOut
@@ -158,7 +157,7 @@ def test_paid_callback_racing_the_expiry_ends_consistent(
 
     paid_start, expire_start, competitor_start = starts
     paid, _, _ = run_together(
-        later(paid_start, lambda: payment_mark_paid(payment_id=payment.pk, invoice=invoice)),
+        later(paid_start, lambda: order_pay(payment_id=payment.pk, invoice=invoice)),
         later(expire_start, expire),
         later(competitor_start, competitor),
     )

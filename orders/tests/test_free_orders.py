@@ -8,9 +8,9 @@ import pytest
 from django.core import mail
 
 from notifications.models import Notification, NotificationKind
+from orders.checkout.placing import FREE_PAYMENT_METHOD, OrderLineRequest, order_place
 from orders.errors import PaymentGatewayUnavailable
 from orders.models import EventSource, Order, OrderStatus
-from orders.placement import FREE_PAYMENT_METHOD, OrderLineRequest, order_place
 from orders.tests.conftest import order_body
 from orders.tests.test_checkout_pages import checkout_post
 from orders.tests.test_expiry import celery_eager  # noqa: F401 (fixture)

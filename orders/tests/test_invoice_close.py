@@ -1,4 +1,4 @@
-"""Which expiries close the invoice at Xendit (`order_expire(close_invoice=...)`), counted
+"""Which expiries close the invoice at Xendit (`order_expire(expire_invoice=...)`), counted
 at the simulator over HTTP: only the sweep, which is ours, calls `expire!`; Xendit's own
 EXPIRED callback and a reconcile that read EXPIRED already know it is closed."""
 
@@ -7,13 +7,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from orders.checkout.invoices import payment_reconcile
+from orders.checkout.placing import OrderLineRequest, order_place
 from orders.expiry import order_expire_stale
 from orders.models import Order, OrderStatus
-from orders.placement import OrderLineRequest, order_place
 from orders.tests.test_expiry import celery_eager  # noqa: F401 (fixture)
 from payments.gateways.simulator.models import FaultKind, SimulatedFault
 from payments.models import PaymentStatus, WebhookEvent, WebhookOutcome
-from payments.services import payment_reconcile
 from tickets.tests.factories import TicketFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)

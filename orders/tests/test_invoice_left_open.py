@@ -10,13 +10,14 @@ import pytest
 from django.utils import timezone
 
 from notifications.tests.conftest import broker_down  # noqa: F401 (fixture)
+from orders.checkout.sweeps import INVOICE_LEFT_OPEN_AFTER, invoices_close_left_open
 from orders.expiry import order_expire_stale
-from orders.invoice_expiry import INVOICE_LEFT_OPEN_AFTER, invoices_close_left_open, invoices_left_open
 from orders.models import Order, OrderStatus
 from orders.services import order_cancel
 from orders.tasks import close_left_open_invoices
 from payments.gateways.base import InvoiceStatus
 from payments.models import PaymentStatus
+from payments.selectors import invoices_left_open
 from payments.tests.conftest import placed_order  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -42,7 +43,7 @@ def left_open(placed_order, broker_down, caplog):  # noqa: F811
         stale(payment)
         with caplog.at_level(logging.ERROR, logger="tedxpay.orders.expiry"):
             assert order_expire_stale() == [payment.order_id]  # no error: the expiry stands
-        assert f"payment {payment.pk}: could not queue closing its invoice" in caplog.text
+        assert f"payment {payment.pk}: could not queue expiring its invoice" in caplog.text
         payment.refresh_from_db()
         assert (payment.status, payment.order.status) == (PaymentStatus.EXPIRED, OrderStatus.EXPIRED)
         return payment
@@ -62,7 +63,7 @@ def test_an_invoice_left_open_is_closed_by_the_sweep_once_its_grace_is_over(left
     assert xendit_simulator.invoice(payment.invoice_id)["status"] == InvoiceStatus.EXPIRED
     payment.refresh_from_db()
     assert (payment.status, payment.gateway_status) == (PaymentStatus.EXPIRED, InvoiceStatus.EXPIRED)
-    assert invoices_left_open(now=later(), late_window=WINDOW, limit=10) == []
+    assert invoices_left_open(now=later(), older_than=INVOICE_LEFT_OPEN_AFTER, late_window=WINDOW, limit=10) == []
 
 
 def test_a_payment_made_on_the_open_invoice_is_recorded_as_a_late_payment(left_open, xendit_simulator):
@@ -77,7 +78,7 @@ def test_a_payment_made_on_the_open_invoice_is_recorded_as_a_late_payment(left_o
     order = payment.order
     assert order.status == OrderStatus.PAID  # the seats were still there
     assert order.issued_tickets.count() == 2
-    assert invoices_left_open(now=later(), late_window=WINDOW, limit=10) == []
+    assert invoices_left_open(now=later(), older_than=INVOICE_LEFT_OPEN_AFTER, late_window=WINDOW, limit=10) == []
 
 
 def test_a_cancelled_orders_invoice_is_closed_too(placed_order, broker_down, xendit_simulator):  # noqa: F811
@@ -96,7 +97,9 @@ def test_xendit_down_is_counted_and_the_next_run_closes_it(left_open, xendit_sim
     xendit_simulator.inject_fault("expire", "error", status=503, count=1)
 
     assert invoices_close_left_open(now=later())["failed"] == 1
-    assert invoices_left_open(now=later(), late_window=WINDOW, limit=10) == [payment.pk]
+    assert invoices_left_open(now=later(), older_than=INVOICE_LEFT_OPEN_AFTER, late_window=WINDOW, limit=10) == [
+        payment.pk
+    ]
     assert invoices_close_left_open(now=later())["expired"] == 1
     assert xendit_simulator.invoice(payment.invoice_id)["status"] == InvoiceStatus.EXPIRED
 
@@ -108,7 +111,7 @@ def test_the_sweep_leaves_pending_and_paid_orders_alone(placed_order, xendit_sim
     paid.refresh_from_db()
     assert paid.status == PaymentStatus.PAID
 
-    assert invoices_left_open(now=later(), late_window=WINDOW, limit=10) == []
+    assert invoices_left_open(now=later(), older_than=INVOICE_LEFT_OPEN_AFTER, late_window=WINDOW, limit=10) == []
     assert invoices_close_left_open(now=later())["checked"] == 0
     assert xendit_simulator.invoice(pending.invoice_id)["status"] == InvoiceStatus.PENDING
 
@@ -129,4 +132,7 @@ def test_an_invoice_xendit_keeps_failing_on_goes_to_the_back_of_the_queue(left_o
 
     assert invoices_close_left_open(now=later(), limit=1)["failed"] == 1
     # The failed one was asked just now; the one never asked comes first next time.
-    assert invoices_left_open(now=later(), late_window=WINDOW, limit=10) == [other.pk, stuck.pk]
+    assert invoices_left_open(now=later(), older_than=INVOICE_LEFT_OPEN_AFTER, late_window=WINDOW, limit=10) == [
+        other.pk,
+        stuck.pk,
+    ]

@@ -6,9 +6,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from orders.buyers import email_normalise, phone_normalise
+from orders.checkout.placing import OrderLineRequest, order_place
 from orders.errors import QuantityLimit
 from orders.models import Order
-from orders.placement import OrderLineRequest, email_normalise, order_place, phone_normalise
 from tedxpay.core.errors import InvalidInput
 from tickets.errors import NotOnSale, SoldOut, TicketNotFound
 from tickets.tests.factories import EventFactory, TicketFactory

@@ -14,9 +14,9 @@ import time
 import pytest
 from django.db import OperationalError, connection
 
+from orders.checkout.placing import OrderLineRequest, order_place
 from orders.errors import OrderCancelled
 from orders.models import EventSource, Order, OrderStatus
-from orders.placement import OrderLineRequest, order_place
 from orders.services import order_cancel
 from orders.tests.conftest import assert_error, order_body
 from orders.tests.test_checkout_pages import checkout_post

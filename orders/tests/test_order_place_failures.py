@@ -10,10 +10,10 @@ from unittest import mock
 import pytest
 from django.db import OperationalError
 
-from orders import placement
+from orders.checkout import placing
+from orders.checkout.placing import OrderLineRequest, order_place
 from orders.errors import PaymentGatewayUnavailable
 from orders.models import Order, OrderStatus
-from orders.placement import OrderLineRequest, order_place
 from orders.tests.test_expiry import celery_eager  # noqa: F401 (fixture)
 from payments.gateways.simulator.models import SimulatedInvoice
 from payments.models import PaymentStatus
@@ -62,11 +62,11 @@ def test_an_invoice_reply_we_cannot_read_cancels_the_order(settings, ticket):
 
 def test_a_database_failure_recording_the_invoice_cancels_and_closes_it(xendit_simulator, celery_eager, ticket):  # noqa: F811
     # No real fault makes this one UPDATE fail while the database stays usable for the
-    # cancel, so our own function is patched (placement's reference only: the task that
+    # cancel, so our own function is patched (placing's reference only: the task that
     # closes the invoice records it through the real one).
     failure = OperationalError(1205, "Lock wait timeout exceeded")
     with (
-        mock.patch.object(placement, "payment_attach_invoice", side_effect=failure),
+        mock.patch.object(placing, "payment_attach_invoice", side_effect=failure),
         pytest.raises(PaymentGatewayUnavailable) as caught,
     ):
         place(ticket)
@@ -84,14 +84,14 @@ def test_a_database_failure_recording_the_invoice_cancels_and_closes_it(xendit_s
 
 def test_the_look_up_after_a_failed_create_has_a_short_timeout(xendit_simulator, settings, monkeypatch, ticket, caplog):
     settings.XENDIT_READ_TIMEOUT = 5.0  # what the create gets
-    monkeypatch.setattr(placement, "INVOICE_LOOKUP_READ_TIMEOUT", 0.5)  # what the look-up gets
+    monkeypatch.setattr(placing, "INVOICE_LOOKUP_READ_TIMEOUT", 0.5)  # what the look-up gets
     hang = 2.0  # the simulator answers the look-up with a 504 after this long
     xendit_simulator.inject_fault("create", "error", status=503)
     xendit_simulator.inject_fault("list", "hang", seconds=hang)
 
     started = time.monotonic()
     with (
-        caplog.at_level(logging.WARNING, logger="orders.placement"),
+        caplog.at_level(logging.WARNING, logger="orders.checkout.placing"),
         pytest.raises(PaymentGatewayUnavailable) as caught,
     ):
         place(ticket)

@@ -10,9 +10,9 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from orders.checkout.placing import OrderLineRequest, order_place
 from orders.errors import PaymentGatewayUnavailable
 from orders.models import EventSource, Order, OrderStatus
-from orders.placement import OrderLineRequest, order_place
 from payments.gateways.simulator.models import SimulatedFault, SimulatedInvoice
 from payments.models import PaymentStatus
 from tickets.tests.factories import EventFactory, TicketFactory
@@ -169,7 +169,7 @@ def test_invoice_created_but_reply_lost_is_found_by_external_id(xendit_simulator
     xendit_simulator.inject_fault("create", "delay", seconds=1.2)
     xendit_simulator.inject_fault("list", "delay", seconds=0.6)
 
-    with caplog.at_level(logging.INFO, logger="orders.placement"):
+    with caplog.at_level(logging.INFO, logger="orders.checkout.placing"):
         order = place((ticket, 2))
 
     assert "found after a failed create" in caplog.text

@@ -10,6 +10,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from django.conf import settings
+from django.utils.module_loading import import_string
+
 
 class InvoiceStatus(StrEnum):
     PENDING = "PENDING"
@@ -108,8 +111,9 @@ class PaymentGateway(Protocol):
 
 
 def get_gateway() -> PaymentGateway:
-    """The configured gateway. There is one implementation, Xendit's; in development and
-    tests its base URL points at the built-in simulator, so the real SDK runs either way."""
-    from payments.gateways.xendit import XenditGateway
-
-    return XenditGateway.from_settings()
+    """The configured gateway: the class named by `settings.PAYMENT_GATEWAY` (a dotted path,
+    as Django's EMAIL_BACKEND), made by its `from_settings()`. There is one implementation,
+    Xendit's; in development and tests its base URL points at the built-in simulator, so the
+    real SDK runs either way. Chosen by name, this module does not import the gateway that
+    imports it."""
+    return import_string(settings.PAYMENT_GATEWAY).from_settings()

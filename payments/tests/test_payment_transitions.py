@@ -7,10 +7,9 @@ import pytest
 
 from notifications.models import Notification, NotificationKind
 from orders.models import AttentionReason, EventSource, OrderEvent, OrderStatus
-from orders.services import order_cancel, order_expire, order_mark_paid
+from orders.services import order_cancel, order_expire, order_mark_paid, order_pay
 from payments.gateways.base import Invoice
 from payments.models import PaymentStatus
-from payments.services import payment_mark_paid
 from payments.tests.conftest import order_with_payment
 from tedxpay.core.errors import IllegalTransition
 
@@ -40,7 +39,7 @@ def kinds(order) -> set[str]:
 def test_pending_payment_becomes_paid_with_tickets_and_one_confirmation():
     payment = order_with_payment(quantity=3)
 
-    payment_mark_paid(payment_id=payment.pk, invoice=invoice_for(payment, channel="OVO", method="EWALLET"))
+    order_pay(payment_id=payment.pk, invoice=invoice_for(payment, channel="OVO", method="EWALLET"))
 
     payment.refresh_from_db()
     order = payment.order
@@ -57,10 +56,10 @@ def test_pending_payment_becomes_paid_with_tickets_and_one_confirmation():
 
 def test_marking_paid_twice_changes_nothing_the_second_time():
     payment = order_with_payment(quantity=2)
-    payment_mark_paid(payment_id=payment.pk, invoice=invoice_for(payment))
+    order_pay(payment_id=payment.pk, invoice=invoice_for(payment))
     events = OrderEvent.objects.count()
 
-    payment_mark_paid(payment_id=payment.pk, invoice=invoice_for(payment, status="SETTLED"))
+    order_pay(payment_id=payment.pk, invoice=invoice_for(payment, status="SETTLED"))
 
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.PAID and payment.gateway_status == "SETTLED"
@@ -71,7 +70,7 @@ def test_marking_paid_twice_changes_nothing_the_second_time():
 
 def test_settled_counts_as_paid():
     payment = order_with_payment()
-    payment_mark_paid(payment_id=payment.pk, invoice=invoice_for(payment, status="SETTLED"))
+    order_pay(payment_id=payment.pk, invoice=invoice_for(payment, status="SETTLED"))
     payment.order.refresh_from_db()
     assert payment.order.status == OrderStatus.PAID
 
@@ -80,7 +79,7 @@ def test_settled_counts_as_paid():
 def test_an_invoice_that_is_not_paid_is_refused(status):
     payment = order_with_payment()
     with pytest.raises(IllegalTransition):
-        payment_mark_paid(payment_id=payment.pk, invoice=invoice_for(payment, status=status))
+        order_pay(payment_id=payment.pk, invoice=invoice_for(payment, status=status))
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.PENDING and payment.paid_amount is None
 
@@ -89,7 +88,7 @@ def test_an_invoice_that_is_not_paid_is_refused(status):
 def test_amount_mismatch_is_paid_but_flagged(paid_amount):
     payment = order_with_payment(quantity=2, price=150_000)
 
-    payment_mark_paid(payment_id=payment.pk, invoice=invoice_for(payment, paid_amount=paid_amount))
+    order_pay(payment_id=payment.pk, invoice=invoice_for(payment, paid_amount=paid_amount))
 
     order = payment.order
     order.refresh_from_db()
@@ -107,7 +106,7 @@ def test_late_payment_with_seats_left_takes_them_back():
     ticket.refresh_from_db()
     assert ticket.held == 0
 
-    payment_mark_paid(payment_id=payment.pk, invoice=invoice_for(payment))
+    order_pay(payment_id=payment.pk, invoice=invoice_for(payment))
 
     order = payment.order
     order.refresh_from_db()
@@ -128,7 +127,7 @@ def test_late_payment_without_seats_keeps_the_money_and_flags_for_refund():
     ticket.refresh_from_db()
     assert ticket.available == 0
 
-    payment_mark_paid(payment_id=payment.pk, invoice=invoice_for(payment))
+    order_pay(payment_id=payment.pk, invoice=invoice_for(payment))
 
     order = payment.order
     order.refresh_from_db()
@@ -163,9 +162,9 @@ def attention_rows(order) -> int:
 def test_late_payment_without_seats_confirmed_twice_records_and_flags_once():
     # The webhook's PAID, then reconcile's SETTLED: the second stops at the PAID payment.
     payment = late_payment_without_seats()
-    payment_mark_paid(payment_id=payment.pk, invoice=invoice_for(payment))
+    order_pay(payment_id=payment.pk, invoice=invoice_for(payment))
 
-    payment_mark_paid(payment_id=payment.pk, invoice=invoice_for(payment, status="SETTLED"))
+    order_pay(payment_id=payment.pk, invoice=invoice_for(payment, status="SETTLED"))
 
     assert attention_rows(payment.order) == 1
     assert Notification.objects.filter(order=payment.order, kind=NotificationKind.PAID_AFTER_EXPIRY).count() == 1
@@ -174,7 +173,7 @@ def test_late_payment_without_seats_confirmed_twice_records_and_flags_once():
 def test_order_taking_a_late_payment_without_seats_twice_flags_once():
     # The order-level rule itself, run twice (what any second caller of order_mark_paid does).
     payment = late_payment_without_seats()
-    payment_mark_paid(payment_id=payment.pk, invoice=invoice_for(payment))  # runs order_mark_paid once
+    order_pay(payment_id=payment.pk, invoice=invoice_for(payment))  # runs order_mark_paid once
     order = payment.order
     order.refresh_from_db()
     note = order.attention_note
@@ -194,7 +193,7 @@ def test_payment_on_a_cancelled_order_is_kept_and_flagged():
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.FAILED
 
-    payment_mark_paid(payment_id=payment.pk, invoice=invoice_for(payment))
+    order_pay(payment_id=payment.pk, invoice=invoice_for(payment))
 
     order = payment.order
     order.refresh_from_db()

@@ -18,12 +18,11 @@ from django.utils import timezone
 
 from notifications.models import Notification, NotificationKind, NotificationStatus
 from notifications.services import notification_send
+from orders.checkout.invoices import invoice_expire, payment_reconcile
 from orders.expiry import order_expire_stale
-from orders.invoice_expiry import invoice_expire
 from orders.models import Order, OrderEvent, OrderStatus
 from orders.tests.test_expiry import celery_eager, held, held_by_open_orders  # noqa: F401
 from payments.models import PaymentStatus, WebhookEvent
-from payments.services import payment_reconcile
 from payments.tests.conftest import callback_body, post_callback
 from tedxpay.core.tests.concurrency import run_together
 from tickets.tests.factories import TicketFactory

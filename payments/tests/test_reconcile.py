@@ -11,11 +11,12 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from notifications.models import Notification, NotificationKind
+from orders.checkout.sweeps import payments_reconcile
 from orders.models import AttentionReason, EventSource, OrderEvent, OrderStatus
 from orders.services import order_expire
 from payments.gateways.simulator.models import SimulatedFault
 from payments.models import PaymentStatus, WebhookEvent
-from payments.services import payments_reconcile, payments_to_reconcile
+from payments.selectors import payments_to_reconcile
 from payments.tasks import reconcile_payments
 from payments.tests.conftest import order_with_payment
 

@@ -6,10 +6,9 @@ from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from orders.models import AttentionReason, EventSource, Order, OrderEvent, OrderStatus
-from orders.services import order_attention_resolve, order_cancel, order_expire
+from orders.services import order_attention_resolve, order_cancel, order_expire, order_refund_record
 from orders.tests.test_admin_orders import pay
 from payments.models import Payment, PaymentStatus, refund_outstanding_sql
-from payments.services import payment_refund_record
 from payments.tests.conftest import order_with_payment
 from tedxpay.core.errors import Conflict, InvalidInput
 from tickets.tests.factories import TicketFactory
@@ -28,7 +27,7 @@ def late_payment_without_seats(invoice_id: str = "inv_late") -> Payment:
 
 
 def record(payment, amount, reference="XENDIT-RFD-1", **kwargs) -> Payment:
-    return payment_refund_record(
+    return order_refund_record(
         payment_id=payment.pk, amount=amount, reference=reference, requested_by="finance.sari", **kwargs
     )
 

@@ -7,12 +7,13 @@ import json
 import pytest
 
 from notifications.models import Notification, NotificationKind
+from orders.checkout.callbacks import webhook_receive, webhook_replay
 from orders.models import AttentionReason, EventSource, OrderEvent, OrderStatus
 from orders.services import order_expire
 from payments.gateways.base import InvoiceRequest
 from payments.models import PaymentStatus, WebhookEvent, WebhookOutcome
 from payments.tests.conftest import callback_body, order_with_payment, post_callback
-from payments.webhooks import Callback, webhook_receive, webhook_replay
+from payments.webhooks import Callback
 from tedxpay.core.errors import Conflict
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -196,15 +197,40 @@ def test_paid_callback_xendit_does_not_confirm_yet_answers_503_and_the_redeliver
     assert kinds(order) == [NotificationKind.ORDER_CONFIRMATION]
 
 
-def test_paid_callback_for_an_expired_invoice_is_rejected(client, placed_order, xendit_simulator):
+def test_paid_callback_for_an_expired_invoice_pays_nothing_and_applies_what_xendit_says(
+    client, placed_order, xendit_simulator
+):
     payment = placed_order(quantity=1)
+    ticket = payment.order.items.get().ticket
+    xendit_simulator.expire(payment.invoice_id, callback="none")
+
+    response = post_callback(client, body_for(payment))
+
+    # Not paid: Xendit's EXPIRED is the truth, applied as a reconcile would (the one rule):
+    # the order expires and its seat is back.
+    assert response.status_code == 200 and response.json()["outcome"] == "processed"
+    payment, order = refreshed(payment)
+    ticket.refresh_from_db()
+    assert payment.status == PaymentStatus.EXPIRED and payment.paid_amount is None
+    assert order.status == OrderStatus.EXPIRED and not order.issued_tickets.exists()
+    assert ticket.held == 0
+    assert WebhookEvent.objects.get().outcome_detail == (
+        "callback said PAID but Xendit says EXPIRED: payment EXPIRED, order EXPIRED"
+    )
+
+
+def test_paid_callback_for_an_invoice_xendit_expired_after_our_expiry_is_ignored(
+    client, placed_order, xendit_simulator
+):
+    payment = placed_order(quantity=1)
+    order_expire(order_id=payment.order_id, expire_invoice=False)
     xendit_simulator.expire(payment.invoice_id, callback="none")
 
     response = post_callback(client, body_for(payment))
 
     assert response.status_code == 200 and response.json()["outcome"] == "ignored"
     payment, order = refreshed(payment)
-    assert payment.status == PaymentStatus.PENDING and order.status == OrderStatus.PENDING
+    assert payment.status == PaymentStatus.EXPIRED and order.status == OrderStatus.EXPIRED
     assert WebhookEvent.objects.get().outcome_detail == "Xendit says EXPIRED, not paid"
 
 
@@ -369,3 +395,55 @@ def test_an_expired_callback_for_a_cancelled_order_still_remembers_xendits_statu
     payment.refresh_from_db()
     assert payment.order.status == "CANCELLED"
     assert payment.gateway_status == "EXPIRED"
+
+
+# --- de-duplication of callbacks Xendit does not confirm yet ---------------------------------
+
+
+def test_a_forged_expired_callback_does_not_keep_the_key_from_the_genuine_one(client, placed_order, xendit_simulator):
+    payment = placed_order(quantity=2)
+    ticket = payment.order.items.get().ticket
+
+    # A valid token, but Xendit has the invoice open: forged (or early), ignored.
+    forged = post_callback(client, body_for(payment, status="EXPIRED"))
+
+    assert forged.status_code == 200 and forged.json()["outcome"] == "ignored"
+    payment, order = refreshed(payment)
+    assert order.status == OrderStatus.PENDING and payment.status == PaymentStatus.PENDING
+    ignored = WebhookEvent.objects.get()
+    assert ignored.outcome_detail == "Xendit says PENDING, not EXPIRED" and ignored.dedupe_key is None
+
+    # Xendit expires it and sends its own EXPIRED: processed, not a duplicate of the forgery.
+    xendit_simulator.expire(payment.invoice_id)
+
+    genuine = WebhookEvent.objects.exclude(pk=ignored.pk).get()
+    assert genuine.outcome == WebhookOutcome.PROCESSED, genuine.outcome_detail
+    assert genuine.dedupe_key == f"{payment.invoice_id}:EXPIRED"
+    payment, order = refreshed(payment)
+    ticket.refresh_from_db()
+    assert order.status == OrderStatus.EXPIRED and payment.status == PaymentStatus.EXPIRED
+    assert ticket.held == 0
+
+
+def test_a_paid_callback_read_back_before_xendit_shows_it_does_not_keep_the_key(client, placed_order, xendit_simulator):
+    payment = placed_order(quantity=2)
+    xendit_simulator.pay(payment.invoice_id, callback="none")
+    # Xendit's read API does not show the invoice yet (it lags its own callback).
+    xendit_simulator.inject_fault("get", "error", status=404, count=1)
+    body = body_for(payment)
+
+    early = post_callback(client, body)
+
+    assert early.status_code == 200 and early.json()["outcome"] == "ignored"
+    ignored = WebhookEvent.objects.get()
+    assert ignored.outcome_detail == "Xendit does not know this invoice" and ignored.dedupe_key is None
+    payment, order = refreshed(payment)
+    assert payment.status == PaymentStatus.PENDING
+
+    # The next delivery of the same PAID, once Xendit shows it, is processed.
+    again = post_callback(client, body)
+
+    assert again.status_code == 200 and again.json()["outcome"] == "processed"
+    payment, order = refreshed(payment)
+    assert payment.status == PaymentStatus.PAID and order.status == OrderStatus.PAID
+    assert kinds(order) == [NotificationKind.ORDER_CONFIRMATION]

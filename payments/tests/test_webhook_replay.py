@@ -15,11 +15,12 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from notifications.models import Notification, NotificationKind
+from orders.checkout.callbacks import webhook_receive, webhook_replay
 from orders.models import Order, OrderStatus
 from payments.gateways.base import GatewayError, InvoiceRequest
 from payments.models import Payment, PaymentStatus, WebhookEvent, WebhookOutcome
 from payments.tests.conftest import callback_body, order_with_payment, post_callback
-from payments.webhooks import Callback, webhook_receive, webhook_replay
+from payments.webhooks import Callback
 from tedxpay.core.errors import Conflict
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -1,9 +1,12 @@
-from celery import shared_task
+"""Celery tasks of the core app. The task imports its service when it runs
+(docs/architecture.md, "Layers")."""
 
-from tedxpay.core.idempotency import idempotency_key_purge
+from celery import shared_task
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def idempotency_keys_purge() -> int:
     """Delete Idempotency-Key records past their retention (safe to run twice)."""
+    from tedxpay.core.idempotency import idempotency_key_purge
+
     return idempotency_key_purge()

@@ -7,7 +7,9 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
 
+from tedxpay.celery import app as celery_app
 from tedxpay.core.exception_handler import error_body
+from tedxpay.core.metrics import metrics_text
 
 logger = logging.getLogger("tedxpay.health")
 
@@ -36,10 +38,8 @@ def _database_up() -> bool:
 
 
 def _broker_up() -> bool:
-    from tedxpay.celery import app
-
     try:
-        with app.connection_for_write() as broker:
+        with celery_app.connection_for_write() as broker:
             # One quick attempt: a readiness probe must answer fast, not retry for minutes.
             broker.ensure_connection(max_retries=1, interval_start=0, timeout=2)
     except Exception:
@@ -59,8 +59,6 @@ def metrics(request):
         sent = request.headers.get("Authorization", "").removeprefix("Bearer ")
         if not hmac.compare_digest(sent.encode(), token.encode()):
             return HttpResponse("unauthorized\n", status=401, content_type="text/plain")
-    from tedxpay.core.metrics import metrics_text
-
     return HttpResponse(metrics_text(), content_type="text/plain; version=0.0.4; charset=utf-8")
 
 

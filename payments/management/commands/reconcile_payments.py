@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand
 
-from payments.services import payments_reconcile
+from orders.checkout.sweeps import payments_reconcile
 
 
 class Command(BaseCommand):

@@ -11,22 +11,20 @@ placing transaction itself.
 """
 
 import logging
-import re
 from collections.abc import Sequence
 from typing import NamedTuple
 
 from django.conf import settings
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
+from orders.audit import order_event_record
+from orders.buyers import ORDER_LANGUAGES, buyer_contact_clean
 from orders.errors import OrderCancelled, PaymentGatewayUnavailable, QuantityLimit
-from orders.invoice_expiry import invoice_expire_after_commit
 from orders.links import order_page_url
 from orders.models import Buyer, EventSource, Order, OrderItem, OrderStatus
-from orders.services import order_cancel, order_event_record
+from orders.services import invoice_expire_after_commit, order_cancel, order_pay
 from orders.tasks import invoice_expire_task
 from payments.gateways.base import (
     Customer,
@@ -39,7 +37,7 @@ from payments.gateways.base import (
     get_gateway,
 )
 from payments.models import Payment, PaymentStatus
-from payments.services import payment_attach_invoice, payment_mark_paid
+from payments.services import payment_attach_invoice
 from tedxpay.core.errors import InvalidInput
 from tickets.errors import TicketNotFound
 from tickets.models import Ticket
@@ -49,17 +47,12 @@ logger = logging.getLogger(__name__)
 
 # Distinct phases in one order; an event has a handful, so more is a mistake or abuse.
 MAX_LINES_PER_ORDER = 10
-ORDER_LANGUAGES = ("en", "id")
 # The one look-up after a failed create reads a short list: it gets at most this long to
 # answer, so a slow Xendit cannot stretch a request past the web server's timeout (the
 # worst case is worked out in docs/architecture.md, "Time budget").
 INVOICE_LOOKUP_READ_TIMEOUT = 5.0
 # `Payment.method` of an order that cost nothing and so never went to Xendit.
 FREE_PAYMENT_METHOD = "FREE"
-_PHONE_SEPARATORS = re.compile(r"[\s\-().]")
-# After the country code or trunk 0: an Indonesian mobile number, 8 then 8–11 digits.
-# [0-9], not \d: \d also matches other scripts' digits, which Xendit and SMS gateways refuse.
-_ID_MOBILE_NATIONAL = re.compile(r"8[0-9]{7,11}")
 
 
 class OrderLineRequest(NamedTuple):
@@ -67,49 +60,11 @@ class OrderLineRequest(NamedTuple):
     quantity: int
 
 
-def phone_normalise(raw: str) -> str:
-    """An Indonesian mobile number as E.164 (`+628…`). Accepts `08…`, `628…`, `+628…`, with
-    spaces, dashes, dots or brackets; raises ValueError for anything else."""
-    compact = _PHONE_SEPARATORS.sub("", raw or "")
-    for prefix in ("+62", "62", "0"):
-        if compact.startswith(prefix):
-            national = compact[len(prefix) :]
-            if _ID_MOBILE_NATIONAL.fullmatch(national):
-                return "+62" + national
-            break
-    raise ValueError("Enter an Indonesian mobile number, e.g. 0812 3456 7890 or +62 812 3456 7890.")
-
-
-def email_normalise(raw: str) -> str:
-    """Stripped and lower-cased (one buyer, one spelling); raises ValueError when invalid."""
-    email = (raw or "").strip().lower()
-    if len(email) > 254:
-        raise ValueError("An email address has at most 254 characters.")
-    try:
-        validate_email(email)
-    except DjangoValidationError as error:
-        raise ValueError("Enter a valid email address.") from error
-    return email
-
-
 def _buyer_clean(*, full_name: str, email: str, phone: str) -> tuple[str, str, str]:
-    errors: dict[str, list[str]] = {}
-    full_name = " ".join((full_name or "").split())
-    if not full_name:
-        errors["full_name"] = ["Enter the buyer's full name."]
-    elif len(full_name) > 200:
-        errors["full_name"] = ["A name has at most 200 characters."]
-    try:
-        email = email_normalise(email)
-    except ValueError as error:
-        errors["email"] = [str(error)]
-    try:
-        phone = phone_normalise(phone)
-    except ValueError as error:
-        errors["phone"] = [str(error)]
+    cleaned, errors = buyer_contact_clean(full_name=full_name or "", email=email or "", phone=phone or "")
     if errors:
         raise InvalidInput(details={"buyer": errors})
-    return full_name, email, phone
+    return cleaned["full_name"], cleaned["email"], cleaned["phone"]
 
 
 def _lines_clean(items: Sequence[OrderLineRequest]) -> dict[int, int]:
@@ -242,7 +197,7 @@ def _order_closed_error(order: Order) -> OrderCancelled:
 
 def _order_confirm_free(*, order: Order, payment_id: int, now, source: str) -> None:
     """Nothing to pay: confirm through the same transitions a paid invoice takes
-    (`payment_mark_paid` → `order_mark_paid`: PAID, e-tickets, confirmation email on commit).
+    (`order_pay`: the payment PAID, then the order: e-tickets, confirmation email on commit).
 
     Xendit refuses a 0 IDR invoice (the amount must be at least 1, and no channel takes 0),
     so the "invoice" here is our own statement that nothing is owed: no id, method FREE.
@@ -259,7 +214,7 @@ def _order_confirm_free(*, order: Order, payment_id: int, now, source: str) -> N
         payment_method=FREE_PAYMENT_METHOD,
         currency=order.currency,
     )
-    payment_mark_paid(payment_id=payment_id, invoice=nothing_owed, source=source)
+    order_pay(payment_id=payment_id, invoice=nothing_owed, source=source)
 
 
 def _order_invoice_open(
@@ -310,13 +265,15 @@ def _order_invoice_open(
     try:
         payment = payment_attach_invoice(payment_id=payment_id, invoice=invoice)
     except Exception as attach_error:
-        _order_abandon(order=order, payment_id=payment_id, invoice=invoice, error=attach_error, source=source)
+        _order_cancel_invoice_unrecorded(
+            order=order, payment_id=payment_id, invoice=invoice, error=attach_error, source=source
+        )
         raise PaymentGatewayUnavailable(retryable=True) from attach_error
     if payment.status != PaymentStatus.PENDING:
-        _invoice_close_orphan(order=order, payment=payment, invoice=invoice)
+        _invoice_expire_orphan(order=order, payment=payment, invoice=invoice)
 
 
-def _invoice_close_orphan(*, order: Order, payment: Payment, invoice: Invoice) -> None:
+def _invoice_expire_orphan(*, order: Order, payment: Payment, invoice: Invoice) -> None:
     """The order was cancelled (or expired) while Xendit was creating its invoice.
 
     That transition committed first and found no invoice id, so it closed nothing. Both
@@ -342,7 +299,9 @@ def _invoice_close_orphan(*, order: Order, payment: Payment, invoice: Invoice) -
         logger.exception("could not queue closing invoice %s of %s", invoice.id, order.code)
 
 
-def _order_abandon(*, order: Order, payment_id: int, invoice: Invoice, error: Exception, source: str) -> None:
+def _order_cancel_invoice_unrecorded(
+    *, order: Order, payment_id: int, invoice: Invoice, error: Exception, source: str
+) -> None:
     """The invoice exists at Xendit but could not be recorded (the database failed us).
 
     The buyer will not be sent to it, so: cancel the order (seats back at once rather than

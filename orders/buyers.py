@@ -1,0 +1,71 @@
+"""Buyer input rules, once: the languages an order can have, and how a name, an email and
+an Indonesian mobile number are cleaned. Used when an order is placed (API and checkout
+form) and when finance corrects a buyer's contact details. Ground floor: no service here."""
+
+import re
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+
+# The languages of the invoice page and the emails, with their names for the checkout form.
+ORDER_LANGUAGE_NAMES = {"en": "English", "id": "Bahasa Indonesia"}
+ORDER_LANGUAGES = tuple(ORDER_LANGUAGE_NAMES)
+
+FULL_NAME_MAX_LENGTH = 200
+_PHONE_SEPARATORS = re.compile(r"[\s\-().]")
+# After the country code or trunk 0: an Indonesian mobile number, 8 then 8–11 digits.
+# [0-9], not \d: \d also matches other scripts' digits, which Xendit and SMS gateways refuse.
+_ID_MOBILE_NATIONAL = re.compile(r"8[0-9]{7,11}")
+
+
+def full_name_normalise(raw: str) -> str:
+    """Inner runs of whitespace made one space; raises ValueError when empty or too long."""
+    name = " ".join((raw or "").split())
+    if not name:
+        raise ValueError("Enter the buyer's full name.")
+    if len(name) > FULL_NAME_MAX_LENGTH:
+        raise ValueError(f"A name has at most {FULL_NAME_MAX_LENGTH} characters.")
+    return name
+
+
+def phone_normalise(raw: str) -> str:
+    """An Indonesian mobile number as E.164 (`+628…`). Accepts `08…`, `628…`, `+628…`, with
+    spaces, dashes, dots or brackets; raises ValueError for anything else."""
+    compact = _PHONE_SEPARATORS.sub("", raw or "")
+    for prefix in ("+62", "62", "0"):
+        if compact.startswith(prefix):
+            national = compact[len(prefix) :]
+            if _ID_MOBILE_NATIONAL.fullmatch(national):
+                return "+62" + national
+            break
+    raise ValueError("Enter an Indonesian mobile number, e.g. 0812 3456 7890 or +62 812 3456 7890.")
+
+
+def email_normalise(raw: str) -> str:
+    """Stripped and lower-cased (one buyer, one spelling); raises ValueError when invalid."""
+    email = (raw or "").strip().lower()
+    if len(email) > 254:
+        raise ValueError("An email address has at most 254 characters.")
+    try:
+        validate_email(email)
+    except DjangoValidationError as error:
+        raise ValueError("Enter a valid email address.") from error
+    return email
+
+
+_NORMALISERS = {"full_name": full_name_normalise, "email": email_normalise, "phone": phone_normalise}
+
+
+def buyer_contact_clean(**fields: str | None) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Clean the given contact fields (`full_name`, `email`, `phone`; `None` is skipped).
+    Returns (cleaned values, error messages per field); the caller decides how to refuse."""
+    cleaned: dict[str, str] = {}
+    errors: dict[str, list[str]] = {}
+    for field, value in fields.items():
+        if value is None:
+            continue
+        try:
+            cleaned[field] = _NORMALISERS[field](value)
+        except ValueError as error:
+            errors[field] = [str(error)]
+    return cleaned, errors
