@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint venv venv-dev bench clean
+.PHONY: run test lint venv venv-dev venv-bench bench clean
 
 run: venv
 	scripts/run.sh
@@ -29,9 +29,15 @@ $(VENV)/.installed-dev: requirements.txt requirements-mysql.txt requirements-dev
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@ $(VENV)/.installed-run
 
-# Flash-sale benchmark (starts its own MariaDB, Redis, simulator and gunicorn); see docs/performance.md.
-bench: venv-dev
-	$(BIN)/python bench/flash_sale.py
+venv-bench: $(VENV)/.installed-bench
+$(VENV)/.installed-bench: requirements-bench.txt $(VENV)/.installed-dev
+	$(BIN)/pip install -q -r requirements-bench.txt
+	touch $@
+
+# The performance record (starts its own MariaDB, Redis, simulator and gunicorn; about five
+# minutes): results in bench/results/, see docs/performance.md. BENCH_ARGS=--quick for a short run.
+bench: venv-dev venv-bench
+	$(BIN)/python bench/record.py $(BENCH_ARGS)
 
 clean:
 	rm -rf var/ .pytest_cache
