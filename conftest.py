@@ -37,6 +37,17 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def _process_caches_empty():
+    # API keys and tickets kept by this process (tedxpay/core/process_cache.py) must not
+    # outlive the test that made them: another test's rows may get the same ids.
+    from tedxpay.core.process_cache import process_caches_clear
+
+    process_caches_clear()
+    yield
+    process_caches_clear()
+
+
 @pytest.fixture
 def on_mysql() -> bool:
     return connection.vendor == "mysql"

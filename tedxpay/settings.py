@@ -64,12 +64,13 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    # Django's own, skipped for /api/ requests, which use none of them (page_middleware.py).
+    "tedxpay.core.page_middleware.SessionMiddleware",
+    "tedxpay.core.page_middleware.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "tedxpay.core.page_middleware.CsrfViewMiddleware",
+    "tedxpay.core.page_middleware.AuthenticationMiddleware",
+    "tedxpay.core.page_middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: refuses a locked-out admin login.
     "axes.middleware.AxesMiddleware",
@@ -255,6 +256,11 @@ SPECTACULAR_SETTINGS = {
 # The largest JSON body the API reads (a callback is about 2 KB, an order well under 10 KB);
 # larger is refused with 413 before it is read.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=64 * 1024)
+# Seconds a worker process keeps an API key, and the tickets of an order, it has read
+# (tedxpay/core/process_cache.py): a key revoked, or a price changed, in the admin reaches
+# the other processes within these seconds. 0 reads the database every time.
+API_KEY_CACHE_SECONDS = env.float("API_KEY_CACHE_SECONDS", default=5)
+TICKET_CACHE_SECONDS = env.float("TICKET_CACHE_SECONDS", default=5)
 # Idempotency-Key on POST /api/orders (tedxpay/core/idempotency.py): how long a key's
 # response is kept for replay, and after how long a request still "in flight" is presumed
 # dead (its worker crashed) so that a retry may take the key over. The second must exceed

@@ -11,14 +11,19 @@ from datetime import datetime
 
 from django.db import transaction
 from django.db.models import F, Q
-from django.db.models.lookups import LessThanOrEqual
 
 from tickets.errors import NotOnSale, SoldOut, TicketNotFound
 from tickets.models import Ticket
+from tickets.stock_sql import stock_row_read, stock_row_reserve
 
 
 def on_sale_filter(now: datetime) -> Q:
     return Q(is_active=True, valid_from__lte=now, valid_until__gt=now)
+
+
+def ticket_on_sale(ticket: Ticket, now: datetime) -> bool:
+    """`on_sale_filter`, for a row already read."""
+    return ticket.is_active and ticket.valid_from <= now < ticket.valid_until
 
 
 def stock_reserve(*, quantities: Mapping[int, int], now: datetime, require_on_sale: bool = True) -> None:
@@ -32,18 +37,20 @@ def stock_reserve(*, quantities: Mapping[int, int], now: datetime, require_on_sa
         raise RuntimeError("stock_reserve must run inside a transaction")
     for ticket_id in sorted(quantities):
         units = quantities[ticket_id]
-        rows = Ticket.objects.filter(LessThanOrEqual(F("held") + units, F("quota")), pk=ticket_id)
-        if require_on_sale:
-            rows = rows.filter(on_sale_filter(now))
-        if rows.update(held=F("held") + units) != 1:
+        # `UPDATE … SET held = held + units WHERE id = … AND held + units <= quota [AND on
+        # sale now]`, in SQL written once (tickets/stock_sql.py says why).
+        if not stock_row_reserve(ticket_id=ticket_id, units=units, now=now, require_on_sale=require_on_sale):
             _raise_why_not_reserved(ticket_id, units, now, require_on_sale)
 
 
 def _raise_why_not_reserved(ticket_id: int, units: int, now: datetime, require_on_sale: bool) -> None:
-    ticket = Ticket.objects.filter(pk=ticket_id).first()
+    # One read explains the refusal; in a flash sale most answers are this one. The row is
+    # read after the UPDATE in the same transaction (READ COMMITTED: the latest commit).
+    # In SQL, as the UPDATE (tickets/stock_sql.py says why).
+    ticket = stock_row_read(ticket_id)
     if ticket is None:
         raise TicketNotFound(f"Ticket {ticket_id} does not exist.", details={"ticket_id": ticket_id})
-    if require_on_sale and not Ticket.objects.filter(on_sale_filter(now), pk=ticket_id).exists():
+    if require_on_sale and not ticket_on_sale(ticket, now):
         raise NotOnSale(f"'{ticket.name}' is not on sale now.", details={"ticket_id": ticket_id})
     raise SoldOut(
         f"Only {ticket.available} left of '{ticket.name}'.",

@@ -41,6 +41,7 @@ from payments.services import payment_attach_invoice
 from tedxpay.core.errors import InvalidInput
 from tickets.errors import TicketNotFound
 from tickets.models import Ticket
+from tickets.selectors import tickets_with_event
 from tickets.services import stock_reserve
 
 logger = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ def _lines_clean(items: Sequence[OrderLineRequest]) -> dict[int, int]:
 def _tickets_for_order(quantities: dict[int, int]) -> dict[int, Ticket]:
     """The tickets, checked against what does not change with the moment: existence, one
     event, `max_per_order`. Being on sale and stock are the reserve's job, in the transaction."""
-    tickets = Ticket.objects.select_related("event").in_bulk(list(quantities))
+    tickets = tickets_with_event(quantities)
     for ticket_id in sorted(quantities):
         if ticket_id not in tickets:
             raise TicketNotFound(f"Ticket {ticket_id} does not exist.", details={"ticket_id": ticket_id})

@@ -7,10 +7,15 @@ Quirks handled here (see /docs and XENDIT.md):
 - `ApiClient(Configuration(host=...))` instead of `xendit.set_api_key()`, which silently
   resets the host to the public API and would bypass the simulator.
 - The SDK has no default timeout: every call passes `_request_timeout=(connect, read)`.
-- Money fields must be floats for the SDK (an int raises ApiTypeError before sending);
-  tedxpay keeps whole rupiah as int and converts only at the call and back on the reply.
-- `invoice.status` is an enum object; extra keys (`paid_at`, `paid_amount`,
-  `payment_channel`) are only reachable through `invoice.get(...)`.
+- Money fields go out as floats, as the SDK's own models send them; tedxpay keeps whole
+  rupiah as int and converts only at the call and back on the reply.
+- The SDK's request and reply models are not built: they cost more CPU than the rest of
+  an order placement's Python (building, validating and serialising the request model;
+  deserialising and validating every field of the reply, `available_banks` and all). The
+  SDK's `ApiClient.call_api` still makes every call (its configuration, Basic auth,
+  headers, urllib3 pool and retries, its `XenditSdkException` for a non-2xx reply), with
+  a plain JSON body and `_preload_content=False`; the reply is parsed here and only the
+  fields tedxpay uses are read and checked (`_invoice_from_json`).
 """
 
 from __future__ import annotations
@@ -26,10 +31,6 @@ import urllib3
 from django.conf import settings
 from xendit import ApiClient, Configuration
 from xendit.exceptions import OpenApiException, XenditSdkException
-from xendit.invoice import InvoiceApi
-from xendit.invoice.model.create_invoice_request import CreateInvoiceRequest
-from xendit.invoice.model.customer_object import CustomerObject
-from xendit.invoice.model.invoice_item import InvoiceItem as SdkInvoiceItem
 
 from payments.gateways.base import GatewayError, Invoice, InvoiceRequest
 
@@ -77,12 +78,12 @@ class XenditGateway:
     def __init__(self, *, secret_key: str, base_url: str, connect_timeout: float, read_timeout: float):
         configuration = Configuration(api_key=secret_key, host=base_url.rstrip("/"))
         configuration.retries = _RETRIES
-        self._api = InvoiceApi(ApiClient(configuration))
+        self._client = ApiClient(configuration)
         self._timeout = (connect_timeout, read_timeout)
         self.base_url = base_url
 
     def close(self) -> None:
-        self._api.api_client.rest_client.pool_manager.clear()
+        self._client.rest_client.pool_manager.clear()
 
     @classmethod
     def from_settings(cls) -> XenditGateway:
@@ -96,70 +97,100 @@ class XenditGateway:
     # --- PaymentGateway -------------------------------------------------------------------
 
     def create_invoice(self, request: InvoiceRequest) -> Invoice:
-        def call():
-            return self._api.create_invoice(
-                create_invoice_request=_sdk_create_request(request), _request_timeout=self._timeout
-            )
-
-        return self._call("create_invoice", call, _to_invoice)
+        # The SDK's path, with its trailing slash.
+        reply = self._call("create_invoice", "POST", "/v2/invoices/", body=_create_body(request))
+        return self._read("create_invoice", reply, _invoice_from_json)
 
     def get_invoice(self, invoice_id: str) -> Invoice:
-        def call():
-            return self._api.get_invoice_by_id(invoice_id, _request_timeout=self._timeout)
-
-        return self._call("get_invoice", call, _to_invoice)
+        reply = self._call("get_invoice", "GET", "/v2/invoices/{invoice_id}", path={"invoice_id": invoice_id})
+        return self._read("get_invoice", reply, _invoice_from_json)
 
     def find_invoices(self, external_id: str, *, read_timeout: float | None = None) -> list[Invoice]:
         """`read_timeout` overrides the configured one for this call: order placement's one
         look-up after a failed create keeps it short so the whole request stays inside the
         web server's timeout."""
         timeout = self._timeout if read_timeout is None else (self._timeout[0], read_timeout)
+        reply = self._call(
+            "find_invoices", "GET", "/v2/invoices", query=[("external_id", external_id)], timeout=timeout
+        )
 
-        def call():
-            return self._api.get_invoices(external_id=external_id, _request_timeout=timeout)
-
-        def convert(reply) -> list[Invoice]:
-            invoices = [_to_invoice(item) for item in reply]
+        def convert(items) -> list[Invoice]:
+            if not isinstance(items, list):
+                raise _NotAnInvoice("a list of invoices", items)
+            invoices = [_invoice_from_json(item) for item in items]
             # Xendit answers newest first; sort anyway so callers can rely on it.
             return sorted(invoices, key=lambda inv: inv.raw.get("created") or "", reverse=True)
 
-        return self._call("find_invoices", call, convert)
+        return self._read("find_invoices", reply, convert)
 
     def expire_invoice(self, invoice_id: str) -> Invoice:
-        def call():
-            return self._api.expire_invoice(invoice_id, _request_timeout=self._timeout)
-
-        return self._call("expire_invoice", call, _to_invoice)
+        reply = self._call("expire_invoice", "POST", "/invoices/{invoice_id}/expire!", path={"invoice_id": invoice_id})
+        return self._read("expire_invoice", reply, _invoice_from_json)
 
     # --- error mapping ----------------------------------------------------------------------
 
-    def _call(self, operation: str, call: Callable[[], Any], convert: Callable[[Any], T]) -> T:
-        """Make the SDK call and read its reply; any failure of either is one GatewayError."""
+    def _call(
+        self,
+        operation: str,
+        method: str,
+        resource_path: str,
+        *,
+        path: dict | None = None,
+        query: list | None = None,
+        body: dict | None = None,
+        timeout: tuple[float, float] | None = None,
+    ) -> Any:
+        """Make the call through the SDK's client; the reply's JSON, parsed. Any failure
+        (no reply, a non-2xx reply, a reply that is not JSON) is one GatewayError."""
         try:
-            try:
-                reply = call()
-            except Exception as exc:
-                raise _gateway_error(exc) from exc
-            try:
-                return convert(reply)
-            except Exception as exc:
-                # The SDK accepted the reply but it does not read as an invoice (an extra
-                # key such as paid_at in a shape we do not know). The same call would get
-                # the same reply: not retryable. Inside the mapping, so no caller ever sees
-                # a bare ValueError from a gateway call.
-                raise GatewayError(
-                    f"Xendit's reply could not be read: {exc!r}", retryable=False, code="MALFORMED_REPLY"
-                ) from exc
-        except GatewayError as error:
-            logger.warning(
-                "xendit %s failed: %s (retryable=%s code=%s status=%s)",
-                operation,
-                error.message,
-                error.retryable,
-                error.code,
-                error.status,
+            response = self._client.call_api(
+                resource_path,
+                method,
+                path_params=path,
+                query_params=query,
+                header_params={"Accept": "application/json", "Content-Type": "application/json"},
+                body=body,
+                _preload_content=False,
+                _request_timeout=timeout or self._timeout,
             )
-            raise
+            try:
+                return json.loads(response.data)
+            finally:
+                response.release_conn()
+        except Exception as exc:
+            raise self._logged(operation, _gateway_error(exc)) from exc
+
+    def _read(self, operation: str, reply: Any, convert: Callable[[Any], T]) -> T:
+        try:
+            return convert(reply)
+        except _NotAnInvoice as exc:
+            # A reply without what every invoice has (a proxy's JSON, an API change): the
+            # same call would get the same reply, so not retryable. The code is the one the
+            # SDK's own validation of a reply gave.
+            raise self._logged(
+                operation,
+                GatewayError(f"Xendit's reply is not {exc}", retryable=False, code="SDK_VALIDATION_ERROR"),
+            ) from exc
+        except Exception as exc:
+            # It reads as an invoice but a field does not (`paid_at` that is not a date):
+            # not retryable either, and inside the mapping, so no caller ever sees a bare
+            # ValueError from a gateway call.
+            raise self._logged(
+                operation,
+                GatewayError(f"Xendit's reply could not be read: {exc!r}", retryable=False, code="MALFORMED_REPLY"),
+            ) from exc
+
+    @staticmethod
+    def _logged(operation: str, error: GatewayError) -> GatewayError:
+        logger.warning(
+            "xendit %s failed: %s (retryable=%s code=%s status=%s)",
+            operation,
+            error.message,
+            error.retryable,
+            error.code,
+            error.status,
+        )
+        return error
 
 
 def _gateway_error(exc: Exception) -> GatewayError:
@@ -198,8 +229,12 @@ def _network_error(reason: BaseException) -> GatewayError:
 # --- conversions ------------------------------------------------------------------------
 
 
-def _sdk_create_request(request: InvoiceRequest) -> CreateInvoiceRequest:
-    optional: dict[str, Any] = {
+def _create_body(request: InvoiceRequest) -> dict:
+    """The create request as the SDK's CreateInvoiceRequest would send it (same keys,
+    money as floats, empty optional fields left out)."""
+    body: dict[str, Any] = {
+        "external_id": request.external_id,
+        "amount": float(request.amount),  # IDR has no decimals at Xendit
         "payer_email": request.payer_email,
         "description": request.description,
         "invoice_duration": float(request.invoice_duration),
@@ -209,41 +244,48 @@ def _sdk_create_request(request: InvoiceRequest) -> CreateInvoiceRequest:
         "locale": request.locale,
     }
     if request.items:
-        optional["items"] = [
-            SdkInvoiceItem(name=item.name, price=float(item.price), quantity=float(item.quantity))
-            for item in request.items
+        body["items"] = [
+            {"name": item.name, "price": float(item.price), "quantity": float(item.quantity)} for item in request.items
         ]
     if request.customer:
         customer = {
             "given_names": request.customer.given_names,
-            "email": request.customer.email,
             "surname": request.customer.surname,
+            "email": request.customer.email,
             "mobile_number": request.customer.mobile_number,
         }
-        optional["customer"] = CustomerObject(**{key: value for key, value in customer.items() if value})
-    return CreateInvoiceRequest(
-        external_id=request.external_id,
-        amount=float(request.amount),  # the SDK insists on float; IDR has no decimals at Xendit
-        **{key: value for key, value in optional.items() if value not in (None, "")},
-    )
+        body["customer"] = {key: value for key, value in customer.items() if value}
+    return {key: value for key, value in body.items() if value not in (None, "")}
 
 
-def _to_invoice(sdk_invoice: Any) -> Invoice:
-    raw = ApiClient.sanitize_for_serialization(sdk_invoice)
-    payment_method = sdk_invoice.get("payment_method")
+class _NotAnInvoice(ValueError):
+    def __init__(self, expected: str, got: Any):
+        super().__init__(f"{expected} (got {str(got)[:200]})")
+
+
+# What every invoice reply carries and tedxpay reads, with its JSON type.
+_REQUIRED = {"id": str, "external_id": str, "status": str, "amount": (int, float), "invoice_url": str}
+
+
+def _invoice_from_json(data: Any) -> Invoice:
+    if not isinstance(data, dict):
+        raise _NotAnInvoice("an invoice", data)
+    for key, kind in _REQUIRED.items():
+        if not isinstance(data.get(key), kind) or isinstance(data.get(key), bool):
+            raise _NotAnInvoice(f"an invoice: {key!r} missing or not a {getattr(kind, '__name__', 'number')}", data)
     return Invoice(
-        id=sdk_invoice.get("id") or "",
-        external_id=sdk_invoice.external_id,
-        status=sdk_invoice.status.value,
-        amount=_rupiah(sdk_invoice.amount),
-        invoice_url=sdk_invoice.invoice_url,
-        expiry_date=sdk_invoice.expiry_date,
-        paid_amount=_rupiah(sdk_invoice.get("paid_amount")),
-        paid_at=_datetime(sdk_invoice.get("paid_at")),
-        payment_method=getattr(payment_method, "value", payment_method) or "",
-        payment_channel=sdk_invoice.get("payment_channel") or "",
-        currency=getattr(sdk_invoice.get("currency"), "value", None) or "IDR",
-        raw=raw,
+        id=data["id"],
+        external_id=data["external_id"],
+        status=data["status"],
+        amount=_rupiah(data["amount"]),
+        invoice_url=data["invoice_url"],
+        expiry_date=_datetime(data.get("expiry_date")),
+        paid_amount=_rupiah(data.get("paid_amount")),
+        paid_at=_datetime(data.get("paid_at")),
+        payment_method=data.get("payment_method") or "",
+        payment_channel=data.get("payment_channel") or "",
+        currency=data.get("currency") or "IDR",
+        raw=data,
     )
 
 
@@ -254,6 +296,6 @@ def _rupiah(value: Any) -> int | None:
 
 
 def _datetime(value: Any) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
+    if value is None:
+        return None
     return datetime.fromisoformat(str(value).replace("Z", "+00:00"))

@@ -10,3 +10,6 @@ class CoreConfig(AppConfig):
         # Registers the Api-Key security scheme with drf-spectacular, whichever API module
         # happens to be imported first.
         from tedxpay.core import schema  # noqa: F401
+        from tedxpay.core.authentication import api_keys_forget_on_save
+
+        api_keys_forget_on_save()

@@ -1,11 +1,11 @@
 from rest_framework.settings import api_settings
-from rest_framework.throttling import SimpleRateThrottle
 
 from tedxpay.core.client_address import client_address
 from tedxpay.core.models import ApiKey
+from tedxpay.core.rate_counter import WindowRateThrottle
 
 
-class _RateFromSettings(SimpleRateThrottle):
+class _RateFromSettings(WindowRateThrottle):
     def get_rate(self):
         # Read at call time, not at import like DRF's class attribute, so a changed
         # setting (and override_settings in tests) takes effect.

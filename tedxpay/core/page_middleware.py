@@ -1,0 +1,36 @@
+"""Django's page middleware, skipped for the API.
+
+Sessions, CSRF, the logged-in user, flash messages and the language of the page serve the
+checkout pages and the admin. An API request (`/api/…`) uses none of them: API keys
+authenticate it, every API view is CSRF-exempt, errors are JSON in English and the
+language of an order comes in its body. Skipping them saves the work a flash sale would
+otherwise do thousands of times a second (reading cookies, activating a translation,
+setting up lazy objects).
+"""
+
+from django.contrib.auth.middleware import AuthenticationMiddleware as DjangoAuthenticationMiddleware
+from django.contrib.messages.middleware import MessageMiddleware as DjangoMessageMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
+from django.middleware.csrf import CsrfViewMiddleware as DjangoCsrfViewMiddleware
+from django.middleware.locale import LocaleMiddleware as DjangoLocaleMiddleware
+
+API_PREFIX = "/api/"
+
+
+def _pages_only(middleware_class):
+    class PagesOnly(middleware_class):
+        def __call__(self, request):
+            if request.path_info.startswith(API_PREFIX):
+                return self.get_response(request)
+            return super().__call__(request)
+
+    PagesOnly.__name__ = PagesOnly.__qualname__ = middleware_class.__name__
+    PagesOnly.__doc__ = f"{middleware_class.__module__}.{middleware_class.__name__}, not for /api/ requests."
+    return PagesOnly
+
+
+SessionMiddleware = _pages_only(DjangoSessionMiddleware)
+LocaleMiddleware = _pages_only(DjangoLocaleMiddleware)
+CsrfViewMiddleware = _pages_only(DjangoCsrfViewMiddleware)
+AuthenticationMiddleware = _pages_only(DjangoAuthenticationMiddleware)
+MessageMiddleware = _pages_only(DjangoMessageMiddleware)
