@@ -28,7 +28,9 @@ EXPOSE 8000
 # worker that runs longer than this, mid-request. See docs/architecture.md, "Time budget".
 # gthread workers: an order placement waits on Xendit (usually under 2 s, at worst ~39 s);
 # threads keep the pages and the payment callback answered meanwhile. Capacity is
-# WEB_CONCURRENCY × WEB_THREADS requests in flight.
+# WEB_CONCURRENCY × WEB_THREADS requests in flight; 32 threads a worker keep a flash sale's
+# throughput with Xendit answering in 300 ms (docs/performance.md), and each thread may
+# hold a database connection (docs/operations.md, "Web").
 # Migrations are a release step (above), not run by every web replica at start.
 HEALTHCHECK CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
-CMD ["sh", "-c", "exec gunicorn tedxpay.wsgi --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-4} --worker-class gthread --threads ${WEB_THREADS:-8} --timeout 60 --no-control-socket --access-logfile -"]
+CMD ["sh", "-c", "exec gunicorn tedxpay.wsgi --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-4} --worker-class gthread --threads ${WEB_THREADS:-32} --timeout 60 --no-control-socket --access-logfile -"]
