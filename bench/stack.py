@@ -11,6 +11,7 @@ comparison): its code is served with the same settings, servers and load.
 """
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -154,6 +155,7 @@ class Stack:
         subprocess.run([str(ROOT / "scripts" / "services.sh"), "stop", str(self.run_dir)], check=False)
         if self._log:
             self._log.close()
+        shutil.rmtree(self.run_dir, ignore_errors=True)
 
     # --- helpers ---------------------------------------------------------------------------
 

@@ -56,6 +56,27 @@ def _payment_set_status(*, payment: Payment, to_status: str, source: str, note: 
     )
 
 
+def payment_attach_invoice_to_pending(*, payment_id: int, invoice: Invoice) -> bool:
+    """Record a new invoice on a PENDING payment that has none yet, in one conditional
+    UPDATE (no lock taken and held, no read): True when recorded. False changes nothing:
+    the payment is no longer PENDING (cancelled or expired meanwhile) or already has an
+    invoice; `payment_attach_invoice` then sorts out which, under the lock.
+
+    The UPDATE takes the row's lock for its own instant, as `payment_attach_invoice` does
+    for its transaction: a cancel that locks the payment after it reads the invoice id and
+    closes the invoice; one that came before it leaves the status it checks."""
+    return (
+        Payment.objects.filter(pk=payment_id, status=PaymentStatus.PENDING, invoice_id__isnull=True).update(
+            invoice_id=invoice.id,
+            invoice_url=invoice.invoice_url,
+            gateway_status=invoice.status,
+            last_synced_at=timezone.now(),
+            updated_at=timezone.now(),
+        )
+        == 1
+    )
+
+
 @transaction.atomic
 def payment_attach_invoice(*, payment_id: int, invoice: Invoice) -> Payment:
     """Remember the Xendit invoice created for this payment (its id and hosted page)."""

@@ -37,7 +37,7 @@ from payments.gateways.base import (
     get_gateway,
 )
 from payments.models import Payment, PaymentStatus
-from payments.services import payment_attach_invoice
+from payments.services import payment_attach_invoice, payment_attach_invoice_to_pending
 from tedxpay.core.errors import InvalidInput
 from tickets.errors import TicketNotFound
 from tickets.models import Ticket
@@ -157,8 +157,8 @@ def order_place(
             language=language,
             expires_at=now + settings.ORDER_TTL,
         )
-        OrderItem.objects.bulk_create(
-            OrderItem(order=order, ticket_id=ticket_id, quantity=quantity, unit_price=tickets[ticket_id].price)
+        lines = OrderItem.objects.bulk_create(
+            OrderItem(order=order, ticket=tickets[ticket_id], quantity=quantity, unit_price=tickets[ticket_id].price)
             for ticket_id, quantity in sorted(quantities.items())
         )
         payment = Payment.objects.create(order=order, external_id=order.code, amount=total)
@@ -168,21 +168,44 @@ def order_place(
             # gateway step left to fail after the commit.
             _order_confirm_free(order=order, payment_id=payment.pk, now=now, source=source)
 
-    if total > 0:
-        _order_invoice_open(
-            order=order, payment_id=payment.pk, buyer=buyer, tickets=tickets, quantities=quantities, source=source
-        )
-    placed = (
-        Order.objects.select_related("payment", "event", "buyer")
-        .prefetch_related(Prefetch("items", queryset=OrderItem.objects.select_related("ticket").order_by("ticket_id")))
-        .get(pk=order.pk)
+    if total == 0:
+        # Confirmed in the transaction (PAID, its e-tickets): read back as it now is.
+        return _order_read(order.pk)
+    invoice = _order_invoice_open(
+        order=order, payment_id=payment.pk, buyer=buyer, tickets=tickets, quantities=quantities, source=source
     )
+    if invoice is not None:
+        # The order as placed, from memory: the rows were just written and the invoice
+        # recorded on a payment that was PENDING at that moment (a cancel after it is
+        # someone else's, and closes the invoice itself). No read back: in a sale, that was
+        # two queries and more CPU than the writes.
+        payment.invoice_id, payment.invoice_url = invoice.id, invoice.invoice_url
+        payment.gateway_status = invoice.status
+        _lines_remember(order, lines)
+        return order
+    placed = _order_read(order.pk)
     if placed.status in (OrderStatus.CANCELLED, OrderStatus.EXPIRED):
-        # Closed by someone else after its invoice was recorded (their transition closes the
-        # invoice) or before (`_order_invoice_open` closed it). Either way there is nothing
-        # to pay: the caller must not send the buyer to the invoice page.
+        # Closed by someone else while Xendit was creating the invoice; `_order_invoice_open`
+        # closed it. Nothing to pay: the caller must not send the buyer to the invoice page.
         raise _order_closed_error(placed)
     return placed
+
+
+def _order_read(order_id: int) -> Order:
+    return (
+        Order.objects.select_related("payment", "event", "buyer")
+        .prefetch_related(Prefetch("items", queryset=OrderItem.objects.select_related("ticket").order_by("ticket_id")))
+        .get(pk=order_id)
+    )
+
+
+def _lines_remember(order: Order, lines: list[OrderItem]) -> None:
+    """`order.items.all()` answers with the lines in memory (each with its ticket) instead
+    of a query: the result a `prefetch_related("items")` would have left."""
+    items = order.items.all()
+    items._result_cache = lines
+    items._prefetch_done = True
+    order._prefetched_objects_cache = {"items": items}
 
 
 def _order_closed_error(order: Order) -> OrderCancelled:
@@ -220,10 +243,13 @@ def _order_confirm_free(*, order: Order, payment_id: int, now, source: str) -> N
 
 def _order_invoice_open(
     *, order: Order, payment_id: int, buyer: Buyer, tickets: dict[int, Ticket], quantities: dict[int, int], source: str
-) -> None:
+) -> Invoice | None:
     """Create the invoice, outside any transaction, and attach it to the payment. A create
     that failed may still have made an invoice (reply lost): look it up once by our code
-    before giving up. Leaves the order with its invoice, or cancelled and raising."""
+    before giving up. Returns the invoice when it was recorded on the payment while PENDING
+    (one conditional UPDATE); None when the payment had moved on meanwhile (the invoice is
+    recorded all the same, and closed if the order was closed); raises when the order was
+    cancelled for want of an invoice."""
     gateway = get_gateway()
     order_url = order_page_url(order)
     request = InvoiceRequest(
@@ -264,6 +290,10 @@ def _order_invoice_open(
             raise PaymentGatewayUnavailable(retryable=create_error.retryable) from create_error
         logger.info("invoice %s for %s found after a failed create", invoice.id, order.code)
     try:
+        # One conditional UPDATE in the usual case; the locking attach only when it says no
+        # (the order was closed meanwhile, or an invoice is there already).
+        if payment_attach_invoice_to_pending(payment_id=payment_id, invoice=invoice):
+            return invoice
         payment = payment_attach_invoice(payment_id=payment_id, invoice=invoice)
     except Exception as attach_error:
         _order_cancel_invoice_unrecorded(
@@ -272,6 +302,7 @@ def _order_invoice_open(
         raise PaymentGatewayUnavailable(retryable=True) from attach_error
     if payment.status != PaymentStatus.PENDING:
         _invoice_expire_orphan(order=order, payment=payment, invoice=invoice)
+    return None
 
 
 def _invoice_expire_orphan(*, order: Order, payment: Payment, invoice: Invoice) -> None:

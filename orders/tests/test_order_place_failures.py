@@ -66,7 +66,7 @@ def test_a_database_failure_recording_the_invoice_cancels_and_closes_it(xendit_s
     # closes the invoice records it through the real one).
     failure = OperationalError(1205, "Lock wait timeout exceeded")
     with (
-        mock.patch.object(placing, "payment_attach_invoice", side_effect=failure),
+        mock.patch.object(placing, "payment_attach_invoice_to_pending", side_effect=failure),
         pytest.raises(PaymentGatewayUnavailable) as caught,
     ):
         place(ticket)

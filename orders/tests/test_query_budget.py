@@ -37,6 +37,20 @@ def order_body(ticket, quantity: int, n: int) -> dict:
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_placed_order_stays_within_its_query_budget(xendit_simulator, orders_api):
+    ticket = TicketFactory(quota=100, max_per_order=5)
+    assert orders_api.post(order_body(ticket, 1, 1)).status_code == 201
+
+    with CaptureQueriesContext(connection) as queries:
+        response = orders_api.post(order_body(ticket, 2, 2))
+
+    assert response.status_code == 201, response.content
+    assert response.json()["invoice_url"]
+    sql = ours(queries)
+    assert len(sql) <= PLACED_ORDER_QUERIES, "\n".join(sql)
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_sold_out_answer_stays_within_its_query_budget(xendit_simulator, orders_api):
     ticket = TicketFactory(quota=3, max_per_order=5)
     assert orders_api.post(order_body(ticket, 2, 1)).status_code == 201

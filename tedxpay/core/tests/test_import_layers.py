@@ -63,6 +63,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "orders.buyers",
             "orders.links",
             "tickets.services",
+            "tickets.stock_sql",
             "tickets.selectors",
             "payments.gateways",
             "payments.gateways.*",
