@@ -13,6 +13,7 @@ orders and applies what Xendit says; below it, `payments.services` and
 
 import logging
 from datetime import datetime
+from typing import NamedTuple
 
 from django.db import transaction
 from django.utils import timezone
@@ -231,13 +232,28 @@ def order_pay(*, payment_id: int, invoice: Invoice, source: str = EventSource.WE
     PAID, or a late payment that takes its seats back or is flagged for a refund). Under
     the order's lock, then the payment's. Quiet when the payment is already PAID (only
     Xendit's status is remembered)."""
+    return order_pay_telling(payment_id=payment_id, invoice=invoice, source=source).payment
+
+
+class OrderPaid(NamedTuple):
+    payment: Payment
+    order: Order  # as it is now, under its lock
+    newly_paid: bool  # False: the payment was PAID already; only Xendit's status was remembered
+
+
+@transaction.atomic
+def order_pay_telling(*, payment_id: int, invoice: Invoice, source: str = EventSource.WEBHOOK) -> OrderPaid:
+    """`order_pay`, telling the caller what it found and did, so the one rule
+    (`orders.checkout.invoices.invoice_apply`) reads nothing again after it."""
     order_id = Payment.objects.values_list("order_id", flat=True).get(pk=payment_id)
-    order_lock(order_id)
+    order = order_lock(order_id)
     already_paid = payment_lock(payment_id).status == PaymentStatus.PAID
-    payment = payment_mark_paid(payment_id=payment_id, invoice=invoice, source=source)
+    payment = payment_mark_paid(payment_id=payment_id, invoice=invoice, source=source, order=order)
     if not already_paid:
-        order_mark_paid(order_id=order_id, paid_amount=payment.paid_amount, paid_at=payment.paid_at, source=source)
-    return payment
+        order = order_mark_paid(
+            order_id=order_id, paid_amount=payment.paid_amount, paid_at=payment.paid_at, source=source
+        )
+    return OrderPaid(payment=payment, order=order, newly_paid=not already_paid)
 
 
 @transaction.atomic

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from orders.audit import order_event_record
-from orders.models import EventSource, OrderEvent
+from orders.models import EventSource, Order, OrderEvent
 from payments.gateways.base import Invoice
 from payments.models import Payment, PaymentStatus
 from tedxpay.core.errors import Conflict, IllegalTransition, InvalidInput
@@ -95,7 +95,9 @@ def payment_attach_invoice(*, payment_id: int, invoice: Invoice) -> Payment:
 
 
 @transaction.atomic
-def payment_mark_paid(*, payment_id: int, invoice: Invoice, source: str = EventSource.WEBHOOK) -> Payment:
+def payment_mark_paid(
+    *, payment_id: int, invoice: Invoice, source: str = EventSource.WEBHOOK, order: Order | None = None
+) -> Payment:
     """Record the money Xendit says was paid: PENDING, EXPIRED or FAILED → PAID, with the
     amount, time and channel. Quiet (Xendit's status remembered) when already PAID.
     `invoice` must come from the gateway, not a callback. The order's side is
@@ -103,6 +105,8 @@ def payment_mark_paid(*, payment_id: int, invoice: Invoice, source: str = EventS
     if not invoice.is_paid:
         raise IllegalTransition(f"Invoice {invoice.id} is {invoice.status}, not paid.")
     payment = payment_lock(payment_id)
+    if order is not None:
+        payment.order = order  # the caller's, locked: its audit row needs no read of it
     payment.gateway_status = invoice.status
     payment.last_synced_at = timezone.now()
     if payment.status == PaymentStatus.PAID:

@@ -133,6 +133,8 @@ def _dedupe_key(callback: Callback) -> str:
 
 
 def webhook_store(*, callback: Callback, raw_body: str) -> WebhookEvent:
+    """The callback in the inbox: the holder of its (invoice id, status) key, stored as its
+    first processing attempt (the caller processes it at once), or a `duplicate` copy."""
     fields = {
         "invoice_id": callback.invoice_id,
         "external_id": callback.external_id,
@@ -147,7 +149,8 @@ def webhook_store(*, callback: Callback, raw_body: str) -> WebhookEvent:
             # on the key until rollback, and locking the holder row while keeping it
             # deadlocks against the other copies doing the same.
             with transaction.atomic():
-                return WebhookEvent.objects.create(dedupe_key=key, **fields)
+                # The holder of the key is processed at once: this is its first attempt.
+                return WebhookEvent.objects.create(dedupe_key=key, attempts=1, **fields)
         except IntegrityError:
             pass
         except OperationalError:
@@ -195,19 +198,26 @@ def _event_take_key(*, holder_id: int, key: str, fields: dict) -> WebhookEvent |
         holder.outcome_detail + "\n" if holder.outcome_detail else ""
     ) + "superseded by a redelivery"
     holder.save(update_fields=["dedupe_key", "outcome_detail"])
-    return WebhookEvent.objects.create(dedupe_key=key, **fields)
+    return WebhookEvent.objects.create(dedupe_key=key, attempts=1, **fields)
 
 
 # --- finishing --------------------------------------------------------------------------
 
 
 def webhook_finish(
-    event_id: int, outcome: str, detail: str, *, only_from: frozenset | None = None, release_key: bool = False
+    event_id: int,
+    outcome: str,
+    detail: str,
+    *,
+    only_from: frozenset | None = None,
+    release_key: bool = False,
+    event: WebhookEvent | None = None,
 ) -> WebhookEvent:
     """Record what became of the event. `only_from`: only if its outcome is still one of
     these (a concurrent run's outcome stands). `release_key`: the outcome depended on what
     Xendit shows now (it did not confirm the callback's status yet), so the event gives its
-    de-duplication key up and the next delivery of that invoice and status is processed."""
+    de-duplication key up and the next delivery of that invoice and status is processed.
+    `event`: the row as the caller holds it (locked): updated in memory, not read again."""
     finishing = WebhookEvent.objects.filter(pk=event_id)
     if only_from is not None:
         finishing = finishing.filter(outcome__in=only_from)
@@ -216,7 +226,11 @@ def webhook_finish(
         changes["dedupe_key"] = None
     if not finishing.update(**changes):
         return WebhookEvent.objects.get(pk=event_id)  # finished by a concurrent run: its outcome stands
-    event = WebhookEvent.objects.get(pk=event_id)
+    if event is not None:
+        for field, value in changes.items():
+            setattr(event, field, value)
+    else:
+        event = WebhookEvent.objects.get(pk=event_id)
     log = logger.warning if outcome in (WebhookOutcome.UNMATCHED, WebhookOutcome.FAILED) else logger.info
     log("payment callback %s %s %s: %s (%s)", event.pk, event.invoice_id, event.status, outcome, detail)
     return event

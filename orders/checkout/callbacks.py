@@ -43,7 +43,8 @@ def webhook_receive(*, callback: Callback, raw_body: str, gateway: PaymentGatewa
     event = webhook_store(callback=callback, raw_body=raw_body)
     if event.outcome == WebhookOutcome.DUPLICATE:
         return event
-    return _event_process(event_id=event.pk, gateway=gateway)
+    # Stored as its first attempt (`webhook_store`): processed as it is, not read again.
+    return _event_process(event=event, gateway=gateway)
 
 
 def webhook_replay(*, event_id: int, gateway: PaymentGateway | None = None) -> WebhookEvent:
@@ -53,13 +54,14 @@ def webhook_replay(*, event_id: int, gateway: PaymentGateway | None = None) -> W
     are idempotent, so replaying one whose invoice was settled meanwhile changes nothing,
     and an unmatched one that still matches nothing stays unmatched."""
     webhook_replayable(event_id=event_id)
-    return _event_process(event_id=event_id, gateway=gateway, open_outcomes=REPLAYABLE_OUTCOMES)
+    event = webhook_start(event_id=event_id)
+    return _event_process(event=event, gateway=gateway, open_outcomes=REPLAYABLE_OUTCOMES)
 
 
-def _event_process(*, event_id: int, gateway, open_outcomes: frozenset = RETRYABLE_OUTCOMES) -> WebhookEvent:
+def _event_process(*, event: WebhookEvent, gateway, open_outcomes: frozenset = RETRYABLE_OUTCOMES) -> WebhookEvent:
     """`open_outcomes`: the outcomes this run may still act on and overwrite; one that a
     concurrent run (a replay and a redelivery, two replays) finished meanwhile is kept."""
-    event = webhook_start(event_id=event_id)
+    event_id = event.pk
     try:
         event = _event_apply(event=event, gateway=gateway, open_outcomes=open_outcomes)
     except GatewayError as error:
@@ -158,7 +160,7 @@ def _event_apply(*, event: WebhookEvent, gateway, open_outcomes: frozenset) -> W
             return locked  # a concurrent replay finished it first
         applied = invoice_apply(payment_id=payment.pk, invoice=invoice, source=EventSource.WEBHOOK)
         outcome, detail = _outcome(callback_status=callback_status, invoice=invoice, applied=applied)
-        return webhook_finish(event.pk, outcome, detail)
+        return webhook_finish(event.pk, outcome, detail, event=locked)
 
 
 def _outcome(*, callback_status: str, invoice: Invoice, applied: InvoiceApplied) -> tuple[str, str]:

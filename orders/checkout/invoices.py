@@ -14,7 +14,7 @@ from enum import StrEnum
 from django.db import transaction
 
 from orders.models import EventSource, OrderStatus
-from orders.services import order_expire, order_lock, order_pay
+from orders.services import order_expire, order_lock, order_pay_telling
 from payments.gateways.base import GatewayError, Invoice, PaymentGateway, get_gateway
 from payments.models import Payment, PaymentStatus
 from payments.services import payment_attach_invoice, payment_record_gateway_status
@@ -51,14 +51,9 @@ def invoice_apply(*, payment_id: int, invoice: Invoice, source: str = EventSourc
     callback, a reconcile and a sweep applying the same invoice at once change nothing twice.
     """
     if invoice.is_paid:
-        with transaction.atomic():
-            order_id = Payment.objects.values_list("order_id", flat=True).get(pk=payment_id)
-            order_lock(order_id)
-            already_paid = Payment.objects.get(pk=payment_id).status == PaymentStatus.PAID
-            payment = order_pay(payment_id=payment_id, invoice=invoice, source=source)
-            order = payment.order
-            order.refresh_from_db()
-        if already_paid:
+        paid = order_pay_telling(payment_id=payment_id, invoice=invoice, source=source)
+        payment, order = paid.payment, paid.order
+        if not paid.newly_paid:
             return _applied(InvoiceResult.UNCHANGED, f"Xendit says {invoice.status}; already paid", payment, order)
         return _applied(InvoiceResult.PAID, f"payment {payment.status}, order {order.status}", payment, order)
     with transaction.atomic():

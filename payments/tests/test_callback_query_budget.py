@@ -1,0 +1,40 @@
+"""Query budget of a payment callback, first delivery and copy: a regression shows here.
+
+Counted as orders/tests/test_query_budget.py counts (the simulator's queries and SQLite's
+BEGIN/COMMIT left out). The first delivery stores the callback, reads Xendit's invoice,
+pays the order and its payment under their locks with their audit rows, issues the
+e-tickets and queues the email, and finishes the inbox row; a copy is stored as a
+duplicate and changes nothing.
+"""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from orders.models import OrderStatus
+from orders.tests.test_query_budget import ours
+from payments.models import WebhookOutcome
+from payments.tests.conftest import callback_body, post_callback
+
+FIRST_DELIVERY_QUERIES = 28
+DUPLICATE_QUERIES = 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_callback_and_its_copy_stay_within_their_query_budgets(client, placed_order, xendit_simulator):
+    payment = placed_order()
+    xendit_simulator.pay(payment.invoice_id, callback="none")
+    body = callback_body(invoice_id=payment.invoice_id, external_id=payment.external_id, amount=payment.amount)
+
+    with CaptureQueriesContext(connection) as first:
+        response = post_callback(client, body)
+    with CaptureQueriesContext(connection) as copy:
+        again = post_callback(client, body)
+
+    assert response.status_code == 200 and response.json()["outcome"] == WebhookOutcome.PROCESSED
+    assert again.status_code == 200 and again.json()["outcome"] == WebhookOutcome.DUPLICATE
+    payment.order.refresh_from_db()
+    assert payment.order.status == OrderStatus.PAID
+    assert len(ours(copy)) <= DUPLICATE_QUERIES, "\n".join(ours(copy))
+    assert len(ours(first)) <= FIRST_DELIVERY_QUERIES, "\n".join(ours(first))
+    assert len(ours(copy)) <= DUPLICATE_QUERIES, "\n".join(ours(copy))
