@@ -260,6 +260,8 @@ def machine() -> dict:
 
 def git_commit(app_dir: Path) -> str:
     out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=app_dir, capture_output=True, text=True)
+    if out.returncode != 0:
+        return "not a git checkout"  # an exported tree: say which in --label
     dirty = subprocess.run(["git", "status", "--porcelain"], cwd=app_dir, capture_output=True, text=True).stdout
     return out.stdout.strip() + ("+changes" if dirty.strip() else "")
 
