@@ -48,7 +48,7 @@ class ETicket:
 
 def notification_message(notification: Notification) -> EmailMultiAlternatives:
     """The email for this notification, ready to send (nothing is written)."""
-    order = Order.objects.select_related("buyer", "event").get(pk=notification.order_id)
+    order = Order.objects.select_related("buyer", "event", "voucher").get(pk=notification.order_id)
     language = notification.language if notification.language in EMAIL_LANGUAGES else "en"
     etickets = _etickets(order) if notification.kind == NotificationKind.ORDER_CONFIRMATION else []
     context = {

@@ -17,6 +17,7 @@ from orders.admin_actions import (
     resolve_attention,
     sync_with_xendit,
 )
+from orders.admin_comps import comps_issue_view
 from orders.dashboard import CHART_BAR_WIDTH, CHART_HEIGHT, sales_overview
 from orders.models import AttentionReason, Buyer, IssuedTicket, Order, OrderEvent, OrderItem, OrderStatus
 from payments.admin import payment_status_badge
@@ -224,6 +225,7 @@ class OrderAdmin(ReadOnlyRecordAdmin):
     ]
     list_filter = [
         "status",
+        "is_comp",
         "needs_attention",
         "attention_reason",
         "event",
@@ -248,7 +250,7 @@ class OrderAdmin(ReadOnlyRecordAdmin):
             {"fields": [("code", "status_display"), "event", ("created_display", "expires_display", "paid_display")]},
         ),
         ("Buyer", {"fields": [("buyer_name", "buyer_email", "buyer_phone"), "language"]}),
-        ("Money", {"fields": [("total_display", "currency")]}),
+        ("Money", {"fields": [("total_display", "currency"), ("discount_display", "voucher_link", "comp_display")]}),
         ("Attention", {"fields": [("attention_flag", "attention_reason"), "attention_note"]}),
     ]
     readonly_fields = [
@@ -264,6 +266,9 @@ class OrderAdmin(ReadOnlyRecordAdmin):
         "language",
         "total_display",
         "currency",
+        "discount_display",
+        "voucher_link",
+        "comp_display",
         "attention_flag",
         "attention_reason",
         "attention_note",
@@ -271,7 +276,7 @@ class OrderAdmin(ReadOnlyRecordAdmin):
     inlines = [OrderItemInline, PaymentInline, IssuedTicketInline, NotificationInline, OrderEventInline]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("buyer", "event", "payment")
+        return super().get_queryset(request).select_related("buyer", "event", "payment", "voucher")
 
     def changelist_view(self, request, extra_context=None):
         # The list is wide (nine columns and the filters): give it the sidebar's room.
@@ -297,7 +302,30 @@ class OrderAdmin(ReadOnlyRecordAdmin):
 
     @admin.display(description="total", ordering="total")
     def total_display(self, order):
+        if order.is_comp:
+            return format_html('{} <small title="complimentary ticket">comp</small>', rupiah(order.total))
+        if order.discount:
+            return format_html(
+                '{} <small title="after the voucher\'s discount">−{}</small>',
+                rupiah(order.total),
+                rupiah(order.discount),
+            )
         return rupiah(order.total)
+
+    @admin.display(description="discount")
+    def discount_display(self, order):
+        return rupiah(order.discount) if order.discount else "—"
+
+    @admin.display(description="voucher")
+    def voucher_link(self, order):
+        if not order.voucher_id:
+            return "—"
+        url = reverse("admin:vouchers_voucher_change", args=[order.voucher_id])
+        return format_html('<a href="{}">{}</a> ({} use(s))', url, order.voucher.code, order.voucher_uses)
+
+    @admin.display(description="complimentary")
+    def comp_display(self, order):
+        return "Yes — issued by finance (see the audit trail)" if order.is_comp else "No"
 
     @admin.display(description="channel", ordering="payment__channel")
     def channel_display(self, order):
@@ -373,8 +401,16 @@ class OrderAdmin(ReadOnlyRecordAdmin):
             self.admin_site.admin_view(self.record_refund_view),
             name=f"{self.opts.app_label}_{self.opts.model_name}_record_refund",
         )
+        issue_comps = path(
+            "issue-comps/",
+            self.admin_site.admin_view(self.issue_comps_view),
+            name=f"{self.opts.app_label}_{self.opts.model_name}_issue_comps",
+        )
         # Before the defaults: their catch-all `<path:object_id>/` would take these paths.
-        return [dashboard, buyer_contact, record_refund, *super().get_urls()]
+        return [dashboard, buyer_contact, record_refund, issue_comps, *super().get_urls()]
+
+    def issue_comps_view(self, request):
+        return comps_issue_view(self, request)
 
     def buyer_contact_view(self, request, object_id):
         return buyer_contact_view(self, request, object_id)

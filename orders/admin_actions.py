@@ -223,6 +223,9 @@ CSV_HEADER = [
     "refunded (IDR)",
     "payment channel",
     "invoice id",
+    "kind",
+    "voucher",
+    "discount (IDR)",
 ]
 
 
@@ -245,7 +248,7 @@ def _csv_time(value) -> str:
 
 def order_csv_rows(queryset) -> Iterator[list]:
     rows = (
-        queryset.select_related("buyer", "event", "payment")
+        queryset.select_related("buyer", "event", "payment", "voucher")
         .prefetch_related(Prefetch("items", queryset=OrderItem.objects.select_related("ticket").order_by("ticket_id")))
         .order_by("created_at", "pk")
     )
@@ -267,6 +270,10 @@ def order_csv_rows(queryset) -> Iterator[list]:
             "" if payment is None or payment.paid_amount is None else payment.refunded_amount,
             "" if payment is None else payment.channel,
             "" if payment is None else payment.invoice_id or "",
+            # "comp": a complimentary ticket finance issued (total 0, no payment at Xendit).
+            "comp" if order.is_comp else "sale",
+            order.voucher.code if order.voucher_id else "",
+            order.discount,
         ]
 
 

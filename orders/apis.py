@@ -61,6 +61,13 @@ class OrderCreateApi(APIView):
         language = serializers.ChoiceField(
             choices=list(ORDER_LANGUAGES), default="en", help_text="Of the invoice page and the emails."
         )
+        voucher = serializers.CharField(
+            max_length=40,
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="A voucher code of the event (any case). It may lower prices and unlocks hidden phases.",
+        )
 
     class OutputSerializer(serializers.Serializer):
         class Meta:
@@ -74,11 +81,14 @@ class OrderCreateApi(APIView):
             name = serializers.CharField(source="ticket.name")
             quantity = serializers.IntegerField()
             unit_price = serializers.IntegerField(help_text="Whole rupiah, the ticket's price.")
-            subtotal = serializers.IntegerField(help_text="Whole rupiah.")
+            unit_discount = serializers.IntegerField(help_text="Whole rupiah the voucher takes off each ticket.")
+            subtotal = serializers.IntegerField(help_text="Whole rupiah, after the discount.")
 
         code = serializers.CharField(help_text="Public order code, also Xendit's external_id.")
         status = serializers.CharField()
-        total = serializers.IntegerField(help_text="Whole rupiah.")
+        total = serializers.IntegerField(help_text="Whole rupiah, after the discount.")
+        discount = serializers.IntegerField(help_text="Whole rupiah the voucher took off.")
+        voucher = serializers.SerializerMethodField(help_text="The voucher's code; null without one.")
         currency = serializers.CharField()
         expires_at = serializers.DateTimeField(help_text="Pay before this, or the seats go back.")
         invoice_url = serializers.SerializerMethodField(
@@ -90,6 +100,10 @@ class OrderCreateApi(APIView):
         def get_invoice_url(self, order) -> str | None:
             return order.payment.invoice_url or None
 
+        @extend_schema_field(serializers.CharField(allow_null=True))
+        def get_voucher(self, order) -> str | None:
+            return order.voucher.code if order.voucher_id else None
+
     @extend_schema(
         operation_id="orders_create",
         summary="Place an order",
@@ -98,12 +112,15 @@ class OrderCreateApi(APIView):
         responses={
             201: OutputSerializer,
             400: error_response(
-                "`validation_error` (details per field), `malformed_request` (not JSON) or `quantity_limit`."
+                "`validation_error` (details per field), `malformed_request` (not JSON), `quantity_limit` "
+                "(details: max_per_order or min_per_order), `voucher_invalid` or `voucher_not_applicable`."
             ),
             401: error_response("`authentication_failed`: no, unknown or revoked API key."),
             404: error_response("`ticket_not_found`"),
             409: error_response(
-                "`sold_out` (details: ticket_id, requested, available), `not_on_sale`, `idempotency_in_flight`, "
+                "`sold_out` (details: ticket_id, requested, available), `not_on_sale` (details.requires_voucher "
+                "for a hidden phase without its voucher), `voucher_used_up`, `voucher_expired`, `buyer_limit` "
+                "(details: ticket_id, max_per_buyer, held_by_buyer, requested), `idempotency_in_flight`, "
                 "or `order_cancelled` (details: code, status): the order was cancelled while its invoice was "
                 "being created; its invoice is closed, nothing is to be paid and no seat is held."
             ),
@@ -141,5 +158,6 @@ class OrderCreateApi(APIView):
             items=[OrderLineRequest(item["ticket_id"], item["quantity"]) for item in data["items"]],
             language=data["language"],
             source=EventSource.API,
+            voucher=data["voucher"],
         )
         return Response(self.OutputSerializer(order).data, status=status.HTTP_201_CREATED)

@@ -69,6 +69,8 @@ class EventSales:
     to_refund: int = 0  # of which still owed back on orders flagged for it (Payment.refund_outstanding)
     orders_by_status: dict[str, int] = field(default_factory=dict)
     needs_attention: int = 0
+    discounts: int = 0  # what vouchers took off PAID orders (revenue is already after them)
+    comps: int = 0  # complimentary tickets issued (one seat per comp order)
     days: list[DayBar] = field(default_factory=list)
 
     @property
@@ -114,6 +116,14 @@ class SalesOverview:
     @property
     def needs_attention(self) -> int:
         return sum(event.needs_attention for event in self.events)
+
+    @property
+    def discounts(self) -> int:
+        return sum(event.discounts for event in self.events)
+
+    @property
+    def comps(self) -> int:
+        return sum(event.comps for event in self.events)
 
 
 def _jakarta_day_start(day: date) -> datetime:
@@ -185,7 +195,12 @@ def sales_overview(*, now: datetime | None = None, days: int = CHART_DAYS) -> Sa
 
     status_rows = (
         Order.objects.values("event_id", "status")
-        .annotate(orders=Count("id"), flagged=Count("id", filter=Q(needs_attention=True)))
+        .annotate(
+            orders=Count("id"),
+            flagged=Count("id", filter=Q(needs_attention=True)),
+            discounts=Sum("discount"),
+            comps=Count("id", filter=Q(is_comp=True)),
+        )
         .order_by()
     )
     for row in status_rows:
@@ -193,6 +208,9 @@ def sales_overview(*, now: datetime | None = None, days: int = CHART_DAYS) -> Sa
             sales = events[row["event_id"]]
             sales.orders_by_status[row["status"]] = row["orders"]
             sales.needs_attention += row["flagged"]
+            if row["status"] == OrderStatus.PAID:
+                sales.discounts = row["discounts"] or 0
+                sales.comps = row["comps"]
 
     per_day = _paid_per_day(first_day)
     for event_id, sales in events.items():

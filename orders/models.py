@@ -1,7 +1,7 @@
 import secrets
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 
 # Crockford-like alphabet: no 0/O, 1/I/L, so a code read out over the phone survives.
@@ -21,7 +21,9 @@ class Buyer(models.Model):
 
     full_name = models.CharField(max_length=200)
     email = models.EmailField(max_length=254, db_index=True)
-    phone = models.CharField(max_length=20, help_text="E.164, e.g. +6281234567890.")
+    # Indexed: the per-buyer limit (orders/buyer_limits.py) finds a buyer's orders by email
+    # or by phone while placing.
+    phone = models.CharField(max_length=20, db_index=True, help_text="E.164, e.g. +6281234567890. Empty for a comp.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -51,7 +53,17 @@ class Order(models.Model):
     buyer = models.ForeignKey(Buyer, on_delete=models.PROTECT, related_name="orders")
     event = models.ForeignKey("tickets.Event", on_delete=models.PROTECT, related_name="orders")
     status = models.CharField(max_length=12, choices=OrderStatus.choices, default=OrderStatus.PENDING, editable=False)
-    total = models.PositiveBigIntegerField(help_text="Whole rupiah.")
+    total = models.PositiveBigIntegerField(help_text="Whole rupiah, after the voucher's discount.")
+    discount = models.PositiveBigIntegerField(default=0, help_text="Whole rupiah the voucher took off.")
+    voucher = models.ForeignKey(
+        "vouchers.Voucher", on_delete=models.PROTECT, null=True, blank=True, related_name="orders", editable=False
+    )
+    # Seats the voucher covers in this order: what it took from `Voucher.used`, and gives
+    # back if the order expires or is cancelled.
+    voucher_uses = models.PositiveSmallIntegerField(default=0, editable=False)
+    is_comp = models.BooleanField(
+        default=False, editable=False, help_text="A complimentary ticket issued by finance (speaker, sponsor…)."
+    )
     currency = models.CharField(max_length=3, default="IDR")
     language = models.CharField(max_length=5, default="en", help_text="For emails: en or id.")
     expires_at = models.DateTimeField()
@@ -85,19 +97,27 @@ class OrderItem(models.Model):
     ticket = models.ForeignKey("tickets.Ticket", on_delete=models.PROTECT, related_name="order_items")
     quantity = models.PositiveSmallIntegerField()
     unit_price = models.PositiveIntegerField(help_text="Copied from the ticket when ordered.")
+    unit_discount = models.PositiveIntegerField(default=0, help_text="What the voucher took off each unit.")
 
     class Meta:
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gte=1), name="order_item_quantity_positive"),
             models.UniqueConstraint(fields=["order", "ticket"], name="order_item_ticket_once"),
+            models.CheckConstraint(
+                condition=Q(unit_discount__lte=F("unit_price")), name="order_item_discount_within_price"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.ticket_id}"
 
     @property
+    def unit_charged(self) -> int:
+        return self.unit_price - self.unit_discount
+
+    @property
     def subtotal(self) -> int:
-        return self.quantity * self.unit_price
+        return self.quantity * self.unit_charged
 
 
 class EventSource(models.TextChoices):

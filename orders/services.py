@@ -44,6 +44,8 @@ from payments.services import (
 from tedxpay.core.errors import IllegalTransition, InvalidInput
 from tickets.errors import NotOnSale, SoldOut
 from tickets.services import stock_release, stock_reserve
+from vouchers.errors import VoucherUsedUp
+from vouchers.services import voucher_redeem, voucher_release
 
 logger = logging.getLogger("tedxpay.orders.expiry")
 
@@ -73,12 +75,19 @@ def order_cancel(*, order_id: int, source: str = EventSource.SYSTEM, note: str =
     if order.status != OrderStatus.PENDING:
         raise IllegalTransition(f"Order {order.code} is {order.status} and cannot be cancelled.")
     stock_release(quantities=order_quantities(order))
+    _voucher_give_back(order)
     _order_set_status(order=order, to_status=OrderStatus.CANCELLED, source=source, note=note)
     _payment_close(order=order, cancelled=True, source=source)
     # An invoice left open could still be paid for seats we just gave back: expire it at
     # Xendit after commit (a payment that beat us to it is recorded and flagged for a refund).
     invoice_expire_after_commit(order_id=order.pk)
     return order
+
+
+def _voucher_give_back(order: Order) -> None:
+    # After the ticket rows, like the redemption: one lock order (vouchers/services.py).
+    if order.voucher_id:
+        voucher_release(voucher_id=order.voucher_id, uses=order.voucher_uses)
 
 
 def invoice_expire_after_commit(*, order_id: int) -> None:
@@ -146,6 +155,7 @@ def order_expire(*, order_id: int, source: str = EventSource.EXPIRY, expire_invo
     if order.status != OrderStatus.PENDING:
         raise IllegalTransition(f"Order {order.code} is {order.status} and cannot expire.")
     stock_release(quantities=order_quantities(order))
+    _voucher_give_back(order)
     _order_set_status(order=order, to_status=OrderStatus.EXPIRED, source=source)
     _payment_close(order=order, cancelled=False, source=source)
     notification_queue(order=order, kind=NotificationKind.ORDER_EXPIRED)
@@ -196,8 +206,14 @@ def order_mark_paid(*, order_id: int, paid_amount: int, paid_at: datetime, sourc
             # A savepoint: if the seats are gone, only this attempt is rolled back.
             with transaction.atomic():
                 stock_reserve(quantities=order_quantities(order), now=paid_at, require_on_sale=False)
-        except (SoldOut, NotOnSale) as error:
-            note = f"{paid_amount} IDR received after expiry; seats gone ({error.message}). Refund."
+                if order.voucher_id:
+                    # The price paid was the voucher's: it takes its uses back too, within
+                    # the limit (valid window or not: it was valid when the order was placed).
+                    voucher_redeem(
+                        voucher_id=order.voucher_id, uses=order.voucher_uses, now=paid_at, require_valid=False
+                    )
+        except (SoldOut, NotOnSale, VoucherUsedUp) as error:
+            note = f"{paid_amount} IDR received after expiry; seats or voucher gone ({error.message}). Refund."
             _order_flag_for_refund(
                 order=order, reason=AttentionReason.PAID_AFTER_EXPIRY_NO_STOCK, note=note, source=source
             )

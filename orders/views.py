@@ -15,15 +15,18 @@ from notifications.qr import qr_svg
 from orders.checkout.placing import OrderLineRequest, order_place
 from orders.forms import BuyerForm, QuantitiesForm
 from orders.models import EventSource, Order, OrderStatus
+from orders.voucher_display import AppliedVoucher, checkout_voucher
 from tedxpay.core.errors import ApplicationError
 from tickets.models import Event
 from tickets.services import on_sale_filter
 
 
-def _phase_rows(event: Event, quantities_form: QuantitiesForm) -> list[dict]:
+def _phase_rows(event: Event, quantities_form: QuantitiesForm, applied: AppliedVoucher | None) -> list[dict]:
     now = timezone.now()
     rows = []
     for ticket in event.tickets.filter(is_active=True):
+        if ticket.requires_voucher and not (applied and applied.covers(ticket)):
+            continue  # a hidden phase shows only with its voucher
         if ticket.valid_until <= now:
             state = "over"
         elif ticket.valid_from > now:
@@ -34,26 +37,39 @@ def _phase_rows(event: Event, quantities_form: QuantitiesForm) -> list[dict]:
             state = "on_sale"
         name = QuantitiesForm.field_name(ticket)
         field = quantities_form[name] if name in quantities_form.fields and state == "on_sale" else None
-        rows.append({"ticket": ticket, "state": state, "field": field})
+        charged = applied.price_of(ticket) if applied else ticket.price
+        rows.append({"ticket": ticket, "state": state, "field": field, "charged": charged})
     return rows
 
 
 @require_http_methods(["GET", "POST"])
 def event_checkout(request, slug: str):
     event = get_object_or_404(Event, slug=slug)
-    on_sale = list(event.tickets.filter(on_sale_filter(timezone.now())))
     data = request.POST if request.method == "POST" else None
+    # From a `?voucher=CODE` link or the voucher box (GET), then carried by the order form.
+    voucher_code = (data or request.GET).get("voucher", "")
+    applied, voucher_error = checkout_voucher(event=event, code=voucher_code)
+    on_sale = [
+        ticket
+        for ticket in event.tickets.filter(on_sale_filter(timezone.now()))
+        if not ticket.requires_voucher or (applied and applied.covers(ticket))
+    ]
     buyer_form = BuyerForm(data, initial={"language": request.LANGUAGE_CODE})
     quantities_form = QuantitiesForm(data, tickets=on_sale)
 
     if request.method == "POST":
-        response = _checkout_submit(request, buyer_form, quantities_form)
+        # The code as sent, not only a valid one: a code that went bad since it was applied
+        # must refuse the order (with its reason), not quietly charge the full price.
+        response = _checkout_submit(request, buyer_form, quantities_form, voucher=voucher_code)
         if response is not None:
             return response
 
     context = {
         "event": event,
-        "phases": _phase_rows(event, quantities_form),
+        "voucher": applied,
+        "voucher_code": voucher_code.strip()[:40],
+        "voucher_error": voucher_error,
+        "phases": _phase_rows(event, quantities_form, applied),
         "buyer_fields": list(buyer_form),
         "form": buyer_form,
         "ttl_minutes": int(settings.ORDER_TTL.total_seconds() // 60),
@@ -105,7 +121,7 @@ def _checkout_outcome_key(request) -> str | None:
     return f"checkout-token:{nonce}"
 
 
-def _checkout_submit(request, buyer_form: BuyerForm, quantities_form: QuantitiesForm):
+def _checkout_submit(request, buyer_form: BuyerForm, quantities_form: QuantitiesForm, *, voucher: str):
     """The answer to a checkout POST: a redirect, or None to show the form (with errors)."""
     key = _checkout_outcome_key(request)
     if key is not None and (outcome := cache.get(key)) is not None:
@@ -132,6 +148,7 @@ def _checkout_submit(request, buyer_form: BuyerForm, quantities_form: Quantities
             items=[OrderLineRequest(ticket_id, quantity) for ticket_id, quantity in quantities.items()],
             language=buyer_form.cleaned_data["language"],
             source=EventSource.CHECKOUT,
+            voucher=voucher,
         )
     except ApplicationError as error:
         cache.set(key, {"state": _FAILED, "message": error.message, "details": error.details}, CHECKOUT_OUTCOME_TTL)
@@ -189,7 +206,8 @@ def _form_error(form: BuyerForm, *, message: str, details: dict) -> None:
 
 def order_detail(request, code: str):
     order = get_object_or_404(
-        Order.objects.select_related("event", "buyer", "payment").prefetch_related("items__ticket"), code=code
+        Order.objects.select_related("event", "buyer", "payment", "voucher").prefetch_related("items__ticket"),
+        code=code,
     )
     etickets = []
     if order.status == OrderStatus.PAID:

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "axes",
     "tedxpay.core",
     "tickets",
+    "vouchers",
     "orders",
     "payments",
     "payments.gateways.simulator",

@@ -25,13 +25,27 @@ class TicketForm(forms.ModelForm):
             "valid_from",
             "valid_until",
             "max_per_order",
+            "min_per_order",
+            "max_per_buyer",
+            "requires_voucher",
             "is_active",
             "sort_order",
         ]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "min_per_order" in self.fields:
+            self.fields["min_per_order"].required = False  # empty: 1, as for every phase so far
+
+    def clean_min_per_order(self):
+        return self.cleaned_data.get("min_per_order") or 1
+
     def clean(self):
         cleaned = super().clean()
         valid_from, valid_until = cleaned.get("valid_from"), cleaned.get("valid_until")
+        most, least = cleaned.get("max_per_order"), cleaned.get("min_per_order")
+        if most and least and least > most:
+            self.add_error("min_per_order", "The minimum per order cannot be above the maximum per order.")
         if valid_from and valid_until and valid_until <= valid_from:
             self.add_error("valid_until", "The sale must close after it opens (after “Sale opens”).")
         quota = cleaned.get("quota")
@@ -91,6 +105,9 @@ class TicketInline(admin.TabularInline):
         "valid_from",
         "valid_until",
         "max_per_order",
+        "min_per_order",
+        "max_per_buyer",
+        "requires_voucher",
         "is_active",
         "sort_order",
     ]
@@ -140,9 +157,11 @@ class TicketAdmin(RollbackInvalidFormMixin, admin.ModelAdmin):
         "available",
         "sale_opens",
         "sale_closes",
+        "max_per_buyer",
+        "requires_voucher",
         "is_active",
     ]
-    list_filter = ["event", "is_active"]
+    list_filter = ["event", "is_active", "requires_voucher"]
     list_select_related = ["event"]
     search_fields = ["name", "event__name"]
     readonly_fields = ["held", "available", "created_at", "updated_at"]

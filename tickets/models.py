@@ -36,6 +36,21 @@ class Ticket(models.Model):
     valid_from = models.DateTimeField(help_text="Sale opens.")
     valid_until = models.DateTimeField(help_text="Sale closes.")
     max_per_order = models.PositiveSmallIntegerField(default=5)
+    min_per_order = models.PositiveSmallIntegerField(
+        default=1, help_text="An order with this phase has at least this many of it (e.g. a pair ticket)."
+    )
+    max_per_buyer = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text=(
+            "Most tickets of this phase one buyer may hold across their pending and paid orders of the "
+            "event, matched by email and by phone. Empty: no cap."
+        ),
+    )
+    requires_voucher = models.BooleanField(
+        default=False,
+        help_text="Hidden phase: shown and sold only with a voucher that lists it (invited guests, speakers).",
+    )
     is_active = models.BooleanField(default=True)
     sort_order = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -48,6 +63,13 @@ class Ticket(models.Model):
             models.CheckConstraint(condition=Q(held__gte=0), name="ticket_held_not_negative"),
             models.CheckConstraint(condition=Q(price__gte=0), name="ticket_price_not_negative"),
             models.CheckConstraint(condition=Q(max_per_order__gte=1), name="ticket_max_per_order_positive"),
+            models.CheckConstraint(
+                condition=Q(min_per_order__gte=1, min_per_order__lte=F("max_per_order")),
+                name="ticket_min_per_order_within_max",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_per_buyer__isnull=True) | Q(max_per_buyer__gte=1), name="ticket_max_per_buyer_positive"
+            ),
             models.CheckConstraint(condition=Q(valid_until__gt=F("valid_from")), name="ticket_sale_window_ordered"),
         ]
         indexes = [models.Index(fields=["is_active", "valid_from", "valid_until"])]

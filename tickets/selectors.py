@@ -34,9 +34,12 @@ def tickets_forget_on_save() -> None:
 
 
 def ticket_list_on_sale(*, event_slug: str | None = None, now: datetime | None = None) -> QuerySet[Ticket]:
-    """Phases on sale now (active, inside their sale window), sold-out ones included, with
+    """Visible phases on sale now (active, inside their sale window), sold-out ones included, with
     their event, in one query. `ticket.available` is `quota - held` from the same row."""
-    tickets = Ticket.objects.filter(on_sale_filter(now or timezone.now())).select_related("event")
+    # Hidden phases (sold only with a voucher) are never listed.
+    tickets = Ticket.objects.filter(on_sale_filter(now or timezone.now()), requires_voucher=False).select_related(
+        "event"
+    )
     if event_slug is not None:
         tickets = tickets.filter(event__slug=event_slug)
     return tickets.order_by("event__starts_at", "event_id", "sort_order", "valid_from", "id")

@@ -20,10 +20,12 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from orders.audit import order_event_record
+from orders.buyer_limits import buyer_limits_check
 from orders.buyers import ORDER_LANGUAGES, buyer_contact_clean
 from orders.errors import OrderCancelled, PaymentGatewayUnavailable, QuantityLimit
 from orders.links import order_page_url
 from orders.models import Buyer, EventSource, Order, OrderItem, OrderStatus
+from orders.pricing import order_pricing
 from orders.services import invoice_expire_after_commit, order_cancel, order_pay
 from orders.tasks import invoice_expire_task
 from payments.gateways.base import (
@@ -43,6 +45,7 @@ from tickets.errors import TicketNotFound
 from tickets.models import Ticket
 from tickets.selectors import tickets_with_event
 from tickets.services import stock_reserve
+from vouchers.services import voucher_redeem
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +92,7 @@ def _lines_clean(items: Sequence[OrderLineRequest]) -> dict[int, int]:
 
 def _tickets_for_order(quantities: dict[int, int]) -> dict[int, Ticket]:
     """The tickets, checked against what does not change with the moment: existence, one
-    event, `max_per_order`. Being on sale and stock are the reserve's job, in the transaction."""
+    event. Being on sale and stock are the reserve's job, in the transaction."""
     tickets = tickets_with_event(quantities)
     for ticket_id in sorted(quantities):
         if ticket_id not in tickets:
@@ -99,18 +102,24 @@ def _tickets_for_order(quantities: dict[int, int]) -> dict[int, Ticket]:
             "All tickets of one order must be for the same event.",
             details={"items": ["All tickets of one order must be for the same event."]},
         )
+    return tickets
+
+
+def _order_limits_check(tickets: dict[int, Ticket], quantities: dict[int, int], exempt: frozenset[int]) -> None:
+    """Each phase's minimum and maximum per order; `exempt`: phases a voucher frees from
+    the maximum (the minimum is what the phase is sold as, e.g. a pair)."""
     for ticket_id in sorted(quantities):
-        ticket = tickets[ticket_id]
-        if quantities[ticket_id] > ticket.max_per_order:
+        ticket, quantity = tickets[ticket_id], quantities[ticket_id]
+        if quantity > ticket.max_per_order and ticket_id not in exempt:
             raise QuantityLimit(
                 f"At most {ticket.max_per_order} of '{ticket.name}' per order.",
-                details={
-                    "ticket_id": ticket_id,
-                    "requested": quantities[ticket_id],
-                    "max_per_order": ticket.max_per_order,
-                },
+                details={"ticket_id": ticket_id, "requested": quantity, "max_per_order": ticket.max_per_order},
             )
-    return tickets
+        if quantity < ticket.min_per_order:
+            raise QuantityLimit(
+                f"At least {ticket.min_per_order} of '{ticket.name}' per order.",
+                details={"ticket_id": ticket_id, "requested": quantity, "min_per_order": ticket.min_per_order},
+            )
 
 
 def order_place(
@@ -121,11 +130,14 @@ def order_place(
     items: Sequence[OrderLineRequest],
     language: str = "en",
     source: str = EventSource.API,
+    voucher: str = "",
 ) -> Order:
     """Reserve seats, record a PENDING order and open its Xendit invoice (DESIGN §7).
 
-    Prices come from the tickets, never from the caller. Raises `InvalidInput`,
-    `TicketNotFound`, `QuantityLimit`, `NotOnSale`, `SoldOut` (nothing written),
+    Prices come from the tickets, never from the caller; `voucher` is a code ("" for none)
+    whose discount and uses are applied here (orders/pricing.py). Raises `InvalidInput`,
+    `TicketNotFound`, `QuantityLimit`, `NotOnSale`, `SoldOut`, `BuyerLimit`, the voucher
+    errors (nothing written),
     `PaymentGatewayUnavailable` (the order was written, then cancelled: no seat stays held),
     or `OrderCancelled` (cancelled by someone else while its invoice was being created; the
     invoice is closed at Xendit). An order whose total is 0 comes back PAID, with no invoice.
@@ -139,41 +151,57 @@ def order_place(
     # price charged is this read, a moment before the reserve: the price the buyer was shown.
     tickets = _tickets_for_order(quantities)
     event = next(iter(tickets.values())).event
-    total = sum(tickets[ticket_id].price * quantity for ticket_id, quantity in quantities.items())
-
     now = timezone.now()
+    pricing = order_pricing(tickets=tickets, quantities=quantities, voucher_code=voucher, now=now)
+    _order_limits_check(tickets, quantities, pricing.limits_exempt)
+    total = pricing.priced.total
+
     # durable: a caller's open transaction would keep the ticket rows locked through the
     # gateway call below, which is exactly what DESIGN §6 forbids.
     with transaction.atomic(durable=True):
         # The conditional UPDATEs first, the inserts after (DESIGN §6): inserting the lines
         # first takes shared locks on the ticket rows (FK checks) and deadlocks under load.
         stock_reserve(quantities=quantities, now=now)
+        if pricing.voucher is not None:
+            # Ticket rows, then the voucher row: the lock order everywhere (vouchers/services.py).
+            voucher_redeem(voucher_id=pricing.voucher.pk, uses=pricing.priced.voucher_uses, now=now)
+        # Counted while this transaction holds the ticket rows: see orders/buyer_limits.py.
+        buyer_limits_check(
+            tickets=tickets, quantities=quantities, email=email, phone=phone, exempt=pricing.limits_exempt
+        )
         buyer = Buyer.objects.create(full_name=full_name, email=email, phone=phone)
         order = Order.objects.create(
             buyer=buyer,
             event=event,
             total=total,
+            discount=pricing.priced.discount,
+            voucher=pricing.voucher,
+            voucher_uses=pricing.priced.voucher_uses if pricing.voucher else 0,
             currency=settings.CURRENCY,
             language=language,
             expires_at=now + settings.ORDER_TTL,
         )
         lines = OrderItem.objects.bulk_create(
-            OrderItem(order=order, ticket=tickets[ticket_id], quantity=quantity, unit_price=tickets[ticket_id].price)
-            for ticket_id, quantity in sorted(quantities.items())
+            OrderItem(
+                order=order,
+                ticket=tickets[line.ticket_id],
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                unit_discount=line.unit_discount,
+            )
+            for line in pricing.priced.lines
         )
         payment = Payment.objects.create(order=order, external_id=order.code, amount=total)
         order_event_record(order=order, to_status=OrderStatus.PENDING, source=source)
         if total == 0:
             # Same transaction: a free order is never seen PENDING, and there is no
             # gateway step left to fail after the commit.
-            _order_confirm_free(order=order, payment_id=payment.pk, now=now, source=source)
+            order_confirm_free(order=order, payment_id=payment.pk, now=now, source=source)
 
     if total == 0:
         # Confirmed in the transaction (PAID, its e-tickets): read back as it now is.
         return _order_read(order.pk)
-    invoice = _order_invoice_open(
-        order=order, payment_id=payment.pk, buyer=buyer, tickets=tickets, quantities=quantities, source=source
-    )
+    invoice = _order_invoice_open(order=order, payment_id=payment.pk, buyer=buyer, lines=lines, source=source)
     if invoice is not None:
         # The order as placed, from memory: the rows were just written and the invoice
         # recorded on a payment that was PENDING at that moment (a cancel after it is
@@ -193,7 +221,7 @@ def order_place(
 
 def _order_read(order_id: int) -> Order:
     return (
-        Order.objects.select_related("payment", "event", "buyer")
+        Order.objects.select_related("payment", "event", "buyer", "voucher")
         .prefetch_related(Prefetch("items", queryset=OrderItem.objects.select_related("ticket").order_by("ticket_id")))
         .get(pk=order_id)
     )
@@ -219,7 +247,7 @@ def _order_closed_error(order: Order) -> OrderCancelled:
     return OrderCancelled(details=details)
 
 
-def _order_confirm_free(*, order: Order, payment_id: int, now, source: str) -> None:
+def order_confirm_free(*, order: Order, payment_id: int, now, source: str, method: str = FREE_PAYMENT_METHOD) -> None:
     """Nothing to pay: confirm through the same transitions a paid invoice takes
     (`order_pay`: the payment PAID, then the order: e-tickets, confirmation email on commit).
 
@@ -235,14 +263,14 @@ def _order_confirm_free(*, order: Order, payment_id: int, now, source: str) -> N
         invoice_url="",
         paid_amount=0,
         paid_at=now,
-        payment_method=FREE_PAYMENT_METHOD,
+        payment_method=method,
         currency=order.currency,
     )
     order_pay(payment_id=payment_id, invoice=nothing_owed, source=source)
 
 
 def _order_invoice_open(
-    *, order: Order, payment_id: int, buyer: Buyer, tickets: dict[int, Ticket], quantities: dict[int, int], source: str
+    *, order: Order, payment_id: int, buyer: Buyer, lines: list[OrderItem], source: str
 ) -> Invoice | None:
     """Create the invoice, outside any transaction, and attach it to the payment. A create
     that failed may still have made an invoice (reply lost): look it up once by our code
@@ -263,9 +291,10 @@ def _order_invoice_open(
         success_redirect_url=order_url,
         failure_redirect_url=order_url,
         currency=order.currency,
+        # The price charged per ticket, after the voucher: the items add up to the amount.
         items=tuple(
-            InvoiceItem(name=tickets[ticket_id].name, price=tickets[ticket_id].price, quantity=quantity)
-            for ticket_id, quantity in sorted(quantities.items())
+            InvoiceItem(name=_invoice_item_name(order, line), price=line.unit_charged, quantity=line.quantity)
+            for line in lines
         ),
         customer=Customer(given_names=buyer.full_name, email=buyer.email, mobile_number=buyer.phone),
         locale=order.language,
@@ -303,6 +332,12 @@ def _order_invoice_open(
     if payment.status != PaymentStatus.PENDING:
         _invoice_expire_orphan(order=order, payment=payment, invoice=invoice)
     return None
+
+
+def _invoice_item_name(order: Order, line: OrderItem) -> str:
+    if line.unit_discount and order.voucher_id:
+        return f"{line.ticket.name} (voucher {order.voucher.code})"
+    return line.ticket.name
 
 
 def _invoice_expire_orphan(*, order: Order, payment: Payment, invoice: Invoice) -> None:

@@ -328,6 +328,9 @@ def test_csv_export_streams_excel_friendly_utf8(admin_client):
         "refunded (IDR)",
         "payment channel",
         "invoice id",
+        "kind",
+        "voucher",
+        "discount (IDR)",
     ]
     paid.refresh_from_db()
     assert rows[1] == [
@@ -345,6 +348,9 @@ def test_csv_export_streams_excel_friendly_utf8(admin_client):
         "0",
         "QRIS",
         "inv_paid",
+        "sale",
+        "",
+        "0",
     ]
     assert rows[2][0] == sneaky.code and rows[2][3] == "CANCELLED"
     assert rows[2][4] == '\'=HYPERLINK("http://evil")'  # not a formula in Excel

@@ -78,7 +78,14 @@ def test_api_answers_201_paid_with_no_invoice_url(orders_api, free_ticket):
     order = Order.objects.get()
     assert (body["code"], body["status"], body["total"], body["invoice_url"]) == (order.code, "PAID", 0, None)
     assert body["items"] == [
-        {"ticket_id": free_ticket.pk, "name": "Community", "quantity": 2, "unit_price": 0, "subtotal": 0}
+        {
+            "ticket_id": free_ticket.pk,
+            "name": "Community",
+            "quantity": 2,
+            "unit_price": 0,
+            "unit_discount": 0,
+            "subtotal": 0,
+        }
     ]
 
 

@@ -25,8 +25,17 @@ def test_places_an_order_and_answers_201_with_the_invoice_url(orders_api, xendit
         "currency": "IDR",
         "expires_at": body["expires_at"],
         "invoice_url": order.payment.invoice_url,
+        "discount": 0,
+        "voucher": None,
         "items": [
-            {"ticket_id": ticket.pk, "name": "Regular", "quantity": 2, "unit_price": 350_000, "subtotal": 700_000}
+            {
+                "ticket_id": ticket.pk,
+                "name": "Regular",
+                "quantity": 2,
+                "unit_price": 350_000,
+                "unit_discount": 0,
+                "subtotal": 700_000,
+            }
         ],
     }
     assert body["invoice_url"].startswith(f"{xendit_simulator.base_url}/web/")

@@ -26,3 +26,14 @@ def test_seed_demo_keeps_what_staff_changed():
     Ticket.objects.filter(name="Regular").update(price=400_000)
     call_command("seed_demo")
     assert Ticket.objects.get(name="Regular").price == 400_000
+
+
+def test_seed_demo_adds_a_voucher_for_the_regular_phase_once():
+    from tickets.management.commands.seed_demo import DEMO_VOUCHER_CODE
+    from vouchers.models import Voucher
+
+    call_command("seed_demo")
+    call_command("seed_demo")
+    voucher = Voucher.objects.get(code=DEMO_VOUCHER_CODE)
+    assert [ticket.name for ticket in voucher.tickets.all()] == ["Regular"]
+    assert voucher.event.slug == DEMO_EVENT_SLUG

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-PROJECT_PACKAGES = ("tedxpay", "tickets", "orders", "payments", "notifications")
+PROJECT_PACKAGES = ("tedxpay", "tickets", "vouchers", "orders", "payments", "notifications")
 
 # Top to bottom; the first pattern that matches a module places it. A module may import
 # from its own layer or any layer below, never from a layer above.
@@ -23,6 +23,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         (
             "*.admin",
             "*.admin_actions",
+            "orders.admin_comps",
             "*.apis",
             "*.views",
             "*.urls",
@@ -62,6 +63,14 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "orders.audit",
             "orders.buyers",
             "orders.links",
+            # Vouchers and the rules an order is priced and limited by (docs/vouchers.md).
+            "orders.pricing",
+            "orders.buyer_limits",
+            "orders.voucher_display",
+            "vouchers",
+            "vouchers.pricing",
+            "vouchers.selectors",
+            "vouchers.services",
             "tickets.services",
             "tickets.stock_sql",
             "tickets.selectors",

@@ -7,8 +7,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from tickets.models import Event, Ticket
+from vouchers.models import Voucher, VoucherKind
 
 DEMO_EVENT_SLUG = "tedxjakarta-2026"
+DEMO_VOUCHER_CODE = "KOMUNITAS"
 
 
 class Command(BaseCommand):
@@ -71,5 +73,13 @@ class Command(BaseCommand):
                     "max_per_order": 5 if name != "Student" else 2,
                 },
             )
+        # A voucher to try at checkout: /events/tedxjakarta-2026/?voucher=KOMUNITAS
+        voucher, _ = Voucher.objects.get_or_create(
+            event=event,
+            code=DEMO_VOUCHER_CODE,
+            defaults={"kind": VoucherKind.PERCENT, "value": 20, "max_uses": 50, "note": "Demo: 20% off Regular"},
+        )
+        if not voucher.tickets.exists():
+            voucher.tickets.set(event.tickets.filter(name="Regular"))
         verb = "Created" if created else "Kept"
         self.stdout.write(f"{verb} demo event '{event.name}' with {event.tickets.count()} ticket phases.")

@@ -1,0 +1,135 @@
+"""Vouchers and comps where finance and buyers see them: the comp form in the admin, the
+order page in the admin, the CSV export, the dashboard and the confirmation email."""
+
+import csv
+import io
+
+import pytest
+from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from orders.checkout.comps import CompRecipient, comps_issue
+from orders.checkout.placing import OrderLineRequest, order_place
+from orders.dashboard import sales_overview
+from orders.models import Order
+from orders.tests.test_expiry import celery_eager  # noqa: F401 (fixture)
+from tickets.tests.factories import TicketFactory
+from vouchers.models import VoucherKind
+from vouchers.tests.factories import VoucherFactory
+
+pytestmark = pytest.mark.django_db
+
+ISSUE = "/admin/orders/order/issue-comps/"
+CHANGELIST = "/admin/orders/order/"
+
+
+@pytest.fixture(autouse=True)
+def no_xendit(settings, closed_port):
+    settings.XENDIT_BASE_URL = f"http://127.0.0.1:{closed_port}"
+
+
+@pytest.fixture
+def ticket():
+    return TicketFactory(name="Regular", price=350_000, quota=10, event__name="TEDxUbud")
+
+
+def free_voucher_order(ticket, quantity=2):
+    VoucherFactory(event=ticket.event, code="CREW", kind=VoucherKind.PERCENT, value=100, max_uses=5)
+    return order_place(
+        full_name="Budi Santoso",
+        email="budi@example.com",
+        phone="0812 3456 7890",
+        items=[OrderLineRequest(ticket.pk, quantity)],
+        voucher="CREW",
+    )
+
+
+def test_finance_issues_comps_from_a_pasted_list_and_a_csv_upload(admin_client, ticket):
+    upload = SimpleUploadedFile("speakers.csv", "name,email\nSari Dewi,sari@example.com\n".encode("utf-8-sig"))
+    response = admin_client.post(
+        ISSUE,
+        {
+            "ticket": ticket.pk,
+            "recipients": "Ni Luh Putu Ayu, ayu@example.com",
+            "csv_file": upload,
+            "language": "id",
+            "note": "speakers",
+        },
+    )
+    assert response.status_code == 302 and response.url.endswith("?is_comp__exact=1")
+    comps = Order.objects.filter(is_comp=True).select_related("buyer")
+    assert sorted(order.buyer.email for order in comps) == ["ayu@example.com", "sari@example.com"]
+    assert all(
+        order.events.first().note.startswith("complimentary ticket issued by admin: speakers") for order in comps
+    )
+    ticket.refresh_from_db()
+    assert ticket.held == 2
+    assert admin_client.get(ISSUE).status_code == 200
+
+
+def test_a_comp_list_larger_than_what_is_left_is_refused_whole(admin_client, ticket):
+    ticket.quota = 1
+    ticket.save()
+    response = admin_client.post(
+        ISSUE, {"ticket": ticket.pk, "recipients": "A, a@example.com\nB, b@example.com", "language": "en"}
+    )
+    assert response.status_code == 200
+    assert "Only 1 left" in response.content.decode()
+    assert Order.objects.count() == 0
+
+
+def test_a_bad_line_is_shown_with_its_number(admin_client, ticket):
+    response = admin_client.post(ISSUE, {"ticket": ticket.pk, "recipients": "A, a@example.com\nB b", "language": "en"})
+    assert "line 2" in response.content.decode()
+    assert Order.objects.count() == 0
+
+
+def test_csv_export_and_admin_page_show_voucher_discount_and_comp(admin_client, ticket):
+    with_voucher = free_voucher_order(ticket)
+    [comp] = comps_issue(ticket_id=ticket.pk, recipients=[CompRecipient("Ayu", "ayu@example.com")], issued_by="f")
+
+    response = admin_client.post(CHANGELIST, {"action": "export_csv", "_selected_action": [with_voucher.pk, comp.pk]})
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    by_code = {row["code"]: row for row in rows}
+    assert (by_code[with_voucher.code]["kind"], by_code[with_voucher.code]["voucher"]) == ("sale", "CREW")
+    assert by_code[with_voucher.code]["discount (IDR)"] == "700000"
+    assert (by_code[comp.code]["kind"], by_code[comp.code]["total (IDR)"]) == ("comp", "0")
+
+    page = admin_client.get(f"{CHANGELIST}{with_voucher.pk}/change/").content.decode()
+    assert "CREW" in page and "Rp 700.000" in page
+    listing = admin_client.get(f"{CHANGELIST}?is_comp__exact=1").content.decode()
+    assert comp.code in listing and with_voucher.code not in listing
+
+
+def test_dashboard_shows_discounts_given_and_comps_issued(admin_client, ticket):
+    free_voucher_order(ticket)
+    comps_issue(
+        ticket_id=ticket.pk,
+        recipients=[CompRecipient("Ayu", "ayu@example.com"), CompRecipient("Sari", "sari@example.com")],
+        issued_by="f",
+    )
+
+    overview = sales_overview()
+    [sales] = overview.events
+    assert (sales.discounts, sales.comps, sales.revenue) == (700_000, 2, 0)
+    assert (overview.discounts, overview.comps) == (700_000, 2)
+    html = admin_client.get(f"{CHANGELIST}dashboard/").content.decode()
+    assert "Discounts given" in html and "Comps issued" in html and "Rp 700.000" in html
+
+
+def test_the_confirmation_email_shows_the_voucher_or_the_comp(
+    ticket,
+    celery_eager,  # noqa: F811
+    django_capture_on_commit_callbacks,
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        free_voucher_order(ticket)
+        comps_issue(
+            ticket_id=ticket.pk, recipients=[CompRecipient("Ayu", "ayu@example.com")], issued_by="f", language="id"
+        )
+    by_address = {message.to[0]: message for message in mail.outbox}
+    voucher_mail = by_address["budi@example.com"]
+    assert "Voucher CREW: −Rp 700.000" in voucher_mail.body
+    assert "Voucher CREW" in voucher_mail.alternatives[0][0]
+    comp_mail = by_address["ayu@example.com"]
+    assert "Tiket undangan (gratis) dari panitia." in comp_mail.body

@@ -1,0 +1,68 @@
+"""A buyer applies a voucher at checkout in Debian's Chromium, sees the discounted price,
+pays the discounted total at the simulator and finds the discount on the order page; a
+hidden phase appears only through its voucher link."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from orders.models import Order, OrderStatus
+from tickets.tests.factories import EventFactory, TicketFactory
+from vouchers.models import Voucher, VoucherKind
+from vouchers.tests.factories import VoucherFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_voucher_at_checkout_discounted_total_paid_and_shown_on_the_order_page(page, live_server, xendit_simulator):
+    event = EventFactory(slug="tedxdiskon", name="TEDxDiskon")
+    ticket = TicketFactory(event=event, name="Regular", price=350_000, quota=10)
+    VoucherFactory(event=event, code="KOMUNITAS", kind=VoucherKind.PERCENT, value=20, max_uses=5)
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone
+
+    page.goto(f"{live_server.url}/events/tedxdiskon/")
+    page.fill("#id_voucher", "komunitas")
+    page.click("#apply-voucher")
+    expect(page.locator("#voucher-applied")).to_contain_text("KOMUNITAS")
+    expect(page.locator("#voucher-applied")).to_contain_text("20% off")
+    expect(page.locator(".price .discounted").first).to_have_text("Rp 280.000")
+
+    page.select_option(f"select[name=quantity_{ticket.pk}]", "2")
+    page.fill("#id_full_name", "Siti Rahma")
+    page.fill("#id_email", "siti@example.com")
+    page.fill("#id_phone", "0812-3456-7890")
+    page.click("#buy")
+
+    # Xendit's page asks for the discounted total.
+    expect(page).to_have_url(re.compile(r"/_xendit/web/"))
+    expect(page.get_by_text("Rp 560.000").first).to_be_visible()
+    page.check("input[name=channel][value=OVO]")
+    page.click("#pay")
+
+    expect(page).to_have_url(re.compile(r"/orders/TDX-[A-Z0-9]{8}/$"))
+    expect(page.locator("#order-status")).to_have_text("Paid")
+    expect(page.locator("#order-discount")).to_contain_text("KOMUNITAS")
+    expect(page.locator("#order-discount")).to_contain_text("Rp 140.000")
+    expect(page.locator("#etickets .eticket svg")).to_have_count(2)
+
+    order = Order.objects.select_related("payment").get()
+    assert (order.status, order.total, order.discount) == (OrderStatus.PAID, 560_000, 140_000)
+    assert order.payment.paid_amount == 560_000
+    assert Voucher.objects.get(code="KOMUNITAS").used == 2
+
+
+def test_a_hidden_phase_appears_only_with_its_voucher_link(page, live_server):
+    event = EventFactory(slug="tedxundangan", name="TEDxUndangan")
+    TicketFactory(event=event, name="Regular", price=350_000)
+    hidden = TicketFactory(event=event, name="Tamu Pembicara", price=150_000, requires_voucher=True)
+    VoucherFactory(event=event, code="TAMU-2026", kind=VoucherKind.UNLOCK, value=0, tickets=[hidden])
+
+    page.goto(f"{live_server.url}/events/tedxundangan/")
+    expect(page.get_by_text("Regular")).to_be_visible()
+    expect(page.get_by_text("Tamu Pembicara")).to_have_count(0)
+
+    page.goto(f"{live_server.url}/events/tedxundangan/?voucher=TAMU-2026")
+    expect(page.locator("#id_voucher")).to_have_value("TAMU-2026")
+    expect(page.get_by_text("Tamu Pembicara")).to_be_visible()
+    expect(page.locator(f"select[name=quantity_{hidden.pk}]")).to_be_visible()

@@ -1,0 +1,94 @@
+"""The voucher box and `?voucher=CODE` links on the checkout page (Django's test client)."""
+
+import pytest
+
+from orders.models import Order, OrderStatus
+from orders.tests.test_checkout_pages import checkout_post
+from tickets.tests.factories import EventFactory, TicketFactory
+from vouchers.models import VoucherKind
+from vouchers.tests.factories import VoucherFactory
+
+pytestmark = pytest.mark.django_db
+
+BUYER = {"full_name": "Siti Rahma", "email": "siti@example.com", "phone": "0812 3456 7890", "language": "id"}
+
+
+@pytest.fixture
+def event():
+    return EventFactory(slug="tedxvoucher")
+
+
+@pytest.fixture
+def regular(event):
+    return TicketFactory(event=event, name="Regular", price=350_000)
+
+
+@pytest.fixture
+def hidden(event):
+    return TicketFactory(event=event, name="Speakers' guests", price=100_000, requires_voucher=True)
+
+
+def test_a_hidden_phase_is_not_shown_nor_listed_without_its_voucher(client, regular, hidden):
+    page = client.get("/events/tedxvoucher/").content.decode()
+    assert "Regular" in page
+    assert "Speakers" not in page and f"quantity_{hidden.pk}" not in page
+    assert hidden.pk not in [ticket["id"] for ticket in client.get("/api/tickets").json()]
+
+
+def test_a_voucher_link_prefills_the_code_shows_its_hidden_phase_and_the_price_with_it(client, event, regular, hidden):
+    VoucherFactory(event=event, code="GUEST-7Q2M", kind=VoucherKind.SET_PRICE, value=0, tickets=[regular, hidden])
+
+    response = client.get("/events/tedxvoucher/?voucher=guest-7q2m")
+    page = response.content.decode()
+
+    assert 'value="guest-7q2m"' in page  # the box, as the link had it
+    assert 'name="voucher" value="GUEST-7Q2M"' in page  # carried by the order form
+    assert "Speakers" in page and f'name="quantity_{hidden.pk}"' in page
+    rows = {row["ticket"].name: row["charged"] for row in response.context["phases"]}
+    assert rows == {"Regular": 0, "Speakers' guests": 0}
+    assert "free tickets" in page
+
+
+def test_a_bad_code_is_explained_and_reveals_nothing(client, event, regular, hidden):
+    VoucherFactory(event=event, code="USED", max_uses=1, used=1, tickets=[hidden])
+    for code, message in (("NOPE", "not valid for this event"), ("USED", "used up")):
+        page = client.get(f"/events/tedxvoucher/?voucher={code}").content.decode()
+        assert message in page
+        assert f"quantity_{hidden.pk}" not in page
+        assert 'type="hidden" name="voucher"' not in page
+
+
+def test_ordering_with_the_voucher_applies_it(client, event, regular):
+    voucher = VoucherFactory(event=event, code="CREW", kind=VoucherKind.PERCENT, value=100, max_uses=2)
+    token = client.get("/events/tedxvoucher/?voucher=CREW").context["checkout_token"]
+
+    response = client.post(
+        "/events/tedxvoucher/?voucher=CREW",
+        {**BUYER, f"quantity_{regular.pk}": "2", "voucher": "CREW", "checkout_token": token},
+    )
+
+    order = Order.objects.get()
+    assert response.status_code == 302 and response.url == order.get_absolute_url()
+    assert (order.status, order.total, order.discount, order.voucher) == (OrderStatus.PAID, 0, 700_000, voucher)
+    page = client.get(order.get_absolute_url()).content.decode()
+    assert "CREW" in page and "Rp 700.000" in page
+
+
+def test_a_voucher_used_up_since_it_was_applied_refuses_the_order_with_the_reason(client, event, regular):
+    voucher = VoucherFactory(event=event, code="LAST", value=100, max_uses=1)
+    token = client.get("/events/tedxvoucher/?voucher=LAST").context["checkout_token"]
+    voucher.used = 1
+    voucher.save()
+
+    response = client.post(
+        "/events/tedxvoucher/", {**BUYER, f"quantity_{regular.pk}": "1", "voucher": "LAST", "checkout_token": token}
+    )
+
+    assert response.status_code == 400
+    assert "used up" in response.content.decode()
+    assert Order.objects.count() == 0
+
+
+def test_without_a_voucher_nothing_changes(client, regular):
+    response = checkout_post(client, "tedxvoucher", {**BUYER, f"quantity_{regular.pk}": "0"})
+    assert response.status_code == 400

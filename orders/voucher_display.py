@@ -1,0 +1,47 @@
+"""A voucher as the checkout page shows it: what it does in words, which phases it covers
+(hidden ones appear), and each covered phase's price with it. Prices are the same
+arithmetic as placing (vouchers/pricing.py); the order itself is priced again on submit."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.utils import timezone
+
+from tedxpay.core.errors import ApplicationError
+from tickets.models import Event, Ticket
+from vouchers.errors import VoucherExpired, VoucherUsedUp
+from vouchers.models import Voucher
+from vouchers.pricing import VoucherTerms, unit_discount
+from vouchers.selectors import valid_at, voucher_find, voucher_terms
+
+
+@dataclass(frozen=True)
+class AppliedVoucher:
+    code: str
+    description: str
+    terms: VoucherTerms
+
+    def covers(self, ticket: Ticket) -> bool:
+        return ticket.pk in self.terms.ticket_ids
+
+    def price_of(self, ticket: Ticket) -> int:
+        if not self.covers(ticket):
+            return ticket.price
+        return ticket.price - unit_discount(kind=self.terms.kind, value=self.terms.value, price=ticket.price)
+
+
+def checkout_voucher(*, event: Event, code: str, now: datetime | None = None) -> tuple[AppliedVoucher | None, str]:
+    """(the voucher to show, "") or (None, why not) for what a buyer typed or a link
+    carried; (None, "") when there is no code."""
+    if not code.strip():
+        return None, ""
+    now = now or timezone.now()
+    try:
+        voucher = voucher_find(event_id=event.pk, code=code)
+        if not Voucher.objects.filter(valid_at(now), pk=voucher.pk).exists():
+            raise VoucherExpired()
+        if voucher.remaining == 0:
+            raise VoucherUsedUp()
+    except ApplicationError as error:
+        return None, error.message
+    return AppliedVoucher(code=voucher.code, description=voucher.describe(), terms=voucher_terms(voucher)), ""

@@ -1,0 +1,131 @@
+"""Vouchers in the admin: a typed code, N generated codes as a CSV, export, and a maximum
+that cannot go below the uses taken."""
+
+import csv
+import io
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from tickets.tests.factories import EventFactory, TicketFactory
+from vouchers.models import Voucher, VoucherKind
+from vouchers.services import voucher_redeem
+from vouchers.tests.factories import VoucherFactory
+
+pytestmark = pytest.mark.django_db
+
+ADD = "/admin/vouchers/voucher/add/"
+GENERATE = "/admin/vouchers/voucher/generate/"
+
+
+def settings_post(event, **changes) -> dict:
+    return {
+        "event": event.pk,
+        "kind": VoucherKind.PERCENT,
+        "value": 20,
+        "max_uses": 10,
+        "valid_from_0": "",
+        "valid_from_1": "",
+        "valid_until_0": "",
+        "valid_until_1": "",
+        "combines_with_limits": "on",
+        "note": "",
+        **changes,
+    }
+
+
+def csv_rows(response) -> list[dict]:
+    text = b"".join(response.streaming_content if response.streaming else [response.content]).decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_a_typed_code_is_stored_in_upper_case_with_its_phases(admin_client):
+    ticket = TicketFactory()
+    response = admin_client.post(ADD, settings_post(ticket.event, code=" komunitas py ", tickets=[ticket.pk]))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    voucher = Voucher.objects.get()
+    assert voucher.code == "KOMUNITASPY"
+    assert list(voucher.tickets.all()) == [ticket]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"value": 150}, "value"),
+        ({"kind": VoucherKind.UNLOCK, "value": 5}, "value"),
+        ({"code": "DUP"}, None),
+    ],
+)
+def test_bad_terms_are_form_errors(admin_client, changes, field):
+    event = EventFactory()
+    VoucherFactory(event=event, code="DUP")
+    response = admin_client.post(ADD, settings_post(event, **{"code": "NEW", **changes}))
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert form.errors and (field is None or field in form.errors)
+    assert Voucher.objects.count() == 1
+
+
+def test_phases_of_another_event_are_refused(admin_client):
+    ticket = TicketFactory()
+    response = admin_client.post(ADD, settings_post(EventFactory(), code="X", tickets=[ticket.pk]))
+    assert "tickets" in response.context["adminform"].form.errors
+
+
+def test_generating_codes_downloads_them_as_csv_with_links(admin_client, settings):
+    settings.SITE_URL = "https://tiket.tedxbandung.id"
+    ticket = TicketFactory(event__slug="tedxbandung")
+    VoucherFactory(event=ticket.event, code="ITB-EXISTING")
+
+    response = admin_client.post(
+        GENERATE,
+        settings_post(ticket.event, count=25, prefix="itb", batch="ITB students", tickets=[ticket.pk], max_uses=1),
+    )
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    rows = csv_rows(response)
+    codes = [row["code"] for row in rows]
+    assert len(codes) == len(set(codes)) == 25
+    assert all(code.startswith("ITB-") and len(code) == 12 for code in codes)
+    assert rows[0]["link"] == f"https://tiket.tedxbandung.id/events/tedxbandung/?voucher={codes[0]}"
+    generated = Voucher.objects.filter(batch="ITB students")
+    assert generated.count() == 25
+    assert {tuple(v.tickets.values_list("pk", flat=True)) for v in generated} == {(ticket.pk,)}
+    assert {(v.kind, v.value, v.max_uses) for v in generated} == {(VoucherKind.PERCENT, 20, 1)}
+
+
+def test_export_action_downloads_the_selected_codes(admin_client):
+    event = EventFactory()
+    vouchers = [VoucherFactory(event=event, code=code) for code in ("A1", "B2")]
+    response = admin_client.post(
+        "/admin/vouchers/voucher/",
+        {"action": "export_vouchers_csv", "_selected_action": [v.pk for v in vouchers]},
+    )
+    assert [row["code"] for row in csv_rows(response)] == ["A1", "B2"]
+
+
+def test_max_uses_cannot_go_below_the_uses_taken_and_used_is_never_written_back(admin_client):
+    ticket = TicketFactory()
+    voucher = VoucherFactory(event=ticket.event, code="TEN", max_uses=10)
+    change = f"/admin/vouchers/voucher/{voucher.pk}/change/"
+    form_page = admin_client.get(change)  # the form is read with used = 0
+    assert form_page.status_code == 200
+    with transaction.atomic():
+        voucher_redeem(voucher_id=voucher.pk, uses=4, now=timezone.now())
+
+    refused = admin_client.post(change, settings_post(ticket.event, code="TEN", max_uses=3))
+    assert "max_uses" in refused.context["adminform"].form.errors
+
+    saved = admin_client.post(change, settings_post(ticket.event, code="TEN", max_uses=5, note="ITB"))
+    assert saved.status_code == 302
+    voucher.refresh_from_db()
+    assert (voucher.max_uses, voucher.used, voucher.note) == (5, 4, "ITB")
+
+
+def test_the_pages_render(admin_client):
+    voucher = VoucherFactory(tickets=[TicketFactory()])
+    for url in ("/admin/vouchers/voucher/", ADD, GENERATE, f"/admin/vouchers/voucher/{voucher.pk}/change/"):
+        assert admin_client.get(url).status_code == 200, url
+    assert "Generate codes" in admin_client.get("/admin/vouchers/voucher/").content.decode()
