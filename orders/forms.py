@@ -19,15 +19,17 @@ class BuyerForm(forms.Form):
 
 
 class QuantitiesForm(forms.Form):
-    """One quantity select per phase on sale; the field name carries the ticket id."""
+    """One quantity select per phase on sale; the field name carries the ticket id. It offers
+    0, then the phase's minimum per order up to its maximum (or, for phases a voucher frees
+    from that maximum, up to `most_overrides[ticket_id]`) and what is left."""
 
-    def __init__(self, *args, tickets, **kwargs):
+    def __init__(self, *args, tickets, most_overrides: dict[int, int] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         for ticket in tickets:
-            most = min(ticket.max_per_order, ticket.available)
+            most = min((most_overrides or {}).get(ticket.pk, ticket.max_per_order), ticket.available)
             self.fields[self.field_name(ticket)] = forms.TypedChoiceField(
                 label=ticket.name,
-                choices=[(n, n) for n in range(most + 1)],
+                choices=[(0, 0)] + [(n, n) for n in range(ticket.min_per_order, most + 1)],
                 coerce=int,
                 initial=0,
                 required=False,

@@ -55,7 +55,7 @@ def event_checkout(request, slug: str):
         if not ticket.requires_voucher or (applied and applied.covers(ticket))
     ]
     buyer_form = BuyerForm(data, initial={"language": request.LANGUAGE_CODE})
-    quantities_form = QuantitiesForm(data, tickets=on_sale)
+    quantities_form = QuantitiesForm(data, tickets=on_sale, most_overrides=applied.most_per_order if applied else None)
 
     if request.method == "POST":
         # The code as sent, not only a valid one: a code that went bad since it was applied

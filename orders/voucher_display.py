@@ -2,7 +2,7 @@
 (hidden ones appear), and each covered phase's price with it. Prices are the same
 arithmetic as placing (vouchers/pricing.py); the order itself is priced again on submit."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.utils import timezone
@@ -20,6 +20,8 @@ class AppliedVoucher:
     code: str
     description: str
     terms: VoucherTerms
+    # Phases the voucher frees from their maximum per order: at most its remaining uses.
+    most_per_order: dict[int, int] = field(default_factory=dict)
 
     def covers(self, ticket: Ticket) -> bool:
         return ticket.pk in self.terms.ticket_ids
@@ -44,4 +46,6 @@ def checkout_voucher(*, event: Event, code: str, now: datetime | None = None) ->
             raise VoucherUsedUp()
     except ApplicationError as error:
         return None, error.message
-    return AppliedVoucher(code=voucher.code, description=voucher.describe(), terms=voucher_terms(voucher)), ""
+    terms = voucher_terms(voucher)
+    lifted = {} if voucher.combines_with_limits else dict.fromkeys(terms.ticket_ids, voucher.remaining)
+    return AppliedVoucher(code=voucher.code, description=voucher.describe(), terms=terms, most_per_order=lifted), ""

@@ -92,3 +92,21 @@ def test_a_voucher_used_up_since_it_was_applied_refuses_the_order_with_the_reaso
 def test_without_a_voucher_nothing_changes(client, regular):
     response = checkout_post(client, "tedxvoucher", {**BUYER, f"quantity_{regular.pk}": "0"})
     assert response.status_code == 400
+
+
+def choices(response, ticket) -> list[int]:
+    row = next(row for row in response.context["phases"] if row["ticket"] == ticket)
+    return [value for value, _ in row["field"].field.choices]
+
+
+def test_the_quantity_choices_follow_the_minimum_and_a_voucher_that_lifts_the_maximum(client, event, regular):
+    pair = TicketFactory(event=event, name="Pair", price=0, min_per_order=2, max_per_order=4)
+    assert choices(client.get("/events/tedxvoucher/"), pair) == [0, 2, 3, 4]
+    assert choices(client.get("/events/tedxvoucher/"), regular) == [0, 1, 2, 3, 4, 5]
+
+    VoucherFactory(
+        event=event, code="SPONSOR", kind=VoucherKind.UNLOCK, value=0, max_uses=8, combines_with_limits=False
+    )
+    VoucherFactory(event=event, code="NORMAL", kind=VoucherKind.UNLOCK, value=0, max_uses=8)
+    assert choices(client.get("/events/tedxvoucher/?voucher=SPONSOR"), regular) == list(range(9))
+    assert choices(client.get("/events/tedxvoucher/?voucher=NORMAL"), regular) == list(range(6))
