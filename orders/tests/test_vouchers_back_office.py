@@ -133,3 +133,6 @@ def test_the_confirmation_email_shows_the_voucher_or_the_comp(
     assert "Voucher CREW" in voucher_mail.alternatives[0][0]
     comp_mail = by_address["ayu@example.com"]
     assert "Tiket undangan (gratis) dari panitia." in comp_mail.body
+    assert "Anda mendapat tiket undangan (gratis) dari panitia" in comp_mail.body
+    assert "Pembayaran" not in comp_mail.body and "Pembayaran" not in comp_mail.alternatives[0][0]
+    assert "Your payment for order" in voucher_mail.body  # a bought ticket keeps its wording (English order)
