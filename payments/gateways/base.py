@@ -67,6 +67,11 @@ class Invoice:
     payment_method: str = ""
     payment_channel: str = ""
     currency: str = "IDR"
+    created: datetime | None = None
+    # What Xendit kept as its fee and what reached the balance, when it says (not every
+    # channel or account reports them).
+    fees_paid_amount: int | None = None
+    adjusted_received_amount: int | None = None
     raw: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -105,6 +110,19 @@ class PaymentGateway(Protocol):
     def find_invoices(self, external_id: str, *, read_timeout: float | None = None) -> list[Invoice]:
         """Invoices with this external id, newest first (Xendit does not keep it unique).
         `read_timeout` overrides the configured one for this call."""
+        ...
+
+    def list_invoices(
+        self,
+        *,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        statuses: tuple[str, ...] = (),
+        limit: int = 100,
+        last_invoice: str | None = None,
+    ) -> list[Invoice]:
+        """One page of invoices, newest first; `last_invoice` (the last id of the previous
+        page) asks for the next one."""
         ...
 
     def expire_invoice(self, invoice_id: str) -> Invoice: ...

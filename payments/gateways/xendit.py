@@ -114,14 +114,29 @@ class XenditGateway:
             "find_invoices", "GET", "/v2/invoices", query=[("external_id", external_id)], timeout=timeout
         )
 
-        def convert(items) -> list[Invoice]:
-            if not isinstance(items, list):
-                raise _NotAnInvoice("a list of invoices", items)
-            invoices = [_invoice_from_json(item) for item in items]
-            # Xendit answers newest first; sort anyway so callers can rely on it.
-            return sorted(invoices, key=lambda inv: inv.raw.get("created") or "", reverse=True)
+        return self._read("find_invoices", reply, _invoice_list_from_json)
 
-        return self._read("find_invoices", reply, convert)
+    def list_invoices(
+        self,
+        *,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        statuses: tuple[str, ...] = (),
+        limit: int = 100,
+        last_invoice: str | None = None,
+    ) -> list[Invoice]:
+        """One page of invoices (newest first, at most `limit`, which Xendit caps at 100);
+        `last_invoice` is the id of the last invoice of the previous page."""
+        query: list[tuple[str, Any]] = [("limit", limit)]
+        if created_after is not None:
+            query.append(("created_after", created_after.isoformat()))
+        if created_before is not None:
+            query.append(("created_before", created_before.isoformat()))
+        query.extend(("statuses", str(status)) for status in statuses)
+        if last_invoice:
+            query.append(("last_invoice", last_invoice))
+        reply = self._call("list_invoices", "GET", "/v2/invoices", query=query)
+        return self._read("list_invoices", reply, _invoice_list_from_json)
 
     def expire_invoice(self, invoice_id: str) -> Invoice:
         reply = self._call("expire_invoice", "POST", "/invoices/{invoice_id}/expire!", path={"invoice_id": invoice_id})
@@ -163,21 +178,16 @@ class XenditGateway:
     def _read(self, operation: str, reply: Any, convert: Callable[[Any], T]) -> T:
         try:
             return convert(reply)
-        except _NotAnInvoice as exc:
-            # A reply without what every invoice has (a proxy's JSON, an API change): the
-            # same call would get the same reply, so not retryable. The code is the one the
-            # SDK's own validation of a reply gave.
-            raise self._logged(
-                operation,
-                GatewayError(f"Xendit's reply is not {exc}", retryable=False, code="SDK_VALIDATION_ERROR"),
-            ) from exc
         except Exception as exc:
-            # It reads as an invoice but a field does not (`paid_at` that is not a date):
-            # not retryable either, and inside the mapping, so no caller ever sees a bare
-            # ValueError from a gateway call.
+            # A 2xx whose body does not read as an invoice: without what every invoice has
+            # (a proxy's JSON, an API change) or with a field that does not read (`paid_at`
+            # that is not a date). Nothing we sent was at fault, and the next reply may
+            # well be whole (a GET or an expire is safe to make again), so retryable: a
+            # callback's read-back answers 503 and Xendit delivers it again. Inside the
+            # mapping, so no caller ever sees a bare ValueError from a gateway call.
             raise self._logged(
                 operation,
-                GatewayError(f"Xendit's reply could not be read: {exc!r}", retryable=False, code="MALFORMED_REPLY"),
+                GatewayError(f"Xendit's reply could not be read: {exc!r}", retryable=True, code="MALFORMED_REPLY"),
             ) from exc
 
     @staticmethod
@@ -285,8 +295,19 @@ def _invoice_from_json(data: Any) -> Invoice:
         payment_method=data.get("payment_method") or "",
         payment_channel=data.get("payment_channel") or "",
         currency=data.get("currency") or "IDR",
+        created=_datetime(data.get("created")),
+        fees_paid_amount=_rupiah(data.get("fees_paid_amount")),
+        adjusted_received_amount=_rupiah(data.get("adjusted_received_amount")),
         raw=data,
     )
+
+
+def _invoice_list_from_json(items: Any) -> list[Invoice]:
+    if not isinstance(items, list):
+        raise _NotAnInvoice("a list of invoices", items)
+    invoices = [_invoice_from_json(item) for item in items]
+    # Xendit answers newest first; sort anyway so callers can rely on it.
+    return sorted(invoices, key=lambda inv: inv.raw.get("created") or "", reverse=True)
 
 
 def _rupiah(value: Any) -> int | None:

@@ -143,12 +143,13 @@ def test_settings_fault_applies_to_every_call_of_its_kind(gateway, settings):
     assert gateway.find_invoices("TDX-GW0001") == []  # other kinds are untouched
 
 
-def test_reply_the_sdk_cannot_validate_is_not_retryable(gateway, xendit_simulator):
-    # A 200 reply missing fields the SDK requires: the same call would fail the same way.
-    xendit_simulator.inject_fault("create", "malformed")
+def test_reply_the_sdk_cannot_validate_is_a_retryable_malformed_reply(gateway, xendit_simulator):
+    # A 200 reply missing fields the SDK requires: nothing we sent was wrong, and the next
+    # reply may well be whole (a callback's read-back answers 503 on it, so Xendit retries).
+    xendit_simulator.inject_fault("get", "malformed")
 
     with pytest.raises(GatewayError) as caught:
-        gateway.create_invoice(make_request())
+        gateway.get_invoice("0" * 24)
 
-    assert caught.value.code == "SDK_VALIDATION_ERROR"
-    assert caught.value.retryable is False
+    assert caught.value.code == "MALFORMED_REPLY"
+    assert caught.value.retryable is True

@@ -1,0 +1,32 @@
+"""A callback whose read-back at Xendit meets a reply that cannot be read (the simulator's
+`malformed` fault: a 200 the SDK refuses) is not final: it answers 503, so Xendit delivers
+it again, and that delivery pays the order."""
+
+import pytest
+
+from payments.models import PaymentStatus, WebhookEvent, WebhookOutcome
+from payments.tests.conftest import callback_body, post_callback
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_malformed_read_back_answers_503_and_the_redelivery_pays(client, placed_order, xendit_simulator):
+    payment = placed_order(quantity=1, price=250_000)
+    xendit_simulator.pay(payment.invoice_id, channel="BCA", callback="none")
+    body = callback_body(invoice_id=payment.invoice_id, external_id=payment.external_id, amount=payment.amount)
+    xendit_simulator.inject_fault("get", "malformed")
+
+    first = post_callback(client, body)
+
+    assert first.status_code == 503, first.json()
+    assert first.json()["error"]["code"] == "service_unavailable"
+    failed = WebhookEvent.objects.get()
+    assert failed.outcome == WebhookOutcome.FAILED and "could not be read" in failed.outcome_detail
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.PENDING
+
+    again = post_callback(client, body)  # Xendit's retry
+
+    assert again.status_code == 200 and again.json()["outcome"] == "processed"
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.PAID
