@@ -9,6 +9,8 @@ export SITE_URL=${SITE_URL:-http://$host:$port}
 # The demo is a development server: debug pages, the Xendit simulator. (The settings
 # default to DEBUG off, so a production start that forgets the variable is never this.)
 export DEBUG=${DEBUG:-true}
+# The built-in Xendit simulator's clock: invoices expire by themselves, failed callbacks are retried.
+export XENDIT_SIMULATOR_CLOCK_SECONDS=${XENDIT_SIMULATOR_CLOCK_SECONDS:-1}
 
 .venv/bin/python manage.py migrate --no-input
 .venv/bin/python manage.py seed_demo

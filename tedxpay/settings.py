@@ -300,6 +300,19 @@ XENDIT_MERCHANT_NAME = env("XENDIT_MERCHANT_NAME", default="TEDx Indonesia")
 # simulated Xendit API call. Per-test faults go through POST /_xendit/simulate/faults.
 XENDIT_SIMULATOR_FAULTS = env.json("XENDIT_SIMULATOR_FAULTS", default=[])
 XENDIT_SIMULATOR_LATENCY_MS = env.int("XENDIT_SIMULATOR_LATENCY_MS", default=0)
+# The simulator over time (docs/xendit-simulator.md): seconds between ticks of the
+# in-process simulator's clock (self-expiry with an EXPIRED callback, callback retries);
+# 0: off (tests tick it themselves; the standalone command has its own --clock). And the
+# retry intervals after each failed callback delivery: Xendit's with auto-retry switched
+# on by default, comma-separated seconds to compress them, "" for none (Xendit's default).
+XENDIT_SIMULATOR_CLOCK_SECONDS = env.float("XENDIT_SIMULATOR_CLOCK_SECONDS", default=0)
+XENDIT_SIMULATOR_CALLBACK_RETRY_SECONDS = [
+    float(seconds)
+    for seconds in env.list(
+        "XENDIT_SIMULATOR_CALLBACK_RETRY_SECONDS", default=["900", "2700", "7200", "10800", "21600", "43200"]
+    )
+    if str(seconds).strip()
+]
 if not DEBUG and XENDIT_SIMULATOR_ENABLED and XENDIT_SECRET_KEY.startswith("xnd_production_"):
     raise ImproperlyConfigured("The Xendit simulator must not run with a live Xendit key.")
 if not DEBUG and not (XENDIT_SECRET_KEY and XENDIT_CALLBACK_TOKEN):

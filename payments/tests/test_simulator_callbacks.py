@@ -57,6 +57,7 @@ def test_paid_callback_per_channel_family(
     callback = callback_receiver.received[0]
     assert callback.headers["x-callback-token"] == settings.XENDIT_CALLBACK_TOKEN
     assert callback.headers["content-type"] == "application/json"
+    assert callback.headers["webhook-id"].startswith("wh_")
     body = callback.body
     assert body.keys() >= COMMON_KEYS
     assert body["id"] == invoice.id and body["external_id"] == "TDX-GW0001"
@@ -76,10 +77,12 @@ def test_paid_callback_per_channel_family(
     assert result["callbacks"] == [
         {
             "status": "PAID",
+            "webhook_id": callback.headers["webhook-id"],
             "url": callback_receiver.url,
             "status_code": 200,
             "error": None,
             "at": result["callbacks"][0]["at"],
+            "attempt": 1,
         }
     ]
     assert xendit_simulator.invoice(invoice.id)["callbacks"] == result["callbacks"]

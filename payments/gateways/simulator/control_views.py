@@ -1,25 +1,28 @@
 """Control API for tests and benchmarks (not part of Xendit's API).
 
-`POST /_xendit/simulate/<id>/pay` {"channel": "BCA", "callback": "send"|"none"|"twice", "amount": int?}
+`POST /_xendit/simulate/<id>/pay` {"channel": "BCA", "callback": "send"|"none"|"twice"|"late",
+                                  "delay": seconds?, "amount": int?}
 `POST /_xendit/simulate/<id>/expire` {"callback": ...}
+`POST /_xendit/simulate/tick` one tick of the clock now (expire what is due, try due callbacks)
 `POST /_xendit/simulate/<id>/settle`
 `GET  /_xendit/simulate/<id>` the invoice plus its recorded callback deliveries
 `POST /_xendit/simulate/faults` {"kind", "mode", "count", "status", "seconds"}; DELETE clears them
 Callbacks are delivered synchronously within the request, after the state change is
-committed, and their results are returned.
+committed, and their results are returned; "late" ones go out `delay` seconds later, by
+the clock; "none" is a callback lost for good.
 """
 
 import json
 
 from django.http import JsonResponse
 
-from payments.gateways.simulator import callbacks, faults, services
+from payments.gateways.simulator import callbacks, clock, faults, services
 from payments.gateways.simulator.guards import method_not_allowed, xendit_api
 from payments.gateways.simulator.models import FaultKind, FaultMode
 from payments.gateways.simulator.serializers import invoice_json
 from payments.gateways.simulator.validation import XenditError
 
-CALLBACK_TIMES = {"send": 1, "none": 0, "twice": 2}
+CALLBACK_TIMES = {"send": 1, "none": 0, "twice": 2, "late": 0}
 
 
 def _body(request) -> dict:
@@ -39,6 +42,19 @@ def _callback_times(body: dict) -> int:
     return CALLBACK_TIMES[option]
 
 
+def _deliver(invoice_id: str, body: dict) -> list[dict]:
+    """The callback as the control call asked for it: now (once, twice), late, or never."""
+    if body.get("callback") == "late":
+        try:
+            delay = float(body.get("delay", 60))
+        except (TypeError, ValueError) as exc:
+            raise XenditError(400, "API_VALIDATION_ERROR", '"delay" must be a number of seconds') from exc
+        callbacks.deliver_late(invoice_id, delay_seconds=delay)
+        return []
+    times = _callback_times(body)
+    return callbacks.deliver(invoice_id, times=times) if times else []
+
+
 def _answer(invoice_id: str, deliveries: list[dict]) -> JsonResponse:
     invoice = services.invoice_get(invoice_id)
     return JsonResponse({"invoice": invoice_json(invoice), "callbacks": deliveries})
@@ -49,21 +65,22 @@ def simulate_pay(request, invoice_id: str):
     if request.method != "POST":
         return method_not_allowed()
     body = _body(request)
-    times = _callback_times(body)
+    _callback_times(body)  # refused before anything changes
     amount = body.get("amount")
     if amount is not None and (isinstance(amount, bool) or not isinstance(amount, int)):
         raise XenditError(400, "API_VALIDATION_ERROR", '"amount" must be an integer number of rupiah')
     services.invoice_pay(invoice_id, channel=body.get("channel") or "BCA", amount=amount)
-    return _answer(invoice_id, callbacks.deliver(invoice_id, times=times) if times else [])
+    return _answer(invoice_id, _deliver(invoice_id, body))
 
 
 @xendit_api
 def simulate_expire(request, invoice_id: str):
     if request.method != "POST":
         return method_not_allowed()
-    times = _callback_times(_body(request))
+    body = _body(request)
+    _callback_times(body)
     services.invoice_expire(invoice_id)
-    return _answer(invoice_id, callbacks.deliver(invoice_id, times=times) if times else [])
+    return _answer(invoice_id, _deliver(invoice_id, body))
 
 
 @xendit_api
@@ -80,6 +97,13 @@ def simulate_invoice(request, invoice_id: str):
         return method_not_allowed()
     invoice = services.invoice_get(invoice_id)
     return JsonResponse({"invoice": invoice_json(invoice), "callbacks": invoice.callback_deliveries})
+
+
+@xendit_api
+def simulate_tick(request):
+    if request.method != "POST":
+        return method_not_allowed()
+    return JsonResponse(clock.tick())
 
 
 @xendit_api

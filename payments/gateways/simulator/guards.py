@@ -10,6 +10,7 @@ from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from payments.gateways.simulator import clock
 from payments.gateways.simulator.serializers import error_json
 from payments.gateways.simulator.validation import XenditError
 
@@ -60,6 +61,9 @@ def xendit_api(view):
     @refuse_live_key
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
+        # The in-process simulator's clock starts with its first call (make run sets the
+        # interval; off by default, so tests tick it themselves).
+        clock.clock_start(getattr(settings, "XENDIT_SIMULATOR_CLOCK_SECONDS", 0) or 0)
         user = _basic_auth_user(request)
         if user is None or not hmac.compare_digest(user.encode(), settings.XENDIT_SECRET_KEY.encode()):
             return JsonResponse(error_json("INVALID_API_KEY", "API key is invalid"), status=401)

@@ -52,6 +52,29 @@ class SimulatedInvoice(models.Model):
         return f"{self.id} {self.external_id} ({self.status})"
 
 
+class SimulatedCallback(models.Model):
+    """One callback Xendit owes for an invoice event (PAID, EXPIRED): tried at once, and when
+    a delivery fails (no 2xx), tried again on the retry schedule, like Xendit with "auto-retry
+    for failed callbacks" switched on (callbacks.py). Every try of the same callback carries
+    the same `webhook_id`."""
+
+    invoice = models.ForeignKey(SimulatedInvoice, on_delete=models.CASCADE, related_name="callbacks")
+    webhook_id = models.CharField(max_length=40, unique=True)
+    status = models.CharField(max_length=10)
+    body = models.JSONField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # When the next try is due; None once delivered or given up.
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.webhook_id} {self.status} for {self.invoice_id}"
+
+
 class FaultMode(models.TextChoices):
     ERROR = "error", "HTTP error with a Xendit JSON body (status, default 503)"
     NON_JSON = "non_json", "HTTP error with an HTML body (status, default 502)"

@@ -7,7 +7,7 @@ integer amounts as real IDR callbacks carry them.
 
 from datetime import UTC, datetime
 
-from payments.gateways.simulator import channels
+from payments.gateways.simulator import channels, fees
 from payments.gateways.simulator.models import SimulatedInvoice, SimulatedInvoiceStatus
 
 MERCHANT_PROFILE_PICTURE_URL = "https://du8nwjtfkinx.cloudfront.net/xendit.png"
@@ -79,6 +79,7 @@ def invoice_json(invoice: SimulatedInvoice) -> dict:
         body["paid_amount"] = invoice.paid_amount
         body["paid_at"] = xendit_time(invoice.paid_at)
         body["payment_id"] = invoice.payment_id
+        body.update(_fee_fields(invoice))
     # Xendit leaves optional keys out rather than sending null.
     return {key: value for key, value in body.items() if value is not None}
 
@@ -110,10 +111,14 @@ def callback_body(invoice: SimulatedInvoice) -> dict:
             paid_at=xendit_time(invoice.paid_at),
             payment_id=invoice.payment_id,
             initial_amount=invoice.amount,
-            adjusted_received_amount=invoice.paid_amount,
-            fees_paid_amount=0,
         )
+        body.update(_fee_fields(invoice))
     return body
+
+
+def _fee_fields(invoice: SimulatedInvoice) -> dict:
+    fee = fees.fee_for(invoice.payment_channel, invoice.paid_amount)
+    return {"fees_paid_amount": fee, "adjusted_received_amount": invoice.paid_amount - fee}
 
 
 def error_json(error_code: str, message: str) -> dict:

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from payments.gateways.simulator import channels
+from payments.gateways.simulator import callbacks, channels
 from payments.gateways.simulator.models import SimulatedInvoice, SimulatedInvoiceStatus
 from payments.gateways.simulator.validation import XenditError
 
@@ -54,19 +54,35 @@ def not_found() -> XenditError:
 
 
 def invoice_get(invoice_id: str) -> SimulatedInvoice:
-    """The invoice, with a PENDING one past its expiry date turned EXPIRED, as Xendit does.
-    (Xendit would also send an EXPIRED callback then; the simulator has no clock of its own.)"""
+    """The invoice, with a PENDING one past its expiry date turned EXPIRED, as Xendit does
+    (its EXPIRED callback is then owed: the clock sends it)."""
     invoice = SimulatedInvoice.objects.filter(pk=invoice_id).first()
     if invoice is None:
         raise not_found()
     if invoice.status == SimulatedInvoiceStatus.PENDING and invoice.expiry_date <= timezone.now():
-        with transaction.atomic():
-            invoice = SimulatedInvoice.objects.select_for_update().get(pk=invoice_id)
-            if invoice.status == SimulatedInvoiceStatus.PENDING and invoice.expiry_date <= timezone.now():
-                invoice.status = SimulatedInvoiceStatus.EXPIRED
-                invoice.updated = timezone.now()
-                invoice.save(update_fields=["status", "updated"])
+        invoice = invoice_expire_if_due(invoice_id) or invoice
     return invoice
+
+
+@transaction.atomic
+def invoice_expire_if_due(invoice_id: str) -> SimulatedInvoice | None:
+    """PENDING → EXPIRED once `expiry_date` has passed, with its EXPIRED callback owed (due
+    now: the clock delivers it). Returns the invoice if it expired just now, else None."""
+    invoice = SimulatedInvoice.objects.select_for_update().filter(pk=invoice_id).first()
+    now = timezone.now()
+    if invoice is None or invoice.status != SimulatedInvoiceStatus.PENDING or invoice.expiry_date > now:
+        return None
+    invoice.status = SimulatedInvoiceStatus.EXPIRED
+    invoice.updated = now
+    invoice.save(update_fields=["status", "updated"])
+    callbacks.callback_enqueue(invoice, due_at=now)
+    return invoice
+
+
+def invoices_expire_due(*, limit: int = 200) -> int:
+    """Expire every PENDING invoice past its expiry date (at most `limit`); returns how many."""
+    due = SimulatedInvoice.objects.filter(status=SimulatedInvoiceStatus.PENDING, expiry_date__lte=timezone.now())
+    return sum(1 for invoice_id in due.values_list("pk", flat=True)[:limit] if invoice_expire_if_due(invoice_id))
 
 
 def _locked(invoice_id: str) -> SimulatedInvoice:

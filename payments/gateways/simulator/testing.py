@@ -37,12 +37,28 @@ class SimulatorControl:
             raise SimulatorError(response.status, data)
         return data
 
-    def pay(self, invoice_id: str, channel: str = "BCA", callback: str = "send", amount: int | None = None) -> dict:
-        """Pay the invoice; returns {"invoice": {...}, "callbacks": [delivery results]}."""
+    def pay(
+        self,
+        invoice_id: str,
+        channel: str = "BCA",
+        callback: str = "send",
+        amount: int | None = None,
+        delay: float | None = None,
+    ) -> dict:
+        """Pay the invoice; returns {"invoice": {...}, "callbacks": [delivery results]}.
+        `callback`: "send", "twice", "none" (lost for good) or "late" (sent by the clock
+        `delay` seconds later)."""
         body = {"channel": channel, "callback": callback}
         if amount is not None:
             body["amount"] = amount
+        if delay is not None:
+            body["delay"] = delay
         return self._request("POST", f"/simulate/{invoice_id}/pay", body)
+
+    def tick(self) -> dict:
+        """One tick of the simulator's clock now: invoices past their expiry date expire
+        (EXPIRED callback), callbacks whose (re)try is due are sent."""
+        return self._request("POST", "/simulate/tick", {})
 
     def expire(self, invoice_id: str, callback: str = "send") -> dict:
         return self._request("POST", f"/simulate/{invoice_id}/expire", {"callback": callback})

@@ -15,6 +15,7 @@ urlpatterns = [
     path("web/<str:invoice_id>", page_views.invoice_page, name="web"),
     # Control API for tests and benchmarks.
     path("simulate/faults", control_views.simulate_faults, name="simulate-faults"),
+    path("simulate/tick", control_views.simulate_tick, name="simulate-tick"),
     path("simulate/<str:invoice_id>", control_views.simulate_invoice, name="simulate-invoice"),
     path("simulate/<str:invoice_id>/pay", control_views.simulate_pay, name="simulate-pay"),
     path("simulate/<str:invoice_id>/expire", control_views.simulate_expire, name="simulate-expire"),

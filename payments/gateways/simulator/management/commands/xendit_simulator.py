@@ -2,15 +2,19 @@
 
 Serves only the `/_xendit/` paths of this project (Xendit's invoice API, the hosted page,
 the control API) from a small threaded WSGI server, with state in the project's database,
-and sends callbacks to XENDIT_CALLBACK_URL. Point the shop at it with
+and sends callbacks to XENDIT_CALLBACK_URL. Its clock (clock.py) runs in the background:
+invoices expire by themselves at their expiry date with an EXPIRED callback, and failed
+callbacks are retried on the configured schedule. Chunked request bodies are read whole. Point the shop at it with
 `XENDIT_BASE_URL=http://127.0.0.1:8001/_xendit`: useful with multi-worker gunicorn and in
 benchmarks, where the simulator must not compete with the shop for its workers.
 """
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.core.servers.basehttp import get_internal_wsgi_application, run
+from django.core.servers.basehttp import get_internal_wsgi_application
 
+from payments.gateways.simulator import clock as simulator_clock
+from payments.gateways.simulator.chunked import serve
 from payments.gateways.simulator.guards import live_key_configured
 
 PREFIX = "/_xendit/"
@@ -34,8 +38,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8001)
+        parser.add_argument(
+            "--clock",
+            type=float,
+            default=1.0,
+            help="Seconds between ticks of the simulator's clock (self-expiry, callback retries); 0 turns it off.",
+        )
 
-    def handle(self, *args, host, port, **options):
+    def handle(self, *args, host, port, clock, **options):
         if live_key_configured():
             raise CommandError("Refusing to run the Xendit simulator with a live Xendit key (xnd_production_…).")
         if not settings.XENDIT_SIMULATOR_ENABLED:
@@ -45,4 +55,5 @@ class Command(BaseCommand):
             f"(callbacks to {settings.XENDIT_CALLBACK_URL}); Ctrl-C to stop."
         )
         self.stdout.flush()
-        run(host, port, only_simulator(get_internal_wsgi_application()), threading=True)
+        simulator_clock.clock_start(clock)
+        serve(host, port, only_simulator(get_internal_wsgi_application()))
