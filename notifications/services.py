@@ -63,11 +63,20 @@ class NotificationSendFailed(Exception):
     """The email could not be handed to the backend this time (recorded on the row)."""
 
 
+# How long one send may take: the send task's own time limits (notifications/tasks.py).
+# At the soft limit the send is interrupted and recorded as failed (then retried); at the
+# hard limit Celery kills the process. A send normally takes a second or two; one ESP call
+# or SMTP operation is bounded by ANYMAIL_REQUESTS_TIMEOUT / EMAIL_TIMEOUT (20 s).
+SEND_SOFT_TIME_LIMIT = settings.NOTIFICATION_SEND_SOFT_TIME_LIMIT
+SEND_TIME_LIMIT = settings.NOTIFICATION_SEND_TIME_LIMIT
 # A claim older than this belongs to a sender that died (killed worker, lost connection)
-# and may be taken over. It must stay above the longest a live sender can hold one: a task
-# is killed at CELERY_TASK_TIME_LIMIT (90 s) and a send takes at most a few EMAIL_TIMEOUTs
-# (20 s each), so no live sender still holds a 5-minute-old claim and no email goes twice.
-SEND_CLAIM_TIMEOUT = timedelta(minutes=5)
+# and may be taken over. It must stay above the longest a live sender can hold one, which
+# is the send task's hard time limit (the process is killed then): 55 s, plus 10 s for
+# clocks that differ between worker machines. So no live sender's claim is ever taken
+# over and no email goes twice, while an email whose sender was killed goes out about a
+# minute later (the task's redelivery waits for the claim to age; the sweep, every
+# NOTIFICATION_SWEEP_INTERVAL_SECONDS, catches a message the broker kept).
+SEND_CLAIM_TIMEOUT = timedelta(seconds=SEND_TIME_LIMIT + 10)
 
 _CLAIMABLE = (NotificationStatus.PENDING, NotificationStatus.FAILED)
 # Never sent again by `notification_send` (a deliberate copy of a sent one: notification_resend).
@@ -249,9 +258,12 @@ def notification_mark_failed(*, notification_id: int, error: str = "") -> Notifi
 # --- the sweep for sends that were never started -----------------------------------------
 
 # A `pending` row nobody has tried to send this long after it was written (or last queued
-# by the sweep) lost its task: the broker refused it after the commit, or a worker lost it.
-# Well above the seconds a queued task normally waits for a worker.
-NOTIFICATION_STALL_AFTER = timedelta(minutes=5)
+# by the sweep) lost its task: the broker refused it after the commit, or a worker that was
+# killed held it (a Redis message taken by a dead worker comes back only after the
+# visibility timeout, an hour). Above the seconds a queued task normally waits for a
+# worker; under a backlog a row may be queued twice, which is harmless (only the sender
+# that claims the row sends).
+NOTIFICATION_STALL_AFTER = timedelta(seconds=60)
 
 
 def notifications_requeue_stalled(*, limit: int = 200, now: datetime | None = None) -> int:
@@ -262,7 +274,8 @@ def notifications_requeue_stalled(*, limit: int = 200, now: datetime | None = No
       retry countdown (NOTIFICATION_RETRY_MAX_DELAY plus its 25 % jitter) plus the stall time
       (the retry itself could not be queued);
     - `sending` with a claim older than SEND_CLAIM_TIMEOUT (its sender died and nothing
-      redelivered the message): the task takes the claim over, as it would on redelivery.
+      redelivered the message): the task takes the claim over, as it would on redelivery;
+      queued again at most once per SEND_CLAIM_TIMEOUT.
 
     Each row is taken with one conditional UPDATE of `updated_at` before it is queued, so two
     sweeps at once (two beats) queue it once, and a row whose task waits in a long queue is
@@ -276,7 +289,13 @@ def notifications_requeue_stalled(*, limit: int = 200, now: datetime | None = No
     rows = Notification.objects.filter(
         Q(status=NotificationStatus.PENDING, attempts=0, updated_at__lte=stalled)
         | Q(status=NotificationStatus.PENDING, attempts__gt=0, updated_at__lte=retry_overdue)
-        | Q(status=NotificationStatus.SENDING, claimed_at__lte=now - SEND_CLAIM_TIMEOUT, updated_at__lte=stalled)
+        # A claim is written with updated_at: both older than the claim timeout means
+        # neither its sender nor an earlier sweep touched it since.
+        | Q(
+            status=NotificationStatus.SENDING,
+            claimed_at__lte=now - SEND_CLAIM_TIMEOUT,
+            updated_at__lte=now - SEND_CLAIM_TIMEOUT,
+        )
     ).order_by("updated_at", "pk")
     queued = 0
     for notification_id, status, updated_at in rows.values_list("pk", "status", "updated_at")[:limit]:

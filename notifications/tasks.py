@@ -4,8 +4,11 @@ The services queue these tasks, so this module imports nothing of ours above the
 its top; each task imports its service when it runs (docs/architecture.md, "Layers").
 """
 
+import math
+
 from celery import shared_task
 from django.conf import settings
+from django.utils import timezone
 
 from notifications.models import Notification, NotificationStatus
 from tedxpay.celery import backoff_delay
@@ -13,16 +16,18 @@ from tedxpay.celery import backoff_delay
 
 # acks_late + reject_on_worker_lost: a worker that dies mid-send gives the message back;
 # running twice is safe because only the sender that claims the row sends, and a `sent`
-# row is never sent again.
+# row is never sent again. Its own time limits, shorter than the default ones: the claim
+# timeout is derived from the hard one (notifications/services.py).
 @shared_task(
     bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
     max_retries=settings.NOTIFICATION_MAX_RETRIES,
+    soft_time_limit=settings.NOTIFICATION_SEND_SOFT_TIME_LIMIT,
+    time_limit=settings.NOTIFICATION_SEND_TIME_LIMIT,
 )
 def notification_send_task(self, notification_id: int) -> None:
     from notifications.services import (
-        SEND_CLAIM_TIMEOUT,
         NotificationSendFailed,
         notification_mark_failed,
         notification_send,
@@ -46,8 +51,17 @@ def notification_send_task(self, notification_id: int) -> None:
         # Another sender holds the row. Usually it finishes in seconds and the next look
         # finds `sent`; but if it was this very message's earlier run, killed mid-send and
         # handed back at once (reject_on_worker_lost), nobody else will ever finish it:
-        # look again once its claim can be taken over.
-        raise self.retry(countdown=int(SEND_CLAIM_TIMEOUT.total_seconds()) + 5)
+        # look again as soon as its claim can be taken over.
+        raise self.retry(countdown=_seconds_until_claim_expires(notification))
+
+
+def _seconds_until_claim_expires(notification: Notification) -> int:
+    from notifications.services import SEND_CLAIM_TIMEOUT
+
+    if notification.claimed_at is None:
+        return 1
+    expires = notification.claimed_at + SEND_CLAIM_TIMEOUT - timezone.now()
+    return max(1, math.ceil(expires.total_seconds()) + 1)
 
 
 # Beat, every couple of minutes. No retry of its own: the next run does the same work.

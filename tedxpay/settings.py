@@ -367,6 +367,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 RECONCILE_INTERVAL_SECONDS = env.int("RECONCILE_INTERVAL_SECONDS", default=300)
+# How often emails whose send was lost (broker down, a killed worker) are queued again:
+# with the 65 s claim timeout, an email owed when a worker is killed goes out about a
+# minute later (docs/operations.md).
+NOTIFICATION_SWEEP_INTERVAL_SECONDS = env.int("NOTIFICATION_SWEEP_INTERVAL_SECONDS", default=20)
 CELERY_BEAT_SCHEDULE = {
     # `expires`: a run the worker could not start in time is dropped, not queued up behind
     # others; the next run does the same work.
@@ -391,8 +395,8 @@ CELERY_BEAT_SCHEDULE = {
     # sender) are queued again.
     "requeue-stalled-notifications": {
         "task": "notifications.tasks.requeue_stalled_notifications",
-        "schedule": 120.0,
-        "options": {"expires": 110},
+        "schedule": float(NOTIFICATION_SWEEP_INTERVAL_SECONDS),
+        "options": {"expires": NOTIFICATION_SWEEP_INTERVAL_SECONDS * 0.9},
     },
     # Invoices of orders we expired or cancelled that were never closed at Xendit.
     "close-left-open-invoices": {
@@ -409,6 +413,10 @@ ORDER_EXPIRY_MAX_PER_RUN = env.int("ORDER_EXPIRY_MAX_PER_RUN", default=2000)
 NOTIFICATION_MAX_RETRIES = env.int("NOTIFICATION_MAX_RETRIES", default=5)
 NOTIFICATION_RETRY_BASE_DELAY = env.int("NOTIFICATION_RETRY_BASE_DELAY", default=30)
 NOTIFICATION_RETRY_MAX_DELAY = env.int("NOTIFICATION_RETRY_MAX_DELAY", default=1800)
+# The email send task's own time limits (seconds): the claim timeout that lets another
+# sender take over from a killed one is derived from the hard one (notifications/services.py).
+NOTIFICATION_SEND_SOFT_TIME_LIMIT = 45
+NOTIFICATION_SEND_TIME_LIMIT = 55
 
 # --- Email ------------------------------------------------------------------------------
 # Files under var/mail by default; production sets EMAIL_BACKEND to an Anymail backend

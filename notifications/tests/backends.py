@@ -80,3 +80,17 @@ class ObservingBackend(LocmemBackend):
         other.join(30)
         ObservingBackend.seen.append((in_transaction, observed["status"], observed["claimed_at"], observed["error"]))
         return super().send_messages(email_messages)
+
+
+class HangingBackend(BaseEmailBackend):
+    """An ESP that takes the message and never answers: it writes a marker file (the path
+    in the TEDXPAY_TEST_HANG_MARKER environment variable) and blocks, so a test can kill
+    the worker while it is sending. Nothing is delivered."""
+
+    def send_messages(self, email_messages):
+        import os
+        from pathlib import Path
+
+        Path(os.environ["TEDXPAY_TEST_HANG_MARKER"]).write_text("sending")
+        time.sleep(600)
+        return 0
