@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -54,6 +55,7 @@ INSTALLED_APPS = [
     "payments",
     "payments.gateways.simulator",
     "notifications",
+    "reconciliation",
 ]
 
 MIDDLEWARE = [
@@ -397,6 +399,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.requeue_stalled_notifications",
         "schedule": float(NOTIFICATION_SWEEP_INTERVAL_SECONDS),
         "options": {"expires": NOTIFICATION_SWEEP_INTERVAL_SECONDS * 0.9},
+    },
+    # The day before, Jakarta time, at 01:00 WIB (18:00 UTC): every invoice of the day
+    # beside our payments (reconciliation/services.py).
+    "reconciliation-report-daily": {
+        "task": "reconciliation.tasks.reconciliation_report_daily",
+        "schedule": crontab(hour=18, minute=0),
+        "options": {"expires": 3 * 3600},
     },
     # Invoices of orders we expired or cancelled that were never closed at Xendit.
     "close-left-open-invoices": {

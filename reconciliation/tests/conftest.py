@@ -1,0 +1,1 @@
+from payments.tests.conftest import placed_order  # noqa: F401 (fixture)
