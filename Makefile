@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint venv venv-dev venv-bench bench clean
+.PHONY: run test lint venv venv-dev venv-bench bench chaos clean
 
 run: venv
 	scripts/run.sh
@@ -38,6 +38,11 @@ $(VENV)/.installed-bench: requirements-bench.txt $(VENV)/.installed-dev
 # minutes): results in bench/results/, see docs/performance.md. BENCH_ARGS=--quick for a short run.
 bench: venv-dev venv-bench
 	$(BIN)/python bench/record.py $(BENCH_ARGS)
+
+# Chaos run: 1,000 orders on the real stack with Xendit faults, lost and late callbacks and
+# a killed worker; exits 1 on any discrepancy. See docs/reliability.md.
+chaos: venv-dev
+	$(BIN)/python bench/chaos.py
 
 clean:
 	rm -rf var/ .pytest_cache

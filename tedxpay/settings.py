@@ -276,6 +276,9 @@ IDEMPOTENCY_IN_FLIGHT_TIMEOUT = timedelta(minutes=2)
 # --- Orders -----------------------------------------------------------------------------
 # How long a PENDING order holds its seats (and how long its Xendit invoice lives).
 ORDER_TTL = timedelta(minutes=env.int("ORDER_TTL_MINUTES", default=30))
+# Seconds instead of minutes, for chaos runs that must see orders expire (bench/chaos.py).
+if env("ORDER_TTL_SECONDS", default=""):
+    ORDER_TTL = timedelta(seconds=env.int("ORDER_TTL_SECONDS"))
 CURRENCY = "IDR"
 
 # --- Xendit -----------------------------------------------------------------------------
@@ -369,6 +372,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 RECONCILE_INTERVAL_SECONDS = env.int("RECONCILE_INTERVAL_SECONDS", default=300)
+# How often PENDING orders past their expiry time are expired (seats back).
+EXPIRY_SWEEP_INTERVAL_SECONDS = env.int("EXPIRY_SWEEP_INTERVAL_SECONDS", default=60)
 # How often emails whose send was lost (broker down, a killed worker) are queued again:
 # with the 65 s claim timeout, an email owed when a worker is killed goes out about a
 # minute later (docs/operations.md).
@@ -378,8 +383,8 @@ CELERY_BEAT_SCHEDULE = {
     # others; the next run does the same work.
     "expire-stale-orders": {
         "task": "orders.tasks.expire_stale_orders",
-        "schedule": 60.0,
-        "options": {"expires": 55},
+        "schedule": float(EXPIRY_SWEEP_INTERVAL_SECONDS),
+        "options": {"expires": EXPIRY_SWEEP_INTERVAL_SECONDS * 0.9},
     },
     "reconcile-payments": {
         "task": "payments.tasks.reconcile_payments",
