@@ -12,9 +12,10 @@ Each returns a short note for the row, or "" when it did nothing.
 
 import logging
 
+from orders.checkout.invoices import invoice_apply
 from payments.gateways.base import GatewayError, Invoice, PaymentGateway
 from payments.models import Payment, PaymentStatus
-from payments.services import payment_apply_invoice, payment_attach_invoice
+from payments.services import payment_attach_invoice
 from tedxpay.core.errors import Conflict
 
 logger = logging.getLogger("tedxpay.reconciliation")
@@ -32,8 +33,10 @@ def invoice_adopt(*, invoice: Invoice, gateway: PaymentGateway) -> tuple[Payment
         except Conflict:
             payment.refresh_from_db()
         else:
-            result = payment_apply_invoice(payment_id=payment.pk, invoice=invoice)
-            logger.warning("reconciliation: adopted invoice %s for %s (%s)", invoice.id, invoice.external_id, result)
+            applied = invoice_apply(payment_id=payment.pk, invoice=invoice)
+            logger.warning(
+                "reconciliation: adopted invoice %s for %s (%s)", invoice.id, invoice.external_id, applied.result
+            )
             return Payment.objects.get(pk=payment.pk), "Adopted: the reply of its create was lost."
     if invoice.status == "PENDING":
         try:
@@ -48,6 +51,6 @@ def payment_record_if_paid(*, payment: Payment, invoice: Invoice) -> str:
     """Xendit holds money our payment does not show: apply it (the one rule)."""
     if not invoice.is_paid or payment.status == PaymentStatus.PAID:
         return ""
-    result = payment_apply_invoice(payment_id=payment.pk, invoice=invoice)
-    logger.warning("reconciliation: payment of %s found paid at Xendit, recorded (%s)", payment.external_id, result)
+    applied = invoice_apply(payment_id=payment.pk, invoice=invoice)
+    logger.warning("reconciliation: payment of %s found paid at Xendit, recorded (%s)", payment.external_id, applied)
     return "Recorded by this report: the callback and reconciliation had missed it."

@@ -3,8 +3,6 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from reconciliation.services import JAKARTA, reconciliation_report_create
-
 
 # Listing a busy day is many pages: its own, longer time limits. No retry of its own: a
 # failed run is logged and tomorrow's beat, or an operator (`reconcile_report --date`),
@@ -12,5 +10,7 @@ from reconciliation.services import JAKARTA, reconciliation_report_create
 @shared_task(name="reconciliation.tasks.reconciliation_report_daily", soft_time_limit=900, time_limit=960)
 def reconciliation_report_daily() -> int:
     """Yesterday's report (Jakarta time), made a little after midnight there."""
+    from reconciliation.services import JAKARTA, reconciliation_report_create  # a task imports its service when it runs
+
     yesterday = timezone.localtime(timezone.now(), JAKARTA).date() - timedelta(days=1)
     return reconciliation_report_create(day=yesterday).pk

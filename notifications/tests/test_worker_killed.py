@@ -31,7 +31,7 @@ from notifications.tests.test_worker_e2e import (  # noqa: F401 (fixtures)
     database_url_for_worker,
     wait_for,
 )
-from orders.placement import OrderLineRequest, order_place
+from orders.checkout.placing import OrderLineRequest, order_place
 from tickets.tests.factories import TicketFactory
 
 pytestmark = [

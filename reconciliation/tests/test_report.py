@@ -11,10 +11,10 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from orders.models import OrderStatus
+from orders.services import order_pay
 from payments.gateways.base import Invoice, InvoiceRequest
 from payments.gateways.simulator.models import SimulatedInvoice
 from payments.models import Payment, PaymentStatus
-from payments.services import payment_mark_paid
 from payments.tests.conftest import order_with_payment
 from reconciliation import services
 from reconciliation.models import Classification, ReconciliationReport, ReconciliationRow
@@ -44,7 +44,7 @@ def invoice_for(gateway, external_id: str, amount: int = 300_000) -> Invoice:
 
 def claimed_paid(payment: Payment, amount: int) -> None:
     """Our record says paid (as a bug or a forged callback might leave it) whatever Xendit says."""
-    payment_mark_paid(
+    order_pay(
         payment_id=payment.pk,
         invoice=Invoice(
             id=payment.invoice_id,
