@@ -4,7 +4,7 @@ from rest_framework.views import APIView
 
 from orders.checkout.callbacks import webhook_receive
 from payments.serializers import CallbackReceiptSerializer, InvoiceCallbackSerializer
-from payments.webhooks import Callback, webhook_authenticate, webhook_parse
+from payments.webhooks import Callback, webhook_authenticate, webhook_parse, webhook_store_unusable
 from tedxpay.core.schema import error_response
 
 
@@ -30,8 +30,8 @@ class PaymentCallbackApi(APIView):
             )
         ],
         responses={
-            200: CallbackReceiptSerializer,
-            400: error_response("`malformed_request` (not a JSON object) or `validation_error`"),
+            200: CallbackReceiptSerializer,  # also for a JSON object that is not ours: stored `unmatched`
+            400: error_response("`malformed_request`: the body is not a JSON object"),
             401: error_response("`authentication_failed`: missing or wrong token"),
             503: error_response(
                 "`service_unavailable`: retry later (gateway or database busy, or a PAID Xendit does not confirm yet)"
@@ -43,11 +43,23 @@ class PaymentCallbackApi(APIView):
             token=request.headers.get("x-callback-token"), remote_addr=request.META.get("REMOTE_ADDR", "")
         )
         raw_body = request.body
-        serializer = InvoiceCallbackSerializer(data=webhook_parse(raw_body))
-        serializer.is_valid(raise_exception=True)
+        payload = webhook_parse(raw_body)  # 400 only for a body that is not a JSON object
+        webhook_id = (request.headers.get("webhook-id") or "")[:100]
+        serializer = InvoiceCallbackSerializer(data=payload)
+        if not serializer.is_valid():
+            # Not ours to act on, but authenticated: 200, or Xendit retries it for a day.
+            event = webhook_store_unusable(
+                payload=payload,
+                raw_body=raw_body.decode("utf-8"),
+                problem=str(serializer.errors),
+                webhook_id=webhook_id,
+            )
+            return Response({"received": True, "event_id": event.pk, "outcome": event.outcome})
         data = serializer.validated_data
         event = webhook_receive(
-            callback=Callback(invoice_id=data["id"], status=data["status"], external_id=data["external_id"]),
+            callback=Callback(
+                invoice_id=data["id"], status=data["status"], external_id=data["external_id"], webhook_id=webhook_id
+            ),
             raw_body=raw_body.decode("utf-8"),
         )
         return Response({"received": True, "event_id": event.pk, "outcome": event.outcome})

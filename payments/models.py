@@ -40,6 +40,12 @@ class Payment(models.Model):
         null=True, blank=True, editable=False, help_text="When the last refund was recorded."
     )
     gateway_status = models.CharField(max_length=12, blank=True, help_text="Last status seen at Xendit.")
+    # A create whose outcome we do not know (it timed out, or its reply was lost, and the one
+    # look-up found nothing): Xendit may have made the invoice after all. It is looked up by
+    # external_id until this time, when any invoice it made can no longer be paid.
+    invoice_lookup_until = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="Look the invoice up by our code until then."
+    )
     last_synced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -141,6 +147,9 @@ class WebhookEvent(models.Model):
     )
     raw_body = models.TextField()
     request_id = models.CharField(max_length=128, blank=True)
+    # Xendit's `webhook-id` header, when it sends one ("a unique identifier of every
+    # webhook"; documented for its newer webhooks, so de-duplication does not rely on it).
+    webhook_id = models.CharField(max_length=100, blank=True, db_index=True)
     outcome = models.CharField(max_length=12, choices=WebhookOutcome.choices, default=WebhookOutcome.RECEIVED)
     outcome_detail = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)

@@ -53,3 +53,11 @@ def invoices_left_open(
     )
     ordered = rows.order_by(F("last_synced_at").asc(nulls_first=True), "pk")
     return list(ordered.values_list("pk", flat=True)[:limit])
+
+
+def payments_with_unknown_invoice(*, limit: int) -> list[int]:
+    """Ids of payments whose invoice create had an unknown outcome and that are still being
+    looked up by our code (`Payment.invoice_lookup_until`), least recently asked first."""
+    rows = Payment.objects.filter(invoice_id__isnull=True, invoice_lookup_until__isnull=False)
+    ordered = rows.order_by(F("last_synced_at").asc(nulls_first=True), "pk")
+    return list(ordered.values_list("pk", flat=True)[:limit])

@@ -237,3 +237,16 @@ def payment_refund_record(
         ),
     )
     return payment
+
+
+def payment_invoice_unknown(*, payment_id: int, until) -> None:
+    """Remember that an invoice may exist for this payment that we never saw (its create
+    timed out, and the look-up found nothing yet), to be looked up until `until`."""
+    Payment.objects.filter(pk=payment_id, invoice_id__isnull=True).update(
+        invoice_lookup_until=until, updated_at=timezone.now()
+    )
+
+
+def payment_invoice_lookup_done(*, payment_id: int) -> None:
+    """Stop looking the invoice up: found (and attached), or past the time it could be paid."""
+    Payment.objects.filter(pk=payment_id).update(invoice_lookup_until=None, last_synced_at=timezone.now())

@@ -65,6 +65,7 @@ class Callback:
     invoice_id: str
     status: str
     external_id: str = ""
+    webhook_id: str = ""  # Xendit's `webhook-id` header, when sent
 
 
 # --- entry points ---------------------------------------------------------------------
@@ -141,6 +142,7 @@ def webhook_store(*, callback: Callback, raw_body: str) -> WebhookEvent:
         "status": callback.status,
         "raw_body": raw_body,
         "request_id": get_request_id(),
+        "webhook_id": callback.webhook_id,
     }
     key = _dedupe_key(callback)
     for attempt in range(_STORE_ATTEMPTS):
@@ -178,6 +180,31 @@ def webhook_store(*, callback: Callback, raw_body: str) -> WebhookEvent:
             return taken
     # Copies kept racing for the key: let Xendit send this one again later.
     raise ServiceUnavailable("Callback is being processed concurrently; please retry.")
+
+
+def webhook_store_unusable(*, payload: dict, raw_body: str, problem: str, webhook_id: str = "") -> WebhookEvent:
+    """An authenticated JSON object that is not a callback for an invoice of ours (another
+    system on the same Xendit account: an `external_id` longer than ours, an id in another
+    format, no status). Stored as `unmatched`, raw, for the record; the caller answers 200,
+    since a 400 would only make Xendit send it again for a day."""
+
+    def text(key: str, length: int) -> str:
+        value = payload.get(key)
+        return "" if value is None else str(value)[:length]
+
+    event = WebhookEvent.objects.create(
+        invoice_id=text("id", 64),
+        external_id=text("external_id", 64),
+        status=text("status", 20),
+        raw_body=raw_body,
+        request_id=get_request_id(),
+        webhook_id=webhook_id,
+        outcome=WebhookOutcome.UNMATCHED,
+        outcome_detail=f"not a callback for an invoice of ours: {problem}"[:2000],
+        processed_at=timezone.now(),
+    )
+    logger.warning("payment callback %s stored unmatched: %s", event.pk, problem)
+    return event
 
 
 def _key_is_free(holder: WebhookEvent) -> bool:

@@ -12,6 +12,7 @@ placing transaction itself.
 
 import logging
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import NamedTuple
 
 from django.conf import settings
@@ -39,7 +40,7 @@ from payments.gateways.base import (
     get_gateway,
 )
 from payments.models import Payment, PaymentStatus
-from payments.services import payment_attach_invoice, payment_attach_invoice_to_pending
+from payments.services import payment_attach_invoice, payment_attach_invoice_to_pending, payment_invoice_unknown
 from tedxpay.core.errors import InvalidInput
 from tickets.errors import TicketNotFound
 from tickets.models import Ticket
@@ -55,6 +56,10 @@ MAX_LINES_PER_ORDER = 10
 # answer, so a slow Xendit cannot stretch a request past the web server's timeout (the
 # worst case is worked out in docs/architecture.md, "Time budget").
 INVOICE_LOOKUP_READ_TIMEOUT = 5.0
+# An invoice our create may have made unseen lives until the order's expiry time (its
+# duration is the order's remaining time when the create was sent); Xendit may start that
+# clock a little later than we sent the request. Looked up by our code until then plus this.
+UNKNOWN_INVOICE_LOOKUP_MARGIN = timedelta(minutes=10)
 # `Payment.method` of an order that cost nothing and so never went to Xendit.
 FREE_PAYMENT_METHOD = "FREE"
 
@@ -313,9 +318,13 @@ def _order_invoice_open(
             logger.warning("invoice create failed for %s: %r; looking it up", order.code, create_error)
             invoice = _invoice_find_once(gateway=gateway, external_id=order.code)
         if invoice is None:
-            # If the look-up failed too, an invoice may exist that nobody will ever see the
-            # link of; a payment on it would reach a CANCELLED order and be flagged for refund.
             order_cancel(order_id=order.pk, source=source, note=f"Xendit invoice not created: {create_error.message}")
+            if create_error.retryable or create_error.status is None:
+                # The create's outcome is unknown: Xendit may make the invoice after our
+                # look-up (a create that took 17 s against our 15 s), and a buyer may pay it
+                # with its callback lost. Keep looking it up by our code until any invoice
+                # it made has expired (orders/checkout/sweeps.py::invoices_find_unknown).
+                payment_invoice_unknown(payment_id=payment_id, until=order.expires_at + UNKNOWN_INVOICE_LOOKUP_MARGIN)
             raise PaymentGatewayUnavailable(retryable=create_error.retryable) from create_error
         logger.info("invoice %s for %s found after a failed create", invoice.id, order.code)
     try:

@@ -1,7 +1,10 @@
 """The callback endpoint's contract before any gateway is involved: authentication, body
 validation, storage of unmatched and ignored callbacks, de-duplication."""
 
+import json
+
 import pytest
+from django.conf import settings
 
 from payments.models import WebhookEvent, WebhookOutcome
 from payments.tests.conftest import CALLBACK_URL, callback_body, post_callback
@@ -53,16 +56,34 @@ def test_broken_json_is_400(client, raw):
         ({"id": {"nested": 1}, "status": "PAID"}, "id"),
         ({"id": "6748105a77f16ebe0cc583a7", "status": None}, "status"),
         ({"id": "x" * 65, "status": "PAID"}, "id"),
+        # Another system on the same Xendit account: a longer external_id, an id in its own format.
+        ({"id": "6748105a77f16ebe0cc583a7", "status": "PAID", "external_id": "shop-" + "9" * 80}, "external_id"),
+        ({"id": "inv/2026/000042", "status": "PAID", "external_id": "invoice_123124123"}, "id"),
     ],
 )
-def test_missing_or_bad_id_or_status_is_400(client, body, field):
+def test_an_authenticated_json_object_we_cannot_use_is_stored_unmatched_and_answered_200(client, body, field):
+    # A 400 would make Xendit send it again for a day; it is not ours to act on.
     response = post_callback(client, body)
 
-    assert response.status_code == 400
-    error = response.json()["error"]
-    assert error["code"] == "validation_error"
-    assert field in error["details"]
-    assert not WebhookEvent.objects.exists()
+    assert response.status_code == 200, response.json()
+    assert response.json()["outcome"] == WebhookOutcome.UNMATCHED
+    event = WebhookEvent.objects.get()
+    assert event.outcome == WebhookOutcome.UNMATCHED and event.dedupe_key is None and event.payment is None
+    assert field in event.outcome_detail and event.processed_at is not None
+    assert event.raw_body == json.dumps(body)
+    assert len(event.invoice_id) <= 64 and len(event.external_id) <= 64
+
+
+def test_the_webhook_id_header_is_kept_on_the_stored_event(client):
+    response = client.post(
+        "/api/payment-callback",
+        data=json.dumps(callback_body(**UNKNOWN)),
+        content_type="application/json",
+        headers={"x-callback-token": settings.XENDIT_CALLBACK_TOKEN, "webhook-id": "wh_5f1b2c3d4e"},
+    )
+
+    assert response.status_code == 200
+    assert WebhookEvent.objects.get().webhook_id == "wh_5f1b2c3d4e"
 
 
 def test_unknown_invoice_is_stored_unmatched_and_answered_200(client):

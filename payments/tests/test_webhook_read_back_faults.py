@@ -30,3 +30,15 @@ def test_a_malformed_read_back_answers_503_and_the_redelivery_pays(client, place
     assert again.status_code == 200 and again.json()["outcome"] == "processed"
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.PAID
+
+
+def test_the_inbox_tells_the_order_as_it_is_after_the_callback(placed_order, xendit_simulator):
+    # Before, a processed PAID callback read "order PENDING": a stale copy of the order.
+    payment = placed_order(quantity=1, price=250_000)
+
+    xendit_simulator.pay(payment.invoice_id, channel="DANA")
+
+    event = WebhookEvent.objects.get()
+    assert event.outcome == WebhookOutcome.PROCESSED
+    assert event.outcome_detail == "payment PAID, order PAID"
+    assert event.webhook_id.startswith("wh_")  # the simulator sends Xendit's webhook-id header

@@ -119,7 +119,9 @@ def test_a_create_that_timed_out_may_still_have_made_the_invoice(xendit_simulato
     assert caught.value.retryable is True
 
     deadline = time.monotonic() + 5
-    while not (found := gateway.find_invoices("TDX-SLOWC1")) and time.monotonic() < deadline:
+    # The look-up with a read timeout of its own: 0.3 s is for the create, and a loaded
+    # machine may take longer than that to list.
+    while not (found := gateway.find_invoices("TDX-SLOWC1", read_timeout=5)) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert [invoice.amount for invoice in found] == [300_000]
 

@@ -1,0 +1,130 @@
+"""Invoices whose create had an unknown outcome: looked up by our code until they can no
+longer be paid.
+
+A create that timed out (Xendit took 17 s, we waited 15) or whose reply was lost may have
+made an invoice after placement's one look-up found nothing; the order was cancelled, its
+payment has no invoice id, so neither a callback's match by invoice id nor the sweeps over
+invoice ids would ever see it. Placement marks such a payment (`invoice_lookup_until`);
+this sweep lists Xendit's invoices for its order code until then and, once one turns up:
+
+- paid: attached and applied through the one rule (`invoice_apply`): the money is recorded
+  and the cancelled order flagged for a refund, never lost;
+- still open: attached and expired at Xendit (`invoice_expire`, which records a payment
+  that beats the expiry);
+- expired: attached, its status remembered.
+
+Any further invoice for the same code is expired at Xendit if open; one that was paid is
+logged (the daily reconciliation report shows it for finance).
+"""
+
+import contextlib
+import logging
+import time
+from datetime import timedelta
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.utils import timezone
+
+from orders.checkout.invoices import invoice_apply, invoice_expire
+from orders.models import EventSource
+from payments.gateways.base import GatewayError, Invoice, InvoiceStatus, PaymentGateway, get_gateway
+from payments.models import Payment
+from payments.selectors import payments_with_unknown_invoice
+from payments.services import payment_attach_invoice, payment_invoice_lookup_done, payment_note_asked
+from tedxpay.core.errors import Conflict
+from tedxpay.core.time_limits import caused_by_soft_time_limit
+
+logger = logging.getLogger("tedxpay.orders.expiry")
+
+# One look-up is one list call (≈ 24 s at worst, see RECONCILE_TIME_BUDGET); a find may add
+# an expire and a read. No new look-up starts once this is spent.
+UNKNOWN_INVOICE_TIME_BUDGET = timedelta(seconds=10)
+
+
+def _chosen(invoices: list[Invoice]) -> Invoice:
+    """The invoice the payment keeps: one that holds money, else an open one, else the newest."""
+    return (
+        next((invoice for invoice in invoices if invoice.is_paid), None)
+        or next((invoice for invoice in invoices if invoice.status == InvoiceStatus.PENDING), None)
+        or invoices[0]
+    )
+
+
+def invoice_find_unknown(*, payment_id: int, gateway: PaymentGateway | None = None) -> str:
+    """Look the payment's invoice up by our code once. Returns "paid", "expired" (found and
+    closed), "not_found" (looked again later) or "given_up" (past the time any invoice it
+    made could be paid). Raises GatewayError when Xendit cannot be asked."""
+    gateway = gateway or get_gateway()
+    payment = Payment.objects.get(pk=payment_id)
+    if payment.invoice_id or payment.invoice_lookup_until is None:
+        payment_invoice_lookup_done(payment_id=payment_id)  # a callback adopted it meanwhile
+        return "expired"
+    invoices = gateway.find_invoices(payment.external_id)
+    if not invoices:
+        if timezone.now() >= payment.invoice_lookup_until:
+            payment_invoice_lookup_done(payment_id=payment_id)
+            return "given_up"
+        payment_note_asked(payment_id=payment_id)
+        return "not_found"
+    chosen = _chosen(invoices)
+    logger.warning(
+        "invoice %s (%s) found for %s, whose create had an unknown outcome",
+        chosen.id,
+        chosen.status,
+        payment.external_id,
+    )
+    if chosen.status == InvoiceStatus.PENDING:
+        # Attached and expired at Xendit; a payment that beats the expiry is recorded.
+        result = invoice_expire(payment_id=payment_id, invoice_id=chosen.id)
+    else:
+        # Conflict: a callback attached it meanwhile (the same one: the match is by our code).
+        with contextlib.suppress(Conflict):
+            payment_attach_invoice(payment_id=payment_id, invoice=chosen)
+        invoice_apply(payment_id=payment_id, invoice=chosen, source=EventSource.RECONCILE)
+        result = "paid" if chosen.is_paid else "expired"
+    for other in invoices:
+        if other.id == chosen.id:
+            continue
+        if other.is_paid:
+            logger.error(
+                "a second invoice %s for %s was paid (%s IDR): see the reconciliation report",
+                other.id,
+                payment.external_id,
+                other.paid_amount,
+            )
+        elif other.status == InvoiceStatus.PENDING:
+            try:
+                gateway.expire_invoice(other.id)
+            except GatewayError as error:
+                logger.warning("could not expire the second invoice %s: %r", other.id, error)
+    payment_invoice_lookup_done(payment_id=payment_id)
+    return result
+
+
+def invoices_find_unknown(
+    *, limit: int = 50, gateway: PaymentGateway | None = None, time_budget: timedelta = UNKNOWN_INVOICE_TIME_BUDGET
+) -> dict:
+    """One pass over the payments whose invoice is looked up by our code. A failure is
+    logged and counted and the payment comes up again next pass (least recently asked
+    first); SoftTimeLimitExceeded ends the pass."""
+    counts = {"checked": 0, "paid": 0, "expired": 0, "not_found": 0, "given_up": 0, "skipped": 0, "failed": 0}
+    gateway = gateway or get_gateway()
+    deadline = time.monotonic() + time_budget.total_seconds()
+    for payment_id in payments_with_unknown_invoice(limit=limit):
+        if time.monotonic() >= deadline:
+            logger.warning("unknown invoices: time budget of %s spent; the rest waits", time_budget)
+            break
+        counts["checked"] += 1
+        try:
+            counts[invoice_find_unknown(payment_id=payment_id, gateway=gateway)] += 1
+        except SoftTimeLimitExceeded:
+            raise
+        except Exception as error:
+            if caused_by_soft_time_limit(error):
+                raise SoftTimeLimitExceeded() from error
+            logger.warning("unknown invoices: looking up payment %s failed: %r", payment_id, error)
+            payment_note_asked(payment_id=payment_id)
+            counts["failed"] += 1
+    if counts["checked"]:
+        logger.info("unknown invoices: %s", counts)
+    return counts
