@@ -323,7 +323,7 @@ def _order_invoice_open(
                 # The create's outcome is unknown: Xendit may make the invoice after our
                 # look-up (a create that took 17 s against our 15 s), and a buyer may pay it
                 # with its callback lost. Keep looking it up by our code until any invoice
-                # it made has expired (orders/checkout/sweeps.py::invoices_find_unknown).
+                # it made has expired (orders/checkout/unknown_invoices.py).
                 payment_invoice_unknown(payment_id=payment_id, until=order.expires_at + UNKNOWN_INVOICE_LOOKUP_MARGIN)
             raise PaymentGatewayUnavailable(retryable=create_error.retryable) from create_error
         logger.info("invoice %s for %s found after a failed create", invoice.id, order.code)
