@@ -105,7 +105,7 @@ class Stack:
                 "--loglevel",
                 "WARNING",
                 "--concurrency",
-                "2",
+                "3",
                 "--hostname",
                 f"chaos{self.worker_starts}@%h",
                 "--without-mingle",
@@ -393,13 +393,13 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=12)
     parser.add_argument("--ttl", type=float, default=20.0, help="order (and invoice) lifetime, seconds")
     parser.add_argument("--kills", type=int, default=2, help="times the worker is killed with SIGKILL")
-    parser.add_argument("--converge-timeout", type=float, default=240.0)
+    parser.add_argument("--converge-timeout", type=float, default=600.0)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--json", help="write the result here too")
     args = parser.parse_args()
     if args.short:
         args.orders = min(args.orders, 150)
-        args.converge_timeout = min(args.converge_timeout, 150.0)
+        args.converge_timeout = min(args.converge_timeout, 180.0)
     args.seed = args.seed if args.seed is not None else random.randrange(1_000_000)
 
     started = time.monotonic()

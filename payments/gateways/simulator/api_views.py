@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from django.db.models import Q
 from django.http import JsonResponse
 from django.urls import reverse
+from django.utils import timezone
 
 from payments.gateways.simulator import callbacks, faults, services
 from payments.gateways.simulator.guards import method_not_allowed, xendit_api
@@ -78,8 +79,16 @@ def _invoice_list(request):
         if cursor is None:
             raise XenditError(400, "API_VALIDATION_ERROR", '"last_invoice" is not a known invoice id')
         queryset = queryset.filter(Q(created__lt=cursor["created"]) | Q(created=cursor["created"], id__lt=cursor["id"]))
-    ids = list(queryset.values_list("id", flat=True)[: _limit(request.GET.get("limit"))])
-    return JsonResponse([invoice_json(services.invoice_get(pk)) for pk in ids], safe=False)
+    invoices = list(queryset[: _limit(request.GET.get("limit"))])
+    # One query for the page; only an invoice past its expiry date is read again (expired now).
+    now = timezone.now()
+    invoices = [
+        services.invoice_get(invoice.pk)
+        if invoice.status == SimulatedInvoiceStatus.PENDING and invoice.expiry_date <= now
+        else invoice
+        for invoice in invoices
+    ]
+    return JsonResponse([invoice_json(invoice) for invoice in invoices], safe=False)
 
 
 @xendit_api
