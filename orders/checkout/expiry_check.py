@@ -8,8 +8,9 @@ are looked up at Xendit in batches: one list call per batch of orders (the list 
 times, page by page), not one call per order. A paid invoice found there is applied
 through the one rule (`invoice_apply`): the order becomes PAID in time, seats kept.
 
-Bounded: no new list call starts once ASK_TIME_BUDGET is spent. Orders whose batch could
-not be listed (Xendit down, out of time) keep their seats until the next sweep, but not
+Bounded: no new list call starts once ASK_TIME_BUDGET is spent. A batch whose list fails
+(or has more than ASK_MAX_PAGES pages) is read invoice by invoice while the budget lasts.
+Orders Xendit could not be asked about (down, out of time) keep their seats until the next sweep, but not
 for ever: once EXPIRY_ASK_GRACE past their expiry they expire anyway, and the expiry of
 their invoice at Xendit after commit still records a payment it finds (late-payment path).
 """
@@ -68,6 +69,23 @@ def _paid_invoices_created_between(
     raise TimeoutError("too many pages")
 
 
+def _paid_invoices_read_one_by_one(gateway: PaymentGateway, batch: list, deadline: float) -> dict[str, Invoice | None]:
+    """Each invoice of the batch read on its own until the budget is spent: {id: the invoice
+    if paid, None if not}. An invoice not in the answer could not be asked about."""
+    answers: dict[str, Invoice | None] = {}
+    for _payment_id, invoice_id, *_rest in batch:
+        if time.monotonic() >= deadline:
+            break
+        try:
+            invoice = gateway.get_invoice(invoice_id)
+        except GatewayError as error:
+            if caused_by_soft_time_limit(error):
+                raise
+            continue
+        answers[invoice_id] = invoice if invoice.is_paid else None
+    return answers
+
+
 def stale_orders_ask_xendit(*, now: datetime, gateway: PaymentGateway | None = None) -> tuple[set[int], int]:
     """Look up at Xendit the invoices of PENDING orders past their expiry time; record the
     paid ones. Returns (ids of orders not to expire this run, how many were found paid)."""
@@ -94,15 +112,18 @@ def stale_orders_ask_xendit(*, now: datetime, gateway: PaymentGateway | None = N
         except (GatewayError, TimeoutError) as error:
             if caused_by_soft_time_limit(error):
                 raise
-            unasked = [row for row in batch if row[4] > now - EXPIRY_ASK_GRACE]
+            # The list failed or had too many pages: read this batch's invoices one by one
+            # while the budget lasts.
+            found = _paid_invoices_read_one_by_one(gateway, batch, deadline)
+            unasked = [row for row in batch if row[1] not in found and row[4] > now - EXPIRY_ASK_GRACE]
             hold_back.update(row[2] for row in unasked)
-            logger.warning(
-                "expiry: could not ask Xendit about %d order(s) (%r); %d keep their seats until the next sweep",
-                len(batch),
-                error,
-                len(unasked),
-            )
-            continue
+            if unasked:
+                logger.warning(
+                    "expiry: could not ask Xendit about %d order(s) (%r); they keep their seats until the next sweep",
+                    len(unasked),
+                    error,
+                )
+            found = {invoice_id: invoice for invoice_id, invoice in found.items() if invoice is not None}
         for payment_id, invoice_id, order_id, _created, _expires in batch:
             invoice = found.get(invoice_id)
             if invoice is None:

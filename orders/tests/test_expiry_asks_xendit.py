@@ -65,12 +65,25 @@ def test_many_stale_orders_are_asked_about_in_one_list_not_one_read_each(xendit_
     assert statuses == [OrderStatus.PAID, OrderStatus.PAID, OrderStatus.EXPIRED, OrderStatus.EXPIRED]
 
 
+def test_a_failed_list_falls_back_to_reading_each_invoice(xendit_simulator, celery_eager):  # noqa: F811
+    ticket = TicketFactory(price=100_000, quota=10)
+    paid, unpaid = placed(ticket, 1), placed(ticket, 2)
+    xendit_simulator.pay(paid.payment.invoice_id, callback="none")
+    past_its_time(paid, unpaid)
+    xendit_simulator.inject_fault("list", "error", status=503, count=5)
+
+    expire_stale_orders()
+
+    assert Order.objects.get(pk=paid.pk).status == OrderStatus.PAID
+    assert Order.objects.get(pk=unpaid.pk).status == OrderStatus.EXPIRED
+
+
 def test_when_xendit_cannot_be_asked_the_seats_wait_but_not_past_the_grace(xendit_simulator, celery_eager):  # noqa: F811
     ticket = TicketFactory(price=100_000, quota=10)
     recent, old = placed(ticket, 1), placed(ticket, 2)
     past_its_time(recent)
     past_its_time(old, ago=expiry_check.EXPIRY_ASK_GRACE + timedelta(seconds=5))
-    xendit_simulator.inject_fault("list", "error", status=503, count=5)
+    xendit_simulator.inject_fault("any", "error", status=503, count=20)  # no list, no read either
 
     expire_stale_orders()
 
