@@ -90,6 +90,9 @@ class Stack:
             # measured here: one bench client stands for thousands of buyers.
             "API_THROTTLE_RATE": "100000000/min",
             "API_ANON_THROTTLE_RATE": "100000000/min",
+            "HOLD_MAX_SEATS_PER_ADDRESS": "0",  # 0: the hoarding caps off
+            "HOLD_MAX_PENDING_ORDERS_PER_BUYER": "0",
+            "HOLD_MAX_SEATS_PER_API_KEY": "0",
             "DATABASE_CONN_MAX_AGE": "600",
             "LOG_LEVEL": "WARNING",
             "PYTHONPATH": str(self.app_dir),
