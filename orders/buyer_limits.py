@@ -1,7 +1,7 @@
 """Per-buyer limits of a phase (`Ticket.max_per_buyer`): one buyer, recognised by email and
 by normalised phone, holds at most that many tickets of the phase across all their PENDING
-and PAID orders of the event. (Issue 10's caps on pending holds per address, email and phone
-are a different rule, about hoarding unpaid seats; this one is the phase's own promise.)
+and PAID orders of the event: the phase's own promise, paid orders included (a cap on unpaid
+holds against hoarding would be a different rule).
 
 Why a plain count is enough under concurrency: it runs inside the placing transaction right
 after `stock_reserve`, whose conditional UPDATE holds the ticket row's write lock until
