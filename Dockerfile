@@ -32,5 +32,7 @@ EXPOSE 8000
 # throughput with Xendit answering in 300 ms (docs/performance.md), and each thread may
 # hold a database connection (docs/operations.md, "Web").
 # Migrations are a release step (above), not run by every web replica at start.
+# No gunicorn access log: it would write full URLs (query strings, admin searches, order
+# links); the app writes one line per request itself (tedxpay/core/access_log.py).
 HEALTHCHECK CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
-CMD ["sh", "-c", "exec gunicorn tedxpay.wsgi --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-4} --worker-class gthread --threads ${WEB_THREADS:-32} --timeout 60 --no-control-socket --access-logfile -"]
+CMD ["sh", "-c", "exec gunicorn tedxpay.wsgi --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-4} --worker-class gthread --threads ${WEB_THREADS:-32} --timeout 60 --no-control-socket"]

@@ -1,6 +1,6 @@
 """The database's own limit for tedxpay's order transaction on one hot ticket row.
 
-The transaction an order placement commits (DESIGN: reserve first, then insert): the
+The transaction an order placement commits (docs/architecture.md: reserve first, then insert): the
 conditional stock UPDATE of the ticket row, then the buyer, the order, its line, its
 payment and the audit row, then COMMIT. Here it runs with no web server and no ORM in
 the way: `connections` threads, each with its own MySQLdb connection (READ COMMITTED,

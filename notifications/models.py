@@ -37,6 +37,7 @@ class Notification(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        permissions = [("operate_notification", "Can send emails again")]
         constraints = [
             models.UniqueConstraint(fields=["order", "kind"], name="notification_once_per_order_kind"),
         ]

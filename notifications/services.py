@@ -171,7 +171,8 @@ def _wait_for_expired_email_in_flight(notification_id: int) -> None:
 def _notification_is_obsolete(notification: Notification) -> bool:
     if notification.kind != NotificationKind.ORDER_EXPIRED:
         return False
-    # PAID is final (DESIGN §5): an order paid now stays paid, so this email would only mislead.
+    # PAID is final (docs/architecture.md, "State machines"): an order paid now stays paid,
+    # so this email would only mislead.
     return Order.objects.filter(pk=notification.order_id, status=OrderStatus.PAID).exists()
 
 

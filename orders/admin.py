@@ -19,6 +19,7 @@ from orders.admin_actions import (
 )
 from orders.admin_comps import comps_issue_view
 from orders.dashboard import CHART_BAR_WIDTH, CHART_HEIGHT, sales_overview
+from orders.holds_admin import HoldingSeatsFilter, holders_now, search_by_client_address
 from orders.models import AttentionReason, Buyer, IssuedTicket, Order, OrderEvent, OrderItem, OrderStatus
 from payments.admin import payment_status_badge
 from payments.admin_actions import refund_record_view
@@ -226,6 +227,7 @@ class OrderAdmin(ReadOnlyRecordAdmin):
     list_filter = [
         "status",
         "is_comp",
+        HoldingSeatsFilter,
         "needs_attention",
         "attention_reason",
         "event",
@@ -235,9 +237,10 @@ class OrderAdmin(ReadOnlyRecordAdmin):
     # The payment is a reverse one-to-one: joined here, so the list is a fixed number of
     # queries whatever the page size.
     list_select_related = ["buyer", "event", "payment"]
-    search_fields = ["code", "buyer__email", "buyer__full_name", "buyer__phone", "payment__invoice_id"]
+    search_fields = ["code", "buyer__email", "buyer__full_name", "buyer__phone", "payment__invoice_id", "api_key__name"]
     search_help_text = (
-        "Order code, buyer name, email or phone (0812… works), or Xendit invoice id. Times are Jakarta time (WIB)."
+        "Order code, buyer name, email or phone (0812… works), Xendit invoice id, client address or API key name. "
+        "Times are Jakarta time (WIB)."
     )
     # No date_hierarchy: it truncates dates in SQL in the Jakarta zone, which on MySQL needs
     # the server's time zone tables (a stock MariaDB has none: the list would 500). The
@@ -252,6 +255,7 @@ class OrderAdmin(ReadOnlyRecordAdmin):
         ("Buyer", {"fields": [("buyer_name", "buyer_email", "buyer_phone"), "language"]}),
         ("Money", {"fields": [("total_display", "currency"), ("discount_display", "voucher_link", "comp_display")]}),
         ("Attention", {"fields": [("attention_flag", "attention_reason"), "attention_note"]}),
+        ("Placed by", {"fields": [("client_address", "api_key")]}),
     ]
     readonly_fields = [
         "code",
@@ -272,11 +276,22 @@ class OrderAdmin(ReadOnlyRecordAdmin):
         "attention_flag",
         "attention_reason",
         "attention_note",
+        "client_address",
+        "api_key",
     ]
     inlines = [OrderItemInline, PaymentInline, IssuedTicketInline, NotificationInline, OrderEventInline]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("buyer", "event", "payment", "voucher")
+
+    def has_cancel_permission(self, request) -> bool:
+        return self.has_own_permission(request, "cancel_order")
+
+    def has_refund_permission(self, request) -> bool:
+        return self.has_own_permission(request, "refund_order")
+
+    def has_export_permission(self, request) -> bool:
+        return self.has_own_permission(request, "export_personal_data")
 
     def changelist_view(self, request, extra_context=None):
         # The list is wide (nine columns and the filters): give it the sidebar's room.
@@ -288,6 +303,9 @@ class OrderAdmin(ReadOnlyRecordAdmin):
         if phone:
             # `queryset` already carries the sidebar filters; the phone match keeps them.
             found |= queryset.filter(buyer__phone__contains=phone)
+        by_address = search_by_client_address(queryset, search_term)
+        if by_address is not None:
+            found |= by_address
         return found, may_have_duplicates
 
     # --- columns ---
@@ -406,11 +424,29 @@ class OrderAdmin(ReadOnlyRecordAdmin):
             self.admin_site.admin_view(self.issue_comps_view),
             name=f"{self.opts.app_label}_{self.opts.model_name}_issue_comps",
         )
+        holders = path(
+            "holders/",
+            self.admin_site.admin_view(self.holders_view),
+            name=f"{self.opts.app_label}_{self.opts.model_name}_holders",
+        )
         # Before the defaults: their catch-all `<path:object_id>/` would take these paths.
-        return [dashboard, buyer_contact, record_refund, issue_comps, *super().get_urls()]
+        return [dashboard, holders, buyer_contact, record_refund, issue_comps, *super().get_urls()]
 
     def issue_comps_view(self, request):
         return comps_issue_view(self, request)
+
+    def holders_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Who holds seats with unpaid orders",
+            "opts": self.opts,
+            "holders": holders_now(),
+            "changelist_url": reverse("admin:orders_order_changelist"),
+            "can_cancel": self.has_cancel_permission(request),
+        }
+        return TemplateResponse(request, "admin/orders/order/holders.html", context)
 
     def buyer_contact_view(self, request, object_id):
         return buyer_contact_view(self, request, object_id)
@@ -422,13 +458,14 @@ class OrderAdmin(ReadOnlyRecordAdmin):
         # The page is read-only (no change permission); the links to the contact and refund
         # forms ask for the "operate" permission that the actions use.
         may_operate = self.has_operate_permission(request)
+        may_refund = self.has_refund_permission(request)
         received = (
             object_id.isdigit()
             and Payment.objects.filter(order_id=object_id, status=PaymentStatus.PAID, paid_amount__gt=0).exists()
         )
         extra_context = {
             "can_edit_buyer_contact": may_operate,
-            "can_record_refund": may_operate and received,
+            "can_record_refund": may_refund and received,
             **(extra_context or {}),
         }
         return super().change_view(request, object_id, form_url, extra_context)

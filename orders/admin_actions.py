@@ -2,6 +2,7 @@
 row and reports, per row, what happened; none of them writes a status itself."""
 
 import csv
+import re
 from collections.abc import Iterator
 
 from django import forms
@@ -26,7 +27,7 @@ from tedxpay.core.errors import InvalidInput
 # --- cancel ------------------------------------------------------------------------------
 
 
-@admin.action(description="Cancel selected pending orders (seats back, invoice closed)", permissions=["operate"])
+@admin.action(description="Cancel selected pending orders (seats back, invoice closed)", permissions=["cancel"])
 def cancel_orders(model_admin, request, queryset):
     report = ActionReport("Cancelled")
     note = f"cancelled in the admin by {request.user.get_username()}"
@@ -236,10 +237,18 @@ class _Echo:
         return value
 
 
+# A formula start at the beginning of the cell or after any separator a spreadsheet may
+# split on: Indonesian Excel splits on ";", others on "," or tab, and a newline starts a row.
+_FORMULA_START = re.compile(r"(^|[,;\t\r\n])(\s*)([=+\-@])")
+
+
 def _spreadsheet_safe(value: str) -> str:
-    # Text a buyer typed must not run as a formula when the file is opened in Excel
-    # (OWASP "CSV injection"). Phones are normalised E.164 and safe as they are.
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    # Text a buyer typed must not run as a formula when the file is opened in a spreadsheet
+    # (OWASP "CSV injection"): every piece that would start with = + - @ gets a leading
+    # apostrophe, which makes it text. Besides, every text cell is quoted (QUOTE_NONNUMERIC),
+    # so a program that honours quotes keeps "Budi;=1+1" in one cell. Phones are normalised
+    # E.164 and safe as they are.
+    return _FORMULA_START.sub(r"\1\2'\3", value)
 
 
 def _csv_time(value) -> str:
@@ -277,9 +286,9 @@ def order_csv_rows(queryset) -> Iterator[list]:
         ]
 
 
-@admin.action(description="Export selected orders as CSV (Excel)")
+@admin.action(description="Export selected orders as CSV (Excel)", permissions=["export"])
 def export_csv(model_admin, request, queryset):
-    writer = csv.writer(_Echo())
+    writer = csv.writer(_Echo(), quoting=csv.QUOTE_NONNUMERIC)
 
     def lines() -> Iterator[str]:
         # The byte order mark makes Excel read the file as UTF-8 (names like "Ni Luh Putu Ayu").

@@ -4,7 +4,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from orders.buyers import ORDER_LANGUAGES
-from orders.checkout.placing import MAX_LINES_PER_ORDER, OrderLineRequest, order_place
+from orders.checkout.placing import MAX_LINES_PER_ORDER, OrderLineRequest, order_place, order_request_check
+from orders.holds import HoldRequest, hold_claim
 from orders.models import EventSource
 from tedxpay.core.authentication import ApiKeyAuthentication, HasApiKey
 from tedxpay.core.idempotency import idempotent
@@ -23,6 +24,18 @@ class JsonIntegerField(serializers.IntegerField):
         if type(data) is not int:
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+# Schema hints for clients and the API fuzz (tedxpay/core/tests/test_api_fuzz.py); the
+# rules themselves are order_place's.
+@extend_schema_field({"type": "string", "format": "email", "maxLength": 254})
+class EmailText(serializers.CharField):
+    pass
+
+
+@extend_schema_field({"type": "string", "pattern": r"^(\+62|62|0)8[0-9]{7,11}$", "maxLength": 32})
+class IndonesianMobileText(serializers.CharField):
+    pass
 
 
 class OrderCreateApi(APIView):
@@ -44,9 +57,13 @@ class OrderCreateApi(APIView):
                 ref_name = "OrderBuyer"
 
             full_name = serializers.CharField(max_length=200)
-            email = serializers.CharField(max_length=254, help_text="Stored lower-cased.")
-            phone = serializers.CharField(
-                max_length=32, help_text="Indonesian mobile: 08…, 628… or +628…; stored as +628…."
+            email = EmailText(max_length=254, help_text="Stored lower-cased.")
+            phone = IndonesianMobileText(
+                max_length=32,
+                help_text=(
+                    "Indonesian mobile: 08…, 628… or +628…; spaces, dashes, dots and brackets are also "
+                    "accepted and dropped. Stored as +628…."
+                ),
             )
 
         class ItemSerializer(serializers.Serializer):
@@ -112,8 +129,9 @@ class OrderCreateApi(APIView):
         responses={
             201: OutputSerializer,
             400: error_response(
-                "`validation_error` (details per field), `malformed_request` (not JSON), `quantity_limit` "
-                "(details: max_per_order or min_per_order), `voucher_invalid` or `voucher_not_applicable`."
+                "`validation_error` (details per field), `malformed_request` (not JSON; nested too deep, a number "
+                "too long), `quantity_limit` (details: max_per_order or min_per_order), `voucher_invalid` or "
+                "`voucher_not_applicable`."
             ),
             401: error_response("`authentication_failed`: no, unknown or revoked API key."),
             404: error_response("`ticket_not_found`"),
@@ -125,7 +143,11 @@ class OrderCreateApi(APIView):
                 "being created; its invoice is closed, nothing is to be paid and no seat is held."
             ),
             422: error_response("`idempotency_conflict`: the key was used with another body."),
-            429: error_response("`throttled`: too many requests for this API key; see Retry-After."),
+            413: error_response("`request_too_large`: the body is over the size limit (64 KiB by default)."),
+            429: error_response(
+                "`throttled`: too many requests for this API key, see Retry-After; or `hold_limit` "
+                "(details: max_seats): this key's unpaid orders already hold the most seats allowed."
+            ),
             502: error_response(
                 "`payment_gateway_unavailable`: Xendit refused the invoice; the order was cancelled, no seat is held."
             ),
@@ -151,13 +173,17 @@ class OrderCreateApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        order = order_place(
-            full_name=data["buyer"]["full_name"],
-            email=data["buyer"]["email"],
-            phone=data["buyer"]["phone"],
-            items=[OrderLineRequest(item["ticket_id"], item["quantity"]) for item in data["items"]],
-            language=data["language"],
-            source=EventSource.API,
-            voucher=data["voucher"],
-        )
+        request_fields = {
+            "full_name": data["buyer"]["full_name"],
+            "email": data["buyer"]["email"],
+            "phone": data["buyer"]["phone"],
+            "items": [OrderLineRequest(item["ticket_id"], item["quantity"]) for item in data["items"]],
+            "language": data["language"],
+            "voucher": data["voucher"],
+        }
+        # A request that is wrong in itself hears so before it hears about the caps.
+        quantities = order_request_check(**request_fields)
+        with hold_claim(HoldRequest(seats=sum(quantities.values()), api_key_id=request.auth.pk)) as claimed:
+            order = order_place(**request_fields, source=EventSource.API, api_key_id=request.auth.pk)
+            claimed.record(order)
         return Response(self.OutputSerializer(order).data, status=status.HTTP_201_CREATED)

@@ -73,10 +73,27 @@ class Order(models.Model):
     attention_note = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Who placed it, for the hoarding caps (orders/holds.py) and for finance to see who
+    # holds what: the checkout's client address, or the API key of an API order.
+    client_address = models.GenericIPAddressField(null=True, blank=True, editable=False)
+    api_key = models.ForeignKey(
+        "core.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="orders", editable=False
+    )
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["status", "expires_at"], name="order_status_expiry")]
+        # What a role may do beyond viewing, one permission per thing that matters (granted
+        # through the groups made in migration 0005_finance_roles; docs/back-office.md).
+        permissions = [
+            ("operate_order", "Can run the operational actions on orders (sync, resend, resolve, buyer contact)"),
+            ("cancel_order", "Can cancel orders"),
+            ("refund_order", "Can record or make refunds"),
+            ("export_personal_data", "Can export buyers' personal data (CSV)"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "expires_at"], name="order_status_expiry"),
+            models.Index(fields=["client_address", "status"], name="order_client_address_status"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(needs_attention=False) | ~Q(attention_reason=""),

@@ -14,9 +14,12 @@ from django.views.decorators.http import require_http_methods
 from notifications.qr import qr_svg
 from orders.checkout.placing import OrderLineRequest, order_place
 from orders.forms import BuyerForm, QuantitiesForm
+from orders.holds import PendingOrderExists, checkout_hold_request, hold_claim
 from orders.models import EventSource, Order, OrderStatus
 from orders.voucher_display import AppliedVoucher, checkout_voucher
+from tedxpay.core.client_address import client_address
 from tedxpay.core.errors import ApplicationError
+from tedxpay.core.throttling import CheckoutRateThrottle
 from tickets.models import Event
 from tickets.services import on_sale_filter
 
@@ -57,12 +60,19 @@ def event_checkout(request, slug: str):
     buyer_form = BuyerForm(data, initial={"language": request.LANGUAGE_CODE})
     quantities_form = QuantitiesForm(data, tickets=on_sale, most_overrides=applied.most_per_order if applied else None)
 
+    status = 200
     if request.method == "POST":
-        # The code as sent, not only a valid one: a code that went bad since it was applied
-        # must refuse the order (with its reason), not quietly charge the full price.
-        response = _checkout_submit(request, buyer_form, quantities_form, voucher=voucher_code)
-        if response is not None:
-            return response
+        throttle = CheckoutRateThrottle()
+        if throttle.allow_request(request, None):
+            # The code as sent, not only a valid one: a code that went bad since it was applied
+            # must refuse the order (with its reason), not quietly charge the full price.
+            response = _checkout_submit(request, event, buyer_form, quantities_form, voucher=voucher_code)
+            if response is not None:
+                return response
+            status = 400
+        else:
+            buyer_form.add_error(None, "Too many orders from your connection. Please wait a minute and try again.")
+            status = 429
 
     context = {
         "event": event,
@@ -78,8 +88,10 @@ def event_checkout(request, slug: str):
         "checkout_token": _checkout_token_issue(request),
         "checkout_token_field": CHECKOUT_TOKEN_FIELD,
     }
-    status = 400 if request.method == "POST" else 200
-    return render(request, "orders/checkout.html", context, status=status)
+    response = render(request, "orders/checkout.html", context, status=status)
+    if status == 429:
+        response["Retry-After"] = str(int(throttle.wait() or 60))
+    return response
 
 
 # --- one order per submitted form -----------------------------------------------------
@@ -121,7 +133,7 @@ def _checkout_outcome_key(request) -> str | None:
     return f"checkout-token:{nonce}"
 
 
-def _checkout_submit(request, buyer_form: BuyerForm, quantities_form: QuantitiesForm, *, voucher: str):
+def _checkout_submit(request, event: Event, buyer_form: BuyerForm, quantities_form: QuantitiesForm, *, voucher: str):
     """The answer to a checkout POST: a redirect, or None to show the form (with errors)."""
     key = _checkout_outcome_key(request)
     if key is not None and (outcome := cache.get(key)) is not None:
@@ -140,16 +152,30 @@ def _checkout_submit(request, buyer_form: BuyerForm, quantities_form: Quantities
     if not cache.add(key, {"state": _PLACING}, CHECKOUT_OUTCOME_TTL):
         # The same form is being placed by a request that arrived a moment earlier.
         return _checkout_replay(key, cache.get(key), buyer_form)
+    hold = checkout_hold_request(
+        event_id=event.pk,
+        seats=sum(quantities.values()),
+        email=buyer_form.cleaned_data["email"],
+        phone=buyer_form.cleaned_data["phone"],
+        client_address=client_address(request),
+    )
     try:
-        order = order_place(
-            full_name=buyer_form.cleaned_data["full_name"],
-            email=buyer_form.cleaned_data["email"],
-            phone=buyer_form.cleaned_data["phone"],
-            items=[OrderLineRequest(ticket_id, quantity) for ticket_id, quantity in quantities.items()],
-            language=buyer_form.cleaned_data["language"],
-            source=EventSource.CHECKOUT,
-            voucher=voucher,
-        )
+        with hold_claim(hold) as claimed:
+            order = order_place(
+                full_name=buyer_form.cleaned_data["full_name"],
+                email=buyer_form.cleaned_data["email"],
+                phone=buyer_form.cleaned_data["phone"],
+                items=[OrderLineRequest(ticket_id, quantity) for ticket_id, quantity in quantities.items()],
+                language=buyer_form.cleaned_data["language"],
+                source=EventSource.CHECKOUT,
+                voucher=voucher,
+                client_address=hold.client_address,
+            )
+            claimed.record(order)
+    except PendingOrderExists as existing:
+        # One unpaid order per buyer and event: the second form leads to the first's payment.
+        cache.set(key, {"state": _PLACED, "code": existing.order.code}, CHECKOUT_OUTCOME_TTL)
+        return redirect(_order_destination(existing.order))
     except ApplicationError as error:
         cache.set(key, {"state": _FAILED, "message": error.message, "details": error.details}, CHECKOUT_OUTCOME_TTL)
         _form_error(buyer_form, message=error.message, details=error.details)

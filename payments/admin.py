@@ -162,6 +162,10 @@ class WebhookEventAdmin(ReadOnlyRecordAdmin):
     search_fields = ["invoice_id", "external_id", "request_id"]
     search_help_text = "Xendit invoice id, order code or request id."
     actions = [replay_webhook_events]
+
+    def has_replay_permission(self, request) -> bool:
+        return self.has_own_permission(request, "replay_webhookevent")
+
     fieldsets = [
         (None, {"fields": [("invoice_id", "external_id", "status"), ("payment_link", "request_id")]}),
         ("Outcome", {"fields": [("outcome_display", "attempts"), "outcome_detail", ("received", "processed")]}),

@@ -62,7 +62,7 @@ def sync_payments_with_xendit(model_admin, request, queryset):
 _REPLAY_BAD_OUTCOMES = {WebhookOutcome.FAILED, WebhookOutcome.UNMATCHED, WebhookOutcome.RECEIVED}
 
 
-@admin.action(description="Replay selected callbacks (received, failed or unmatched ones)", permissions=["operate"])
+@admin.action(description="Replay selected callbacks (received, failed or unmatched ones)", permissions=["replay"])
 def replay_webhook_events(model_admin, request, queryset):
     report = ActionReport("Replayed")
 
@@ -126,7 +126,7 @@ def refund_record_view(model_admin, request, object_id: str):
     """Record a refund finance made outside tedxpay (`order_refund_record`), then back to
     the order page."""
 
-    if not model_admin.has_operate_permission(request):
+    if not model_admin.has_refund_permission(request):
         raise PermissionDenied
     order = Order.objects.select_related("buyer").filter(pk=object_id).first() if object_id.isdigit() else None
     payment = Payment.objects.filter(order=order).first() if order else None

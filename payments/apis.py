@@ -19,7 +19,9 @@ class PaymentCallbackApi(APIView):
     @extend_schema(
         operation_id="payment_callback",
         summary="Xendit invoice callback",
-        request=InvoiceCallbackSerializer,
+        # Documented explicitly: the view reads the raw body itself (no DRF parser), so
+        # drf-spectacular would otherwise show no body at all.
+        request={"application/json": InvoiceCallbackSerializer},
         parameters=[
             OpenApiParameter(
                 "x-callback-token",
@@ -31,7 +33,10 @@ class PaymentCallbackApi(APIView):
         ],
         responses={
             200: CallbackReceiptSerializer,  # also for a JSON object that is not ours: stored `unmatched`
-            400: error_response("`malformed_request`: the body is not a JSON object"),
+            400: error_response(
+                "`malformed_request`: the body is not a JSON object (or is nested too deep, or has a number too long)"
+            ),
+            413: error_response("`request_too_large`: the body is over the size limit (64 KiB by default)."),
             401: error_response("`authentication_failed`: missing or wrong token"),
             503: error_response(
                 "`service_unavailable`: retry later (gateway or database busy, or a PAID Xendit does not confirm yet)"

@@ -51,6 +51,7 @@ class Payment(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        permissions = [("operate_payment", "Can sync payments with Xendit")]
         indexes = [models.Index(fields=["status", "created_at"], name="payment_status_created")]
         constraints = [
             models.CheckConstraint(
@@ -158,6 +159,7 @@ class WebhookEvent(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-id"]
+        permissions = [("replay_webhookevent", "Can replay Xendit callbacks")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(dedupe_key__isnull=True) | ~Q(outcome=WebhookOutcome.DUPLICATE),

@@ -22,7 +22,7 @@ from tedxpay.core.errors import Conflict, IllegalTransition, InvalidInput
 
 logger = logging.getLogger(__name__)
 
-# Which moves are legal (DESIGN §5). PAID is final: nothing moves a paid payment backwards.
+# Which moves are legal (docs/architecture.md, "State machines"). PAID is final: nothing moves a paid payment backwards.
 # FAILED → PAID and EXPIRED → PAID exist because money that arrives is never dropped: the
 # order decides whether it gets its seats or is flagged for a refund.
 _ALLOWED = {

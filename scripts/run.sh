@@ -49,6 +49,6 @@ setsid .venv/bin/celery -A tedxpay worker -B --concurrency 2 --loglevel INFO \
 
 echo
 echo "tedxpay: http://$host:$port/   admin: http://$host:$port/admin/   API docs: http://$host:$port/api/docs/"
-echo "Celery worker + beat log: $var_dir/celery.log. Make an admin user: .venv/bin/python manage.py createsuperuser"
+echo "Celery worker + beat log: $var_dir/celery.log. Make an admin user: DEBUG=true .venv/bin/python manage.py createsuperuser"
 echo
 .venv/bin/python manage.py runserver "$host:$port"

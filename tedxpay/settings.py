@@ -60,6 +60,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "tedxpay.core.request_id.RequestIdMiddleware",
+    # One line per request, probes and refusals included (after the request id is set).
+    "tedxpay.core.access_log.AccessLogMiddleware",
     # /healthz, /readyz and /metrics are answered before the Host header is validated.
     "tedxpay.core.probes.ProbeMiddleware",
     # /api/: body size refused before reading, every error in the JSON error body.
@@ -110,7 +112,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
         # Strict mode: a value that does not fit is an error, never silently truncated.
         "init_command": "SET sql_mode='STRICT_TRANS_TABLES'",
         # READ COMMITTED: the conditional stock UPDATE sees the latest committed row and
-        # takes no gap locks (DESIGN §6).
+        # takes no gap locks (docs/architecture.md, "Stock without oversell").
         "isolation_level": "read committed",
     }
     DATABASES["default"]["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
@@ -245,6 +247,10 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "api_key": env("API_THROTTLE_RATE", default="600/min"),
         "anon": env("API_ANON_THROTTLE_RATE", default="300/min"),
+        # Checkout form submissions per client address (page views are not counted). Many
+        # buyers may share one mobile-carrier address: this only slows a script down; the
+        # hoarding caps below are what bound the seats it can hold.
+        "checkout": env("CHECKOUT_THROTTLE_RATE", default="20/min"),
     },
 }
 SPECTACULAR_SETTINGS = {
@@ -280,6 +286,12 @@ ORDER_TTL = timedelta(minutes=env.int("ORDER_TTL_MINUTES", default=30))
 if env("ORDER_TTL_SECONDS", default=""):
     ORDER_TTL = timedelta(seconds=env.int("ORDER_TTL_SECONDS"))
 CURRENCY = "IDR"
+# Hoarding caps on unpaid (PENDING) orders, orders/holds.py and docs/security.md; 0 turns a
+# cap off. Seats per client address (checkout), pending orders per event per email and per
+# phone (a second checkout leads to the first order's payment page), seats per API key.
+HOLD_MAX_SEATS_PER_ADDRESS = env.int("HOLD_MAX_SEATS_PER_ADDRESS", default=20)
+HOLD_MAX_PENDING_ORDERS_PER_BUYER = env.int("HOLD_MAX_PENDING_ORDERS_PER_BUYER", default=1)
+HOLD_MAX_SEATS_PER_API_KEY = env.int("HOLD_MAX_SEATS_PER_API_KEY", default=500)
 
 # --- Xendit -----------------------------------------------------------------------------
 XENDIT_SIMULATOR_ENABLED = env.bool("XENDIT_SIMULATOR_ENABLED", default=DEBUG)
@@ -451,20 +463,28 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 
 # --- Logging ----------------------------------------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+# json: one JSON object per line (production, for a log collector); plain: for people (DEBUG).
+LOG_FORMAT = env("LOG_FORMAT", default="plain" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"request_id": {"()": "tedxpay.core.request_id.RequestIdLogFilter"}},
     "formatters": {
         "plain": {
-            "format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s",
+            "format": "%(asctime)s %(levelname)s [%(request_id)s] [%(order_code)s] %(name)s: %(message)s",
+        },
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            # Extra fields of a record (the access line's route, status, …) are added as keys.
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(order_code)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         },
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "filters": ["request_id"],
-            "formatter": "plain",
+            "formatter": LOG_FORMAT,
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

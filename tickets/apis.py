@@ -57,7 +57,11 @@ class TicketListApi(APIView):
         parameters=[
             OpenApiParameter("event", str, description="An event slug: only that event's phases. Unknown slug: 404.")
         ],
-        responses={200: OutputSerializer(many=True), 404: error_response("`event_not_found`")},
+        responses={
+            200: OutputSerializer(many=True),
+            404: error_response("`event_not_found`"),
+            429: error_response("`throttled`: too many requests from your address; see Retry-After."),
+        },
     )
     def get(self, request):
         event_slug = request.query_params.get("event") or None

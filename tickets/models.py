@@ -24,7 +24,8 @@ class Ticket(models.Model):
     """A ticket phase (early bird, regular, student…): a price, a quota and a sale window.
 
     `held` counts the units in PENDING and PAID orders. It only moves through the stock
-    services (conditional UPDATEs, DESIGN §6) and the database refuses `held > quota`.
+    services (conditional UPDATEs, docs/architecture.md, "Stock without oversell") and the
+    database refuses `held > quota`.
     """
 
     event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="tickets")

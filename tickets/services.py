@@ -1,4 +1,4 @@
-"""Stock: the only code that moves `Ticket.held` (DESIGN §6).
+"""Stock: the only code that moves `Ticket.held` (docs/architecture.md, "Stock without oversell").
 
 Reserving is one conditional UPDATE per ticket, in ticket-id order so that two orders for
 the same tickets lock the rows in the same order and cannot deadlock. On InnoDB the UPDATE

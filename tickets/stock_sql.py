@@ -8,7 +8,7 @@ benchmark machine: about 1.4 ms and 1.5 ms of CPU per call through the ORM, more
 database spends running them, against 0.1 and 0.3 ms written once. Every placed order and
 every sold-out answer of a sale runs them, so that is CPU the web workers keep for buyers.
 
-It is the statement `tickets/services.py::stock_reserve` documents (DESIGN: one
+It is the statement `tickets/services.py::stock_reserve` documents (docs/architecture.md: one
 conditional UPDATE per ticket, seats and sale window checked by the row itself). Table
 and column names are read from the model and quoted by the connection, so SQLite and
 MariaDB run the same text; the stock tests run on both.

@@ -167,6 +167,10 @@ def test_worker_sends_one_confirmation_for_an_order_paid_through_the_simulator(w
 
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID
+    # The worker's lines for the email carry the id of the callback request that queued it
+    # and the order's code (tedxpay/core/task_logging.py).
+    queued_by = WebhookEvent.objects.filter(invoice_id=order.payment.invoice_id, outcome="processed").get().request_id
+    assert f"[{queued_by}] [{order.code}]" in worker.log_path.read_text(errors="replace")
     messages = worker.messages()
     assert len(messages) == 1, [str(make_header(decode_header(m["Subject"]))) for m in messages]
     subject = str(make_header(decode_header(messages[0]["Subject"])))

@@ -104,7 +104,7 @@ def comps_issue(
     audit = f"complimentary ticket issued by {issued_by}" + (f": {note}" if note else "")
     orders = []
     with transaction.atomic(durable=True):
-        # The ticket row first, then the inserts (DESIGN §6); not the sale window.
+        # The ticket row first, then the inserts (docs/architecture.md, "Stock without oversell"); not the sale window.
         stock_reserve(quantities={ticket.pk: len(recipients)}, now=now, require_on_sale=False)
         for person in recipients:
             buyer = Buyer.objects.create(full_name=person.full_name, email=person.email, phone="")

@@ -1,5 +1,6 @@
-"""Placing an order (DESIGN §6, §7): validate, reserve seats and write a PENDING order in
-one short transaction, then open its Xendit invoice outside any transaction.
+"""Placing an order (docs/architecture.md, "Stock without oversell" and "Placing an order"):
+validate, reserve seats and write a PENDING order in one short transaction, then open its
+Xendit invoice outside any transaction.
 
 Whatever fails after the commit, the order does not stay PENDING behind an error: it gets
 its invoice, or it is cancelled (seats back) and the caller gets
@@ -127,6 +128,23 @@ def _order_limits_check(tickets: dict[int, Ticket], quantities: dict[int, int], 
             )
 
 
+def order_request_check(
+    *, full_name: str, email: str, phone: str, items: Sequence[OrderLineRequest], language: str, voucher: str = ""
+) -> dict[int, int]:
+    """What `order_place` refuses before touching stock (InvalidInput, TicketNotFound,
+    QuantityLimit, the voucher errors), for a caller that must check its own limits after
+    these (the hoarding caps, orders/holds.py). Returns {ticket_id: quantity}. No query for
+    tickets this process has read a moment ago."""
+    _buyer_clean(full_name=full_name, email=email, phone=phone)
+    if language not in ORDER_LANGUAGES:
+        raise InvalidInput(details={"language": [f"One of: {', '.join(ORDER_LANGUAGES)}."]})
+    quantities = _lines_clean(items)
+    tickets = _tickets_for_order(quantities)
+    pricing = order_pricing(tickets=tickets, quantities=quantities, voucher_code=voucher, now=timezone.now())
+    _order_limits_check(tickets, quantities, pricing.limits_exempt)
+    return quantities
+
+
 def order_place(
     *,
     full_name: str,
@@ -136,8 +154,10 @@ def order_place(
     language: str = "en",
     source: str = EventSource.API,
     voucher: str = "",
+    client_address: str | None = None,
+    api_key_id: int | None = None,
 ) -> Order:
-    """Reserve seats, record a PENDING order and open its Xendit invoice (DESIGN §7).
+    """Reserve seats, record a PENDING order and open its Xendit invoice (docs/architecture.md, "Placing an order").
 
     Prices come from the tickets, never from the caller; `voucher` is a code ("" for none)
     whose discount and uses are applied here (orders/pricing.py). Raises `InvalidInput`,
@@ -147,6 +167,8 @@ def order_place(
     or `OrderCancelled` (cancelled by someone else while its invoice was being created; the
     invoice is closed at Xendit). An order whose total is 0 comes back PAID, with no invoice.
     Must not run inside a transaction: the gateway call happens after the commit.
+    `client_address` (checkout) and `api_key_id` (API) record who placed it, for the hoarding
+    caps (orders/holds.py).
     """
     full_name, email, phone = _buyer_clean(full_name=full_name, email=email, phone=phone)
     if language not in ORDER_LANGUAGES:
@@ -162,10 +184,12 @@ def order_place(
     total = pricing.priced.total
 
     # durable: a caller's open transaction would keep the ticket rows locked through the
-    # gateway call below, which is exactly what DESIGN §6 forbids.
+    # gateway call below, which is exactly what docs/architecture.md, "Stock without
+    # oversell", forbids.
     with transaction.atomic(durable=True):
-        # The conditional UPDATEs first, the inserts after (DESIGN §6): inserting the lines
-        # first takes shared locks on the ticket rows (FK checks) and deadlocks under load.
+        # The conditional UPDATEs first, the inserts after (docs/architecture.md, "Stock
+        # without oversell"): inserting the lines first takes shared locks on the ticket rows
+        # (FK checks) and deadlocks under load.
         stock_reserve(quantities=quantities, now=now)
         if pricing.voucher is not None:
             # Ticket rows, then the voucher row: the lock order everywhere (vouchers/services.py).
@@ -185,6 +209,8 @@ def order_place(
             currency=settings.CURRENCY,
             language=language,
             expires_at=now + settings.ORDER_TTL,
+            client_address=client_address,
+            api_key_id=api_key_id,
         )
         lines = OrderItem.objects.bulk_create(
             OrderItem(

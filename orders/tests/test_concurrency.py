@@ -1,6 +1,6 @@
-"""No oversell under a real race (DESIGN §6, §10): many buyers, each on its own thread and
-database connection, go through order_place at once for the last seats, on MariaDB, with
-the invoice created at the simulator over HTTP."""
+"""No oversell under a real race (docs/architecture.md, "Stock without oversell"): many
+buyers, each on its own thread and database connection, go through order_place at once for
+the last seats, on MariaDB, with the invoice created at the simulator over HTTP."""
 
 import random
 import threading

@@ -1,4 +1,4 @@
-"""Expiring stale orders (DESIGN §7 "Expire"): the sweep, seats given back exactly once, the
+"""Expiring stale orders (docs/architecture.md and docs/operations.md): the sweep, seats given back exactly once, the
 invoice closed at Xendit (the simulator, over HTTP) after commit, and a payment that beat
 the expiry at Xendit recorded rather than lost."""
 
@@ -91,7 +91,7 @@ def held(ticket) -> int:
 
 
 def held_by_open_orders(ticket) -> int:
-    """What `held` must be: the units in PENDING and PAID orders (DESIGN §6)."""
+    """What `held` must be: the units in PENDING and PAID orders (docs/architecture.md, "Stock without oversell")."""
     return (
         OrderItem.objects.filter(ticket=ticket, order__status__in=[OrderStatus.PENDING, OrderStatus.PAID]).aggregate(
             units=Sum("quantity")
@@ -190,7 +190,7 @@ def test_sweep_is_bounded_and_the_next_one_carries_on(django_capture_on_commit_c
         # The caller knows Xendit has it EXPIRED (its callback, a reconcile): nothing to close.
         (EventSource.WEBHOOK, False, "inv_open", ["notification_send_task"]),
         (EventSource.RECONCILE, False, "inv_open", ["notification_send_task"]),
-        # The crash between commit and invoice create (DESIGN §7.4): no invoice to close.
+        # The crash between commit and invoice create (docs/architecture.md, "Placing an order"): no invoice to close.
         (EventSource.EXPIRY, True, None, ["notification_send_task"]),
     ],
 )

@@ -1,4 +1,4 @@
-"""Idempotency-Key on POST /api/orders (DESIGN §7.5, tedxpay/core/idempotency.py)."""
+"""Idempotency-Key on POST /api/orders (docs/api.md, "Idempotency", tedxpay/core/idempotency.py)."""
 
 import threading
 from datetime import timedelta

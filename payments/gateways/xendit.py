@@ -2,7 +2,7 @@
 
 Everything that crosses this boundary is a dataclass from `base.py`; every failure, whatever
 the SDK or urllib3 raised, leaves as one `GatewayError` that says whether a retry may help.
-Quirks handled here (see /docs and XENDIT.md):
+Quirks handled here (docs/xendit.md):
 
 - `ApiClient(Configuration(host=...))` instead of `xendit.set_api_key()`, which silently
   resets the host to the public API and would bypass the simulator.
@@ -40,7 +40,7 @@ T = TypeVar("T")
 
 # Connection failures are retried twice inside urllib3 (the request never left, so it is
 # safe even for a create). Reads are never retried here: a create that timed out may have
-# made an invoice, and the caller decides what to do (list by external_id, DESIGN §7.4);
+# made an invoice, and the caller decides what to do (list by external_id, docs/architecture.md, "Placing an order");
 # a hidden retry of a slow GET would also multiply the read timeout.
 _RETRIES = urllib3.Retry(total=2, connect=2, read=0, status=0, other=0, redirect=0, raise_on_status=False)
 

@@ -18,7 +18,7 @@ from tickets.tests.factories import TicketFactory
 
 CALLBACK_URL = "/api/payment-callback"
 
-# What each channel family adds to a PAID callback, as Xendit sends it (XENDIT.md).
+# What each channel family adds to a PAID callback, as Xendit sends it (docs/xendit.md).
 CHANNEL_FAMILIES = {
     "BCA": {"payment_method": "BANK_TRANSFER", "bank_code": "BCA", "payment_destination": "880899912345678"},
     "MANDIRI": {"payment_method": "BANK_TRANSFER", "bank_code": "MANDIRI", "payment_destination": "8860812345678"},

@@ -12,6 +12,15 @@ class ApiKeyAdmin(admin.ModelAdmin):
     readonly_fields = ["prefix", "created_at", "last_used_at"]
     fields = ["name", "is_active", "prefix", "created_at", "last_used_at"]
 
+    # API keys let a client place orders: superusers only, whatever permissions say.
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser
+
+    has_add_permission = has_change_permission = has_delete_permission = has_view_permission
+
     def save_model(self, request, obj, form, change):
         if change:
             super().save_model(request, obj, form, change)

@@ -7,8 +7,9 @@ errors an action reports as a refusal.
 Records that money or the state machine own (orders, payments, webhook events, emails)
 are never edited in a form: the admin shows them and offers actions that call services
 (STYLE.md habit 6). `has_change_permission` is therefore False everywhere here, which
-makes Django render the detail page read-only; the actions ask for the "operate"
-permission instead, which is the model's ordinary change permission.
+makes Django render the detail page read-only; the actions ask for permissions of their
+own: "operate" is the model's `operate_<model>` permission, and the actions that matter
+more (cancel, refund, export personal data, replay callbacks) have one each.
 """
 
 import logging
@@ -79,9 +80,11 @@ class ReadOnlyRecordAdmin(admin.ModelAdmin):
         return False
 
     def has_operate_permission(self, request) -> bool:
-        """May run this admin's actions (`@admin.action(permissions=["operate"])`)."""
-        opts = self.opts
-        return request.user.has_perm(f"{opts.app_label}.{get_permission_codename('change', opts)}")
+        """May run this admin's operational actions (`@admin.action(permissions=["operate"])`)."""
+        return self.has_own_permission(request, get_permission_codename("operate", self.opts))
+
+    def has_own_permission(self, request, codename: str) -> bool:
+        return request.user.has_perm(f"{self.opts.app_label}.{codename}")
 
 
 class ReadOnlyInlineMixin:

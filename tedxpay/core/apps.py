@@ -13,3 +13,6 @@ class CoreConfig(AppConfig):
         from tedxpay.core.authentication import api_keys_forget_on_save
 
         api_keys_forget_on_save()
+        # Celery task log lines carry the queuing request's id and the order code (signal
+        # handlers; in the web process for publishing, in the worker for running).
+        from tedxpay.core import task_logging  # noqa: F401

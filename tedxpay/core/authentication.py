@@ -31,6 +31,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if api_key is None:
             raise exceptions.AuthenticationFailed("Unknown or revoked API key.")
         _touch(api_key)
+        # For the access line (tedxpay/core/access_log.py), which sees Django's request.
+        request._request.api_key_name = api_key.name
         return (None, api_key)
 
     def authenticate_header(self, request) -> str:

@@ -1,4 +1,4 @@
-"""Errors that services raise and the API turns into the JSON error body of DESIGN §8.
+"""Errors that services raise and the API turns into the JSON error body of docs/api.md, "Errors".
 
 Services raise an `ApplicationError` (or a subclass) with a stable machine-readable code;
 the API exception handler renders it as
@@ -49,7 +49,7 @@ class Conflict(ApplicationError):
 
 
 class IllegalTransition(ApplicationError):
-    """A status move the state machine (DESIGN §5) does not allow."""
+    """A status move the state machine (docs/architecture.md, "State machines") does not allow."""
 
     code = "illegal_transition"
     status_code = 409

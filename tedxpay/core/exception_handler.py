@@ -1,4 +1,4 @@
-"""The one DRF exception handler: every API error leaves as the JSON body of DESIGN §8."""
+"""The one DRF exception handler: every API error leaves as the JSON body of docs/api.md, "Errors"."""
 
 import logging
 

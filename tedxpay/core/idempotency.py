@@ -1,4 +1,4 @@
-"""`Idempotency-Key` for API writes (DESIGN §7.5), stored in the database so it holds
+"""`Idempotency-Key` for API writes (docs/api.md, "Idempotency"), stored in the database so it holds
 across gunicorn workers.
 
 - A new key: a row is inserted *before* the work starts (unique per API key), the view

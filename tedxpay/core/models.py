@@ -34,7 +34,7 @@ class ApiKey(models.Model):
 
 
 class IdempotencyKey(models.Model):
-    """One `Idempotency-Key` of one API key (DESIGN §7.5), see tedxpay/core/idempotency.py.
+    """One `Idempotency-Key` of one API key (docs/api.md, "Idempotency"), see tedxpay/core/idempotency.py.
 
     The row is inserted before the work starts; the unique (api_key, key) pair is what makes
     a concurrent second request see "in flight" instead of doing the work twice, across

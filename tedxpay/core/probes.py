@@ -19,5 +19,6 @@ class ProbeMiddleware:
     def __call__(self, request):
         probe = _PROBES.get(request.path_info)
         if probe is not None and request.method in ("GET", "HEAD"):
+            request.log_route = request.path_info  # no URL resolving here: for the access line
             return probe(request)
         return self.get_response(request)

@@ -12,6 +12,8 @@ import uuid
 REQUEST_ID_HEADER = "X-Request-ID"
 _ACCEPTABLE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+# The order a Celery task works on (tedxpay/core/task_logging.py), for its log lines.
+_order_code: contextvars.ContextVar[str] = contextvars.ContextVar("order_code", default="-")
 
 
 def get_request_id() -> str:
@@ -25,6 +27,18 @@ def set_request_id(value: str) -> contextvars.Token:
 
 def reset_request_id(token: contextvars.Token) -> None:
     _request_id.reset(token)
+
+
+def get_order_code() -> str:
+    return _order_code.get()
+
+
+def set_order_code(value: str) -> contextvars.Token:
+    return _order_code.set(value)
+
+
+def reset_order_code(token: contextvars.Token) -> None:
+    _order_code.reset(token)
 
 
 def new_request_id() -> str:
@@ -61,4 +75,6 @@ class RequestIdLogFilter(logging.Filter):
             # the context variable is reset; the request itself still carries the id.
             request = getattr(record, "request", None)
             record.request_id = getattr(request, "request_id", None) or get_request_id()
+        if not getattr(record, "order_code", None):
+            record.order_code = get_order_code()
         return True

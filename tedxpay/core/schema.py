@@ -45,7 +45,8 @@ def error_response(description: str) -> OpenApiResponse:
 
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     name="Idempotency-Key",
-    type=str,
+    # The same rule as tedxpay/core/idempotency.py (_ACCEPTABLE_KEY): printable ASCII, no space.
+    type={"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]{1,255}$"},
     location=OpenApiParameter.HEADER,
     required=False,
     description=(

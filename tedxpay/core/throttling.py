@@ -27,6 +27,16 @@ class ApiKeyRateThrottle(_RateFromSettings):
         return self.cache_format % {"scope": self.scope, "ident": request.auth.pk}
 
 
+class CheckoutRateThrottle(_RateFromSettings):
+    """Checkout form submissions per client address (a Django view, not DRF: call
+    `allow_request(request, None)`; `wait()` says when to come back)."""
+
+    scope = "checkout"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": client_address(request)}
+
+
 class ClientAddressRateThrottle(_RateFromSettings):
     """Requests per client address (tedxpay/core/client_address.py), for anonymous callers.
 

@@ -1,4 +1,4 @@
-"""The database itself refuses states the rules forbid (DESIGN §4–6)."""
+"""The database itself refuses states the rules forbid (docs/architecture.md)."""
 
 from datetime import timedelta
 

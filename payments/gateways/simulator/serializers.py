@@ -1,7 +1,7 @@
 """Invoice and callback bodies in Xendit's exact spelling.
 
 The invoice reply must satisfy the SDK's strict model (every required field present and
-non-null, enum strings spelled as Xendit does); the callback body follows XENDIT.md, with
+non-null, enum strings spelled as Xendit does); the callback body follows docs/xendit.md, with
 integer amounts as real IDR callbacks carry them.
 """
 

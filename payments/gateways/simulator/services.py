@@ -97,7 +97,7 @@ def invoice_expire(invoice_id: str) -> tuple[SimulatedInvoice, bool]:
     """PENDING → EXPIRED. Returns (invoice, changed). Expiring an EXPIRED invoice answers it
     unchanged. Expiring a PAID/SETTLED one is refused with 400 INVOICE_ALREADY_PAID_ERROR:
     Xendit does not document this case, so callers must treat any error here as "fetch
-    the invoice and reconcile" (XENDIT.md)."""
+    the invoice and reconcile" (docs/xendit.md)."""
     invoice = _locked(invoice_id)
     if invoice.status in PAID_STATUSES:
         raise XenditError(400, "INVOICE_ALREADY_PAID_ERROR", "Invoice is already paid and cannot be expired")

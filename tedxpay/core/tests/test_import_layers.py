@@ -31,6 +31,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "*.serializers",
             "*.management.commands.*",
             "orders.dashboard",
+            "orders.holds_admin",
             "tedxpay.core.metrics",
             "tedxpay.core.probes",
             "tedxpay.wsgi",
@@ -73,6 +74,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "*.errors",
             "orders.audit",
             "orders.buyers",
+            "orders.holds",
             "orders.links",
             # Vouchers and the rules an order is priced and limited by (docs/vouchers.md).
             "orders.pricing",

@@ -1,0 +1,125 @@
+"""Each role walked through the back office: what it sees, what it may run, what it may not
+(groups from migration orders/0005_finance_roles, `manage.py create_finance_user`)."""
+
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from orders.models import Order, OrderStatus
+from orders.tests.factories import OrderFactory, OrderItemFactory
+from payments.tests.factories import PaymentFactory
+from tickets.tests.factories import TicketFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _user(*groups: str, superuser: bool = False):
+    from django.contrib.auth.models import Group
+
+    User = get_user_model()
+    if superuser:
+        return User.objects.create_superuser("root", password="x")
+    user = User.objects.create_user("-".join(groups) or "staff", password="x", is_staff=True)
+    user.groups.add(*Group.objects.filter(name__in=groups))
+    return user
+
+
+@pytest.fixture
+def sale():
+    ticket = TicketFactory(name="Regular", quota=50)
+    order = OrderFactory(event=ticket.event)
+    OrderItemFactory(order=order, ticket=ticket, quantity=2)
+    paid = OrderFactory(event=ticket.event, status=OrderStatus.PAID)
+    PaymentFactory(order=paid, status="PAID", paid_amount=100_000, amount=100_000)
+    return {"ticket": ticket, "order": order, "paid": paid}
+
+
+LISTS = [
+    "/admin/orders/order/",
+    "/admin/orders/buyer/",
+    "/admin/orders/issuedticket/",
+    "/admin/payments/payment/",
+    "/admin/payments/webhookevent/",
+    "/admin/notifications/notification/",
+    "/admin/tickets/event/",
+    "/admin/tickets/ticket/",
+    "/admin/orders/order/dashboard/",
+    "/admin/orders/order/holders/",
+]
+
+
+def _actions(client, url: str) -> set[str]:
+    response = client.get(url)
+    assert response.status_code == 200
+    form = response.context["action_form"]  # None when no action is allowed
+    return {name for name, _ in form.fields["action"].choices if name} if form else set()
+
+
+def test_finance_sees_everything_edits_phases_and_runs_the_operational_actions(client, sale):
+    client.force_login(_user("Finance"))
+    for url in LISTS:
+        assert client.get(url).status_code == 200, url
+    assert client.get(f"/admin/orders/order/{sale['order'].pk}/change/").status_code == 200
+    assert _actions(client, "/admin/orders/order/") == {"resend_confirmation", "sync_with_xendit", "resolve_attention"}
+    assert _actions(client, "/admin/payments/payment/") == {"sync_payments_with_xendit"}
+    assert _actions(client, "/admin/payments/webhookevent/") == set()
+    assert "resend_notifications" in _actions(client, "/admin/notifications/notification/")
+    # Edit a phase.
+    ticket = sale["ticket"]
+    page = client.get(f"/admin/tickets/ticket/{ticket.pk}/change/")
+    assert page.status_code == 200 and page.context["has_change_permission"]
+    # The buyer-contact form is an operational action; recording a refund is not.
+    assert client.get(f"/admin/orders/order/{sale['order'].pk}/buyer-contact/").status_code == 200
+    assert client.get(f"/admin/orders/order/{sale['paid'].pk}/record-refund/").status_code == 403
+    # API keys are superusers' only.
+    assert client.get("/admin/core/apikey/").status_code == 403
+
+
+def test_finance_cannot_export_personal_data_or_cancel(client, sale):
+    client.force_login(_user("Finance"))
+    for action in ("export_csv", "cancel_orders"):
+        response = client.post(
+            "/admin/orders/order/", {"action": action, "_selected_action": [sale["order"].pk], "index": 0}
+        )
+        assert not response.get("Content-Type", "").startswith("text/csv")
+    assert Order.objects.get(pk=sale["order"].pk).status == OrderStatus.PENDING
+
+
+def test_finance_managers_may_export_cancel_refund_and_replay(client, sale):
+    client.force_login(_user("Finance", "Finance managers"))
+    assert _actions(client, "/admin/orders/order/") >= {"export_csv", "cancel_orders"}
+    assert _actions(client, "/admin/payments/webhookevent/") == {"replay_webhook_events"}
+    export = client.post("/admin/orders/order/", {"action": "export_csv", "_selected_action": [sale["order"].pk]})
+    assert export["Content-Type"].startswith("text/csv")
+    assert client.get(f"/admin/orders/order/{sale['paid'].pk}/record-refund/").status_code == 200
+    assert client.get("/admin/core/apikey/").status_code == 403
+
+
+def test_staff_without_a_role_see_nothing_of_the_sale(client, sale):
+    client.force_login(_user())
+    assert client.get("/admin/").status_code == 200
+    for url in LISTS:
+        assert client.get(url).status_code == 403, url
+
+
+def test_superusers_manage_api_keys(client):
+    client.force_login(_user(superuser=True))
+    assert client.get("/admin/core/apikey/").status_code == 200
+    assert client.get("/admin/core/apikey/add/").status_code == 200
+
+
+def test_create_finance_user(capsys, client):
+    call_command("create_finance_user", "siti", "--email", "siti@example.org")
+    output = capsys.readouterr().out
+    password = re.search(r"Password \(shown once; change it after the first login\): (\S+)", output).group(1)
+    user = get_user_model().objects.get(username="siti")
+    assert user.is_staff and not user.is_superuser
+    assert set(user.groups.values_list("name", flat=True)) == {"Finance"}
+    assert user.check_password(password)
+    call_command("create_finance_user", "wayan", "--manager")
+    assert set(get_user_model().objects.get(username="wayan").groups.values_list("name", flat=True)) == {
+        "Finance",
+        "Finance managers",
+    }
