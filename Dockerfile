@@ -8,7 +8,7 @@ FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DEBUG=false TEDXPAY_VAR_DIR=/app/var
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libmariadb-dev pkg-config gcc \
+    && apt-get install -y --no-install-recommends libmariadb-dev pkg-config gcc gettext \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
@@ -19,6 +19,7 @@ COPY . .
 # these values are used for nothing else.
 RUN SECRET_KEY=collectstatic-only XENDIT_SECRET_KEY=unused XENDIT_CALLBACK_TOKEN=unused METRICS_TOKEN=unused \
     python manage.py collectstatic --no-input \
+    && python manage.py compilemessages --locale id -v 0 \
     && useradd --system --home /app tedxpay && mkdir -p var && chown -R tedxpay var
 USER tedxpay
 

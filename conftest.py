@@ -53,6 +53,21 @@ def on_mysql() -> bool:
     return connection.vendor == "mysql"
 
 
+def pytest_sessionstart(session):
+    # The Indonesian pages need the compiled catalog: `make test` compiles it, and a quick
+    # `.venv/bin/pytest` after editing a .po file must not test yesterday's translations.
+    from pathlib import Path
+
+    from django.core.management import call_command
+
+    for po in Path(__file__).parent.glob("locale/*/LC_MESSAGES/*.po"):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            call_command(
+                "compilemessages", locale=[po.parent.parent.name], ignore_patterns=[".venv", "var"], verbosity=0
+            )
+
+
 def pytest_report_header(config):
     from django.conf import settings
 

@@ -12,6 +12,9 @@ command -v mariadb-install-db >/dev/null || missing+=(mariadb-server)
 command -v pkg-config >/dev/null || missing+=(pkg-config)
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v chromium >/dev/null || missing+=(chromium)
+# msgfmt compiles the translations (locale/*.po → .mo); pdftotext reads the e-ticket PDF in tests.
+command -v msgfmt >/dev/null || missing+=(gettext)
+command -v pdftotext >/dev/null || missing+=(poppler-utils)
 [ -f /usr/share/zoneinfo/Asia/Jakarta ] || missing+=(tzdata)
 # Debian's own python3 needs python3-venv for `python3 -m venv` (a pyenv build has it).
 python3 -c "import ensurepip" 2>/dev/null || missing+=(python3-venv)
@@ -49,6 +52,7 @@ export TEDXPAY_VAR_DIR="$run_dir/var"
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+.venv/bin/python manage.py compilemessages --locale id --ignore .venv --ignore var -v 0
 # In the background and waited for, so that a signal reaches the traps at once and the
 # cleanup knows pytest's pid.
 .venv/bin/pytest "$@" &
