@@ -10,7 +10,7 @@
   that address; the page answers the same whether or not the address is known.
 
 Order pages are `Cache-Control: private, no-store` (a shared computer's browser or a proxy
-must not keep them), never indexed, and send no Referer to the sites they link to.
+must not keep them), never indexed, and send no Referer to other sites.
 """
 
 import hmac
@@ -32,7 +32,9 @@ from tedxpay.core.language import chosen_language
 def _private(response: HttpResponse) -> HttpResponse:
     response["Cache-Control"] = "private, no-store"
     response["X-Robots-Tag"] = "noindex, nofollow"
-    response["Referrer-Policy"] = "no-referrer"
+    # The private link never leaves in a Referer: Django's Referrer-Policy (same-origin)
+    # already keeps it from Xendit's page and any other site. ("no-referrer" would also make
+    # the browser send `Origin: null` with the page's own forms, which CSRF refuses.)
     return response
 
 
