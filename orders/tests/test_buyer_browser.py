@@ -105,10 +105,10 @@ def test_english_from_the_event_page_through_xendit_to_the_order_page_and_the_em
     # The same PDF from the order page, and the calendar file.
     with page.expect_download() as download:
         page.click("#download-pdf")
-    assert "Siti Rahma" in pdf_text(open(download.value.path(), "rb").read())
+    assert "Siti Rahma" in pdf_text(download.value.path().read_bytes())
     with page.expect_download() as download:
         page.click("#add-to-calendar")
-    [event] = icalendar.Calendar.from_ical(open(download.value.path(), "rb").read()).walk("VEVENT")
+    [event] = icalendar.Calendar.from_ical(download.value.path().read_bytes()).walk("VEVENT")
     assert str(event["SUMMARY"]) == "TEDxPhone"
 
 
