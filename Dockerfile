@@ -15,11 +15,12 @@ WORKDIR /app
 COPY requirements.txt requirements-mysql.txt ./
 RUN pip install --no-cache-dir -r requirements-mysql.txt
 COPY . .
-# collectstatic imports the settings, which refuse to start without these in production;
-# these values are used for nothing else.
-RUN SECRET_KEY=collectstatic-only XENDIT_SECRET_KEY=unused XENDIT_CALLBACK_TOKEN=unused METRICS_TOKEN=unused \
-    python manage.py collectstatic --no-input \
-    && python manage.py compilemessages --locale id -v 0 \
+# collectstatic and compilemessages (the translations: .po in git, .mo built here) import
+# the settings, which refuse to start without these in production; these values are used
+# for nothing else.
+ARG BUILD_ONLY_SETTINGS="SECRET_KEY=collectstatic-only XENDIT_SECRET_KEY=unused XENDIT_CALLBACK_TOKEN=unused METRICS_TOKEN=unused"
+RUN env $BUILD_ONLY_SETTINGS python manage.py collectstatic --no-input \
+    && env $BUILD_ONLY_SETTINGS python manage.py compilemessages --locale id -v 0 \
     && useradd --system --home /app tedxpay && mkdir -p var && chown -R tedxpay var
 USER tedxpay
 

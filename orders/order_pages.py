@@ -26,6 +26,7 @@ from notifications.order_links import OrderLinksThrottled, order_links_request
 from notifications.qr import qr_svg
 from orders.models import Order, OrderStatus, normalise_order_code
 from payments.channel_names import channel_name
+from tedxpay.core.client_address import client_address
 from tedxpay.core.language import chosen_language
 
 
@@ -91,7 +92,7 @@ def order_lookup(request, code: str):
             order_links_request(
                 email=order.buyer.email,
                 language=request.LANGUAGE_CODE,
-                client=_client_address(request),
+                client=client_address(request),
                 order_codes=[order.code],
             )
             sent = True
@@ -111,19 +112,13 @@ def find_my_tickets(request):
             try:
                 # Unknown and known addresses get the same answer (and the same work: the
                 # task looks the orders up), so the page tells nobody who bought.
-                order_links_request(email=email, language=request.LANGUAGE_CODE, client=_client_address(request))
+                order_links_request(email=email, language=request.LANGUAGE_CODE, client=client_address(request))
                 sent = True
             except OrderLinksThrottled:
                 throttled = True
     context = {"email": email, "sent": sent, "throttled": throttled, "missing": request.method == "POST" and not email}
     status = 429 if throttled else 400 if context["missing"] else 200
     return _private(render(request, "orders/find_my_tickets.html", context, status=status))
-
-
-def _client_address(request) -> str:
-    # The direct peer. Behind a proxy every request shares its address: the per-address
-    # limit is then a site-wide one, which errs on the safe side.
-    return request.META.get("REMOTE_ADDR", "")
 
 
 def order_tickets_pdf(request, code: str, secret: str):

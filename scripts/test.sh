@@ -56,7 +56,8 @@ export TEDXPAY_VAR_DIR="$run_dir/var"
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-.venv/bin/python manage.py compilemessages --locale id --ignore .venv --ignore var --ignore node_modules -v 0
+# Translations (.po in git, .mo compiled here). DEBUG only so the settings load without secrets.
+DEBUG=true .venv/bin/python manage.py compilemessages --locale id --ignore .venv --ignore var --ignore node_modules -v 0
 # In the background and waited for, so that a signal reaches the traps at once and the
 # cleanup knows pytest's pid.
 .venv/bin/pytest "$@" &
