@@ -80,6 +80,11 @@ class Order(models.Model):
     # Whoever has the link sees the order (buyer details, e-tickets): it goes only to the
     # buyer (emails, Xendit's redirect). The code alone opens nothing personal.
     link_secret = models.CharField(max_length=64, default=new_link_secret, editable=False)
+    # The API client that placed it (none: the checkout page). Only that client reads it
+    # back through GET /api/orders/<code>.
+    api_key = models.ForeignKey(
+        "core.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="orders", editable=False
+    )
     expires_at = models.DateTimeField()
     paid_at = models.DateTimeField(null=True, blank=True, editable=False)
     needs_attention = models.BooleanField(default=False, db_index=True)

@@ -136,6 +136,7 @@ def order_place(
     language: str = "en",
     source: str = EventSource.API,
     voucher: str = "",
+    api_key_id: int | None = None,
 ) -> Order:
     """Reserve seats, record a PENDING order and open its Xendit invoice (DESIGN §7).
 
@@ -185,6 +186,7 @@ def order_place(
             currency=settings.CURRENCY,
             language=language,
             expires_at=now + settings.ORDER_TTL,
+            api_key_id=api_key_id,
         )
         lines = OrderItem.objects.bulk_create(
             OrderItem(
