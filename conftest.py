@@ -49,6 +49,18 @@ def _process_caches_empty():
 
 
 @pytest.fixture
+def celery_eager():
+    """.delay() runs the task at once in the calling thread (retries too, without the
+    countdown); in a live server's thread too, which sends its emails into the test outbox."""
+    from tedxpay.celery import app as celery_app
+
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
 def on_mysql() -> bool:
     return connection.vendor == "mysql"
 

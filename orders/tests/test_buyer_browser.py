@@ -13,7 +13,6 @@ from playwright.sync_api import expect
 
 from notifications.tests.conftest import make_order
 from orders.models import Order, OrderStatus
-from tedxpay.celery import app as celery_app
 from tickets.models import Ticket
 from tickets.tests.factories import TicketFactory
 
@@ -26,15 +25,6 @@ PRIVATE_LINK = re.compile(r"/orders/TDX-[A-Z0-9]{8}/[A-Za-z0-9_-]{43}/$")
 @pytest.fixture
 def browser_context_args(browser_context_args):
     return {**browser_context_args, "viewport": PHONE, "is_mobile": True, "has_touch": True}
-
-
-@pytest.fixture
-def celery_eager():
-    # The live server's thread sends the emails at once (into Django's test outbox).
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
 
 
 def fits_the_phone(page) -> bool:

@@ -13,17 +13,8 @@ from notifications.tests.conftest import make_order
 from orders.models import EventSource, Order
 from orders.services import order_mark_paid
 from orders.tests.factories import OrderItemFactory
-from tedxpay.celery import app as celery_app
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def celery_eager():
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
 
 
 def paid_order(**kwargs) -> Order:
