@@ -90,5 +90,3 @@ def test_ticket_list_names_the_event_with_its_time_zone(client, free_ticket):
 def test_the_schema_documents_the_new_operation(client):
     schema = client.get("/api/schema/", headers={"accept": "application/json"}).content.decode()
     assert "orders_retrieve" in schema and "order_url" in schema
-
-
