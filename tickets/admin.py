@@ -117,7 +117,10 @@ class TicketInline(admin.TabularInline):
     ]
     readonly_fields = ["held", "available"]
     verbose_name = "ticket phase"
-    verbose_name_plural = "ticket phases (price in whole rupiah; sale window in WIB)"
+    verbose_name_plural = "ticket phases (price in whole rupiah; sale window in the event's time zone)"
+
+    class Media:
+        css = {"all": ["admin_tedxpay/ticket_phases.css"]}
 
     @admin.display(description="available")
     def available(self, ticket):
