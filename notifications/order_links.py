@@ -17,6 +17,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import translation
 
+from notifications.tasks import order_links_send_task
 from orders.links import order_page_url
 from orders.models import Order
 
@@ -56,8 +57,6 @@ def order_links_request(*, email: str, language: str, client: str, order_codes: 
     if not _within_limit(f"order-links:email:{digest}", settings.ORDER_LINKS_PER_EMAIL_PER_HOUR):
         logger.info("order links for %s… not sent: limit reached", digest[:12])
         return
-    from notifications.tasks import order_links_send_task  # tasks import this module
-
     try:
         order_links_send_task.delay(email, language, order_codes)
     except Exception:

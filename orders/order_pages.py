@@ -22,8 +22,10 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from notifications.calendar import order_calendar_ics
 from notifications.order_links import OrderLinksThrottled, order_links_request
 from notifications.qr import qr_svg
+from notifications.ticket_pdf import order_tickets_pdf
 from orders.models import Order, OrderStatus, normalise_order_code
 from payments.channel_names import channel_name
 from tedxpay.core.client_address import client_address
@@ -121,21 +123,17 @@ def find_my_tickets(request):
     return _private(render(request, "orders/find_my_tickets.html", context, status=status))
 
 
-def order_tickets_pdf(request, code: str, secret: str):
-    from notifications.ticket_pdf import order_tickets_pdf as render_pdf  # fpdf2: only when asked
-
+def order_tickets_pdf_download(request, code: str, secret: str):
     order = order_by_link(code, secret)
     if order.status != OrderStatus.PAID:
         raise Http404("E-tickets come with payment.")
     _in_order_language_unless_chosen(request, order)
-    response = HttpResponse(render_pdf(order), content_type="application/pdf")
+    response = HttpResponse(order_tickets_pdf(order), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="e-tickets-{order.code}.pdf"'
     return _private(response)
 
 
 def order_calendar(request, code: str, secret: str):
-    from notifications.calendar import order_calendar_ics
-
     order = order_by_link(code, secret)
     _in_order_language_unless_chosen(request, order)
     response = HttpResponse(order_calendar_ics(order), content_type="text/calendar; charset=utf-8")
