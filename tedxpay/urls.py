@@ -14,7 +14,9 @@ urlpatterns = [
     path("events/<slug:slug>/", order_views.event_checkout, name="event-checkout"),
     path("orders/<str:code>/", order_pages.order_lookup, name="order-lookup"),
     path("orders/<str:code>/<str:secret>/", order_pages.order_detail, name="order-detail"),
-    path("orders/<str:code>/<str:secret>/e-tickets.pdf", order_pages.order_tickets_pdf_download, name="order-tickets-pdf"),
+    path(
+        "orders/<str:code>/<str:secret>/e-tickets.pdf", order_pages.order_tickets_pdf_download, name="order-tickets-pdf"
+    ),
     path("orders/<str:code>/<str:secret>/event.ics", order_pages.order_calendar, name="order-calendar"),
     path("find-my-tickets/", order_pages.find_my_tickets, name="find-my-tickets"),
     path("language/<str:language>/", language_switch, name="language-switch"),

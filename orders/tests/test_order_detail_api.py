@@ -55,7 +55,7 @@ def test_another_clients_order_is_404_like_an_unknown_code(client, orders_api, f
 
 
 def test_an_order_from_the_checkout_page_is_no_clients(client, api_key, free_ticket):
-    from orders.placement import OrderLineRequest, order_place
+    from orders.checkout.placing import OrderLineRequest, order_place
 
     order = order_place(
         full_name="Budi",
