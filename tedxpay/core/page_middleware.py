@@ -1,10 +1,11 @@
 """Django's page middleware, skipped for the API.
 
 Sessions, the logged-in user and flash messages serve the checkout pages and the admin. An
-API request (`/api/…`) uses none of them: API keys authenticate it. (The page language is
-tedxpay/core/language.py's, which answers an API request in English at once.) Skipping them saves the work a flash sale would otherwise do thousands of times a
-second (reading cookies, activating a translation, setting up lazy objects). CSRF stays
-Django's own, for every path: every API view is exempt from it anyway.
+API request (`/api/…`) uses none of them: API keys authenticate it. Skipping them saves
+the work a flash sale would otherwise do thousands of times a second (reading cookies,
+setting up lazy objects). The page language is tedxpay/core/language.py's, which answers
+an API request in English at once. CSRF stays Django's own, for every path: every API view
+is exempt from it anyway.
 """
 
 from django.contrib.auth.middleware import AuthenticationMiddleware as DjangoAuthenticationMiddleware
