@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('core', '0002_idempotency_key'),
-        ('orders', '0003_order_link_secret'),
+        ('orders', '0004_order_link_secret'),
     ]
 
     operations = [

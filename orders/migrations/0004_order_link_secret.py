@@ -15,7 +15,7 @@ def give_each_order_its_own_secret(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("orders", "0002_attention_reason_without_gateway"),
+        ("orders", "0003_vouchers_and_comps"),
     ]
 
     operations = [
