@@ -38,7 +38,14 @@ def test_the_client_that_placed_an_order_reads_it_back_with_its_etickets(client,
     assert body["payment"]["status"] == "PAID"
     assert body["payment"]["channel_name"] == "Free (nothing to pay)"
     assert body["items"] == [
-        {"ticket_id": free_ticket.pk, "name": "Community", "quantity": 2, "unit_price": 0, "subtotal": 0}
+        {
+            "ticket_id": free_ticket.pk,
+            "name": "Community",
+            "quantity": 2,
+            "unit_price": 0,
+            "unit_discount": 0,
+            "subtotal": 0,
+        }
     ]
     codes = set(order.issued_tickets.values_list("code", flat=True))
     assert {eticket["code"] for eticket in body["etickets"]} == codes and len(codes) == 2
