@@ -40,8 +40,8 @@ def test_voucher_at_checkout_discounted_total_paid_and_shown_on_the_order_page(p
     page.check("input[name=channel][value=OVO]")
     page.click("#pay")
 
-    expect(page).to_have_url(re.compile(r"/orders/TDX-[A-Z0-9]{8}/$"))
-    expect(page.locator("#order-status")).to_have_text("Paid")
+    expect(page).to_have_url(re.compile(r"/orders/TDX-[A-Z0-9]{8}/[A-Za-z0-9_-]{43}/$"))  # the private link
+    expect(page.locator("#order-status")).to_have_text("Lunas")  # Indonesian: nobody switched
     expect(page.locator("#order-discount")).to_contain_text("KOMUNITAS")
     expect(page.locator("#order-discount")).to_contain_text("Rp 140.000")
     expect(page.locator("#etickets .eticket svg")).to_have_count(2)
