@@ -59,7 +59,7 @@ def test_a_hidden_phase_appears_only_with_its_voucher_link(page, live_server):
     VoucherFactory(event=event, code="TAMU-2026", kind=VoucherKind.UNLOCK, value=0, tickets=[hidden])
 
     page.goto(f"{live_server.url}/events/tedxundangan/")
-    expect(page.get_by_text("Regular")).to_be_visible()
+    expect(page.get_by_text("Regular", exact=True)).to_be_visible()
     expect(page.get_by_text("Tamu Pembicara")).to_have_count(0)
 
     page.goto(f"{live_server.url}/events/tedxundangan/?voucher=TAMU-2026")
