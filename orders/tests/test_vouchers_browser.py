@@ -64,5 +64,5 @@ def test_a_hidden_phase_appears_only_with_its_voucher_link(page, live_server):
 
     page.goto(f"{live_server.url}/events/tedxundangan/?voucher=TAMU-2026")
     expect(page.locator("#id_voucher")).to_have_value("TAMU-2026")
-    expect(page.get_by_text("Tamu Pembicara")).to_be_visible()
+    expect(page.get_by_text("Tamu Pembicara", exact=True)).to_be_visible()
     expect(page.locator(f"select[name=quantity_{hidden.pk}]")).to_be_visible()
