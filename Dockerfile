@@ -8,17 +8,19 @@ FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DEBUG=false TEDXPAY_VAR_DIR=/app/var
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libmariadb-dev pkg-config gcc \
+    && apt-get install -y --no-install-recommends libmariadb-dev pkg-config gcc gettext \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
 COPY requirements.txt requirements-mysql.txt ./
 RUN pip install --no-cache-dir -r requirements-mysql.txt
 COPY . .
-# collectstatic imports the settings, which refuse to start without these in production;
-# these values are used for nothing else.
-RUN SECRET_KEY=collectstatic-only XENDIT_SECRET_KEY=unused XENDIT_CALLBACK_TOKEN=unused METRICS_TOKEN=unused \
-    python manage.py collectstatic --no-input \
+# collectstatic and compilemessages (the translations: .po in git, .mo built here) import
+# the settings, which refuse to start without these in production; these values are used
+# for nothing else.
+ARG BUILD_ONLY_SETTINGS="SECRET_KEY=collectstatic-only XENDIT_SECRET_KEY=unused XENDIT_CALLBACK_TOKEN=unused METRICS_TOKEN=unused"
+RUN env $BUILD_ONLY_SETTINGS python manage.py collectstatic --no-input \
+    && env $BUILD_ONLY_SETTINGS python manage.py compilemessages --locale id -v 0 \
     && useradd --system --home /app tedxpay && mkdir -p var && chown -R tedxpay var
 USER tedxpay
 

@@ -49,8 +49,35 @@ def _process_caches_empty():
 
 
 @pytest.fixture
+def celery_eager():
+    """.delay() runs the task at once in the calling thread (retries too, without the
+    countdown); in a live server's thread too, which sends its emails into the test outbox."""
+    from tedxpay.celery import app as celery_app
+
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
 def on_mysql() -> bool:
     return connection.vendor == "mysql"
+
+
+def pytest_sessionstart(session):
+    # The Indonesian pages need the compiled catalog: `make test` compiles it, and a quick
+    # `.venv/bin/pytest` after editing a .po file must not test yesterday's translations.
+    from pathlib import Path
+
+    from django.core.management import call_command
+
+    for po in Path(__file__).parent.glob("locale/*/LC_MESSAGES/*.po"):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            call_command(
+                "compilemessages", locale=[po.parent.parent.name], ignore_patterns=[".venv", "var"], verbosity=0
+            )
 
 
 def pytest_report_header(config):

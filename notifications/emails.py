@@ -17,6 +17,7 @@ from django.utils import timezone, translation
 
 from notifications.models import Notification, NotificationKind
 from notifications.qr import qr_png
+from notifications.ticket_pdf import order_tickets_pdf
 from orders.links import order_page_url
 from orders.models import IssuedTicket, Order
 
@@ -32,6 +33,10 @@ SUBJECTS = {
         "en": "Order {code} has expired — {event}",
         "id": "Pesanan {code} telah kedaluwarsa — {event}",
     },
+    NotificationKind.PAYMENT_REMINDER: {
+        "en": "Your seats for {event} are held a few more minutes — pay for order {code}",
+        "id": "Kursi Anda untuk {event} tinggal ditahan beberapa menit — bayar pesanan {code}",
+    },
     NotificationKind.PAID_AFTER_EXPIRY: {
         "en": "Payment for order {code} received after it closed — refund on its way",
         "id": "Pembayaran pesanan {code} diterima setelah pesanan ditutup — dana akan dikembalikan",
@@ -44,6 +49,8 @@ class ETicket:
     issued: IssuedTicket
     content_id: str  # without the angle brackets: the HTML says src="cid:{content_id}"
     png: bytes
+    number: int  # "Ticket 1 of 2": seats are not numbered at TEDx events
+    count: int
 
 
 def notification_message(notification: Notification) -> EmailMultiAlternatives:
@@ -60,6 +67,7 @@ def notification_message(notification: Notification) -> EmailMultiAlternatives:
         "paid_amount": _paid_amount(order),
         "order_url": order_page_url(order),
         "event_url": f"{settings.SITE_URL}/events/{order.event.slug}/",
+        "invoice_url": _invoice_url(order),
         "language": language,
     }
     # Month and day names follow the language; times are Jakarta's (WIB) wherever the
@@ -67,6 +75,8 @@ def notification_message(notification: Notification) -> EmailMultiAlternatives:
     with translation.override(language), timezone.override(JAKARTA):
         text = render_to_string(f"emails/{notification.kind}.{language}.txt", context)
         html = render_to_string(f"emails/{notification.kind}.{language}.html", context)
+        # The tickets to keep: every e-ticket in one PDF, printable, for phones offline.
+        pdf = order_tickets_pdf(order) if etickets else None
     subject = SUBJECTS[notification.kind][language].format(code=order.code, event=order.event.name)
 
     message = EmailMultiAlternatives(subject=subject, body=text, to=[notification.to_email])
@@ -79,14 +89,28 @@ def notification_message(notification: Notification) -> EmailMultiAlternatives:
             image.add_header("Content-ID", f"<{eticket.content_id}>")
             image.add_header("Content-Disposition", "inline", filename=f"e-ticket-{eticket.issued.code[:8]}.png")
             message.attach(image)
+        message.attach(f"e-tickets-{order.code}.pdf", pdf, "application/pdf")
     return message
 
 
 def _etickets(order: Order) -> list[ETicket]:
     issued = order.issued_tickets.select_related("ticket").order_by("order_item_id", "seat_number")
+    issued = list(issued)
     return [
-        ETicket(issued=ticket, content_id=f"eticket-{ticket.pk}@tedxpay", png=qr_png(ticket.code)) for ticket in issued
+        ETicket(
+            issued=ticket,
+            content_id=f"eticket-{ticket.pk}@tedxpay",
+            png=qr_png(ticket.code),
+            number=number,
+            count=len(issued),
+        )
+        for number, ticket in enumerate(issued, start=1)
     ]
+
+
+def _invoice_url(order: Order) -> str:
+    payment = getattr(order, "payment", None)
+    return payment.invoice_url if payment is not None else ""
 
 
 def _paid_amount(order: Order) -> int | None:

@@ -5,6 +5,7 @@ class NotificationKind(models.TextChoices):
     ORDER_CONFIRMATION = "order_confirmation", "Order confirmation with e-tickets"
     ORDER_EXPIRED = "order_expired", "Order expired"
     PAID_AFTER_EXPIRY = "paid_after_expiry", "Paid after expiry"
+    PAYMENT_REMINDER = "payment_reminder", "Reminder to pay before the hold ends"
 
 
 class NotificationStatus(models.TextChoices):

@@ -111,12 +111,13 @@ def notification_send(*, notification_id: int) -> Notification:
     notification, claimed_at = _notification_claim(notification_id)
     if claimed_at is None:
         return notification  # sent already, obsolete, or another sender holds it
-    if _notification_is_obsolete(notification):
+    why_obsolete = _notification_obsolete_because(notification)
+    if why_obsolete:
         # Checked under our claim, right before the send: the latest moment we can.
         _notification_release(notification_id, claimed_at=claimed_at, status=NotificationStatus.OBSOLETE, last_error="")
         what = _KIND_IN_AUDIT.get(notification.kind, f"{notification.kind} email")
-        _notification_audit(notification, source=EventSource.SYSTEM, note=f"{what} not sent: the order is paid")
-        logger.info("notification %s (%s) obsolete: the order is paid", notification_id, notification.kind)
+        _notification_audit(notification, source=EventSource.SYSTEM, note=f"{what} not sent: {why_obsolete}")
+        logger.info("notification %s (%s) obsolete: %s", notification_id, notification.kind, why_obsolete)
         return Notification.objects.get(pk=notification_id)
     try:
         notification_message(notification).send()
@@ -168,12 +169,23 @@ def _wait_for_expired_email_in_flight(notification_id: int) -> None:
         time.sleep(0.1)
 
 
-def _notification_is_obsolete(notification: Notification) -> bool:
+def _notification_obsolete_because(notification: Notification) -> str:
+    """Why this email would no longer tell the truth, or "" when it still does."""
+    if notification.kind == NotificationKind.PAYMENT_REMINDER:
+        # "Pay now" only while there is still something to pay: never after the order was
+        # paid, expired or cancelled, nor once its hold has run out.
+        order = Order.objects.filter(pk=notification.order_id).values("status", "expires_at").first()
+        if order is None or order["status"] != OrderStatus.PENDING:
+            return f"the order is {order['status'] if order else 'gone'}"
+        if order["expires_at"] <= timezone.now():
+            return "the hold has run out"
+        return ""
     if notification.kind != NotificationKind.ORDER_EXPIRED:
-        return False
+        return ""
     # PAID is final (docs/architecture.md, "State machines"): an order paid now stays paid,
     # so this email would only mislead.
-    return Order.objects.filter(pk=notification.order_id, status=OrderStatus.PAID).exists()
+    paid = Order.objects.filter(pk=notification.order_id, status=OrderStatus.PAID).exists()
+    return "the order is paid" if paid else ""
 
 
 def _notification_claim(notification_id: int) -> tuple[Notification, datetime | None]:
@@ -324,6 +336,7 @@ _KIND_IN_AUDIT = {
     NotificationKind.ORDER_CONFIRMATION: "confirmation email",
     NotificationKind.ORDER_EXPIRED: "order-expired email",
     NotificationKind.PAID_AFTER_EXPIRY: "paid-after-expiry email",
+    NotificationKind.PAYMENT_REMINDER: "payment reminder",
 }
 
 
@@ -368,7 +381,7 @@ def notification_resend(*, notification_id: int, requested_by: str, source: str 
     now = timezone.now()
     if notification.status in _CLAIMABLE:
         raise NotificationNotSentYet()
-    if notification.status == NotificationStatus.OBSOLETE or _notification_is_obsolete(notification):
+    if notification.status == NotificationStatus.OBSOLETE or _notification_obsolete_because(notification):
         # An "order expired" email for an order paid since would only mislead the buyer.
         raise NotificationObsolete()
     if notification.status == NotificationStatus.SENT:

@@ -72,3 +72,21 @@ def requeue_stalled_notifications(limit: int = 200) -> int:
     from notifications.services import notifications_requeue_stalled
 
     return notifications_requeue_stalled(limit=limit)
+
+
+@shared_task(bind=True, max_retries=3)
+def order_links_send_task(self, email: str, language: str, order_codes: list[str] | None = None) -> int:
+    from notifications.order_links import order_links_send
+
+    try:
+        return order_links_send(email=email, language=language, order_codes=order_codes)
+    except Exception as error:
+        raise self.retry(exc=error, countdown=backoff_delay(self.request.retries, base=30, cap=600)) from error
+
+
+# Beat, every minute. No retry of its own: the next run does the same work.
+@shared_task(name="notifications.tasks.queue_payment_reminders")
+def queue_payment_reminders() -> int:
+    from notifications.reminders import payment_reminders_queue
+
+    return payment_reminders_queue()

@@ -23,6 +23,7 @@ from orders.holds_admin import HoldingSeatsFilter, holders_now, search_by_client
 from orders.models import AttentionReason, Buyer, IssuedTicket, Order, OrderEvent, OrderItem, OrderStatus
 from payments.admin import payment_status_badge
 from payments.admin_actions import refund_record_view
+from payments.channel_names import channel_name
 from payments.models import Payment, PaymentStatus
 from tedxpay.core.admin_records import (
     ReadOnlyInline,
@@ -316,7 +317,7 @@ class OrderAdmin(ReadOnlyRecordAdmin):
 
     @admin.display(description="status", ordering="status")
     def status_display(self, order):
-        return order_status_badge(order, order.status.capitalize())
+        return order_status_badge(order, order.get_status_display())
 
     @admin.display(description="total", ordering="total")
     def total_display(self, order):
@@ -348,7 +349,8 @@ class OrderAdmin(ReadOnlyRecordAdmin):
     @admin.display(description="channel", ordering="payment__channel")
     def channel_display(self, order):
         payment = getattr(order, "payment", None)
-        return (payment.channel or "—") if payment else "—"
+        # As people know it ("BCA Virtual Account", "OVO"); the CSV export keeps Xendit's code.
+        return (channel_name(method=payment.method, channel=payment.channel) or "—") if payment else "—"
 
     @admin.display(description="attention", ordering="needs_attention")
     def attention_display(self, order):

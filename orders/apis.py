@@ -6,8 +6,11 @@ from rest_framework.views import APIView
 from orders.buyers import ORDER_LANGUAGES
 from orders.checkout.placing import MAX_LINES_PER_ORDER, OrderLineRequest, order_place, order_request_check
 from orders.holds import HoldRequest, hold_claim
-from orders.models import EventSource
+from orders.links import order_page_url
+from orders.models import EventSource, Order, OrderStatus, normalise_order_code
+from payments.channel_names import channel_name
 from tedxpay.core.authentication import ApiKeyAuthentication, HasApiKey
+from tedxpay.core.errors import NotFound
 from tedxpay.core.idempotency import idempotent
 from tedxpay.core.schema import IDEMPOTENCY_KEY_PARAMETER, error_response
 from tedxpay.core.throttling import ApiKeyRateThrottle
@@ -76,7 +79,9 @@ class OrderCreateApi(APIView):
         buyer = BuyerSerializer()
         items = ItemSerializer(many=True, allow_empty=False, max_length=MAX_LINES_PER_ORDER)
         language = serializers.ChoiceField(
-            choices=list(ORDER_LANGUAGES), default="en", help_text="Of the invoice page and the emails."
+            choices=list(ORDER_LANGUAGES),
+            default="id",
+            help_text="Of Xendit's invoice page, the order page and the emails.",
         )
         voucher = serializers.CharField(
             max_length=40,
@@ -112,6 +117,9 @@ class OrderCreateApi(APIView):
             help_text="Xendit's payment page; null for a free order (total 0), which is PAID at once."
         )
         items = ItemSerializer(many=True, source="items.all")
+        order_url = serializers.SerializerMethodField(
+            help_text="The buyer's private order page (status, e-tickets): give it to the buyer only."
+        )
 
         @extend_schema_field(serializers.URLField(allow_null=True))
         def get_invoice_url(self, order) -> str | None:
@@ -120,6 +128,10 @@ class OrderCreateApi(APIView):
         @extend_schema_field(serializers.CharField(allow_null=True))
         def get_voucher(self, order) -> str | None:
             return order.voucher.code if order.voucher_id else None
+
+        @extend_schema_field(serializers.URLField())
+        def get_order_url(self, order) -> str:
+            return order_page_url(order)
 
     @extend_schema(
         operation_id="orders_create",
@@ -187,3 +199,76 @@ class OrderCreateApi(APIView):
             order = order_place(**request_fields, source=EventSource.API, api_key_id=request.auth.pk)
             claimed.record(order)
         return Response(self.OutputSerializer(order).data, status=status.HTTP_201_CREATED)
+
+
+class OrderNotFound(NotFound):
+    code = "order_not_found"
+    default_message = "No order with this code was placed with this API key."
+
+
+class OrderDetailApi(APIView):
+    """An order placed with this API key: status, items, totals, payment, expiry, the
+    buyer's private link and, once paid, the e-tickets."""
+
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [HasApiKey]
+    throttle_classes = [ApiKeyRateThrottle]
+
+    class OutputSerializer(OrderCreateApi.OutputSerializer):
+        class Meta:
+            ref_name = "OrderDetail"
+
+        class PaymentSerializer(serializers.Serializer):
+            class Meta:
+                ref_name = "OrderPayment"
+
+            status = serializers.CharField(help_text="PENDING, PAID, EXPIRED or FAILED.")
+            paid_amount = serializers.IntegerField(allow_null=True, help_text="Whole rupiah received.")
+            paid_at = serializers.DateTimeField(allow_null=True)
+            method = serializers.CharField(help_text="Xendit's payment_method, e.g. BANK_TRANSFER; empty until paid.")
+            channel = serializers.CharField(help_text="Xendit's payment_channel, e.g. BCA; empty until paid.")
+            channel_name = serializers.SerializerMethodField(help_text="As people know it: “BCA Virtual Account”.")
+
+            def get_channel_name(self, payment) -> str:
+                return channel_name(method=payment.method, channel=payment.channel)
+
+        class ETicketSerializer(serializers.Serializer):
+            class Meta:
+                ref_name = "OrderETicket"
+
+            code = serializers.CharField(help_text="What the QR code at the door encodes.")
+            ticket_id = serializers.IntegerField()
+            name = serializers.CharField(source="ticket.name")
+
+        status_display = serializers.CharField(source="get_status_display", help_text="The status in words.")
+        paid_at = serializers.DateTimeField(allow_null=True)
+        payment = PaymentSerializer()
+        etickets = serializers.SerializerMethodField(help_text="One per seat, once the order is PAID; else empty.")
+
+        @extend_schema_field(ETicketSerializer(many=True))
+        def get_etickets(self, order) -> list[dict]:
+            if order.status != OrderStatus.PAID:
+                return []
+            issued = order.issued_tickets.select_related("ticket").order_by("order_item_id", "seat_number")
+            return self.ETicketSerializer(issued, many=True).data
+
+    @extend_schema(
+        operation_id="orders_retrieve",
+        summary="Read an order placed with this API key",
+        responses={
+            200: OutputSerializer,
+            401: error_response("`authentication_failed`: no, unknown or revoked API key."),
+            404: error_response("`order_not_found`: no such code, or placed with another API key (or the checkout)."),
+        },
+    )
+    def get(self, request, code: str):
+        order = (
+            Order.objects.select_related("payment", "event")
+            .prefetch_related("items__ticket")
+            .filter(code=normalise_order_code(code), api_key=request.auth)
+            .first()
+        )
+        if order is None:
+            # The same answer as an unknown code: a client learns nothing of others' orders.
+            raise OrderNotFound(details={"code": code})
+        return Response(self.OutputSerializer(order).data)

@@ -6,6 +6,7 @@ import re
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
+from django.utils.translation import gettext as _
 
 # The languages of the invoice page and the emails, with their names for the checkout form.
 ORDER_LANGUAGE_NAMES = {"en": "English", "id": "Bahasa Indonesia"}
@@ -22,9 +23,9 @@ def full_name_normalise(raw: str) -> str:
     """Inner runs of whitespace made one space; raises ValueError when empty or too long."""
     name = " ".join((raw or "").split())
     if not name:
-        raise ValueError("Enter the buyer's full name.")
+        raise ValueError(_("Enter the buyer's full name."))
     if len(name) > FULL_NAME_MAX_LENGTH:
-        raise ValueError(f"A name has at most {FULL_NAME_MAX_LENGTH} characters.")
+        raise ValueError(_("A name has at most %(count)d characters.") % {"count": FULL_NAME_MAX_LENGTH})
     return name
 
 
@@ -38,18 +39,19 @@ def phone_normalise(raw: str) -> str:
             if _ID_MOBILE_NATIONAL.fullmatch(national):
                 return "+62" + national
             break
-    raise ValueError("Enter an Indonesian mobile number, e.g. 0812 3456 7890 or +62 812 3456 7890.")
+    # In the active language: the page's on the checkout, English on the API and in the admin.
+    raise ValueError(_("Enter an Indonesian mobile number, e.g. 0812 3456 7890 or +62 812 3456 7890."))
 
 
 def email_normalise(raw: str) -> str:
     """Stripped and lower-cased (one buyer, one spelling); raises ValueError when invalid."""
     email = (raw or "").strip().lower()
     if len(email) > 254:
-        raise ValueError("An email address has at most 254 characters.")
+        raise ValueError(_("An email address has at most 254 characters."))
     try:
         validate_email(email)
     except DjangoValidationError as error:
-        raise ValueError("Enter a valid email address.") from error
+        raise ValueError(_("Enter a valid email address.")) from error
     return email
 
 

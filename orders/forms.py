@@ -1,21 +1,68 @@
-from django import forms
+"""The checkout form: the buyer's details and one quantity per phase on sale.
 
-from orders.buyers import ORDER_LANGUAGE_NAMES
+Both parts are validated together, with the same rules `order_place` applies (so the
+buyer sees every problem in one round, not one more after each submission).
+"""
+
+from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
+from orders.buyers import email_normalise, phone_normalise
 
 
 class BuyerForm(forms.Form):
-    full_name = forms.CharField(label="Full name", max_length=200)
-    email = forms.EmailField(label="Email")
+    full_name = forms.CharField(
+        label=gettext_lazy("Full name"),
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    email = forms.CharField(
+        label=gettext_lazy("Email"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "inputmode": "email"}),
+    )
     phone = forms.CharField(
-        label="Mobile number",
-        max_length=20,
-        widget=forms.TextInput(attrs={"type": "tel", "placeholder": "0812 3456 7890"}),
+        label=gettext_lazy("Mobile number"),
+        max_length=32,
+        widget=forms.TextInput(
+            attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel", "placeholder": "0812 3456 7890"}
+        ),
     )
-    language = forms.ChoiceField(
-        label="Email language",
-        choices=list(ORDER_LANGUAGE_NAMES.items()),
-        initial="en",
-    )
+
+    def clean_email(self) -> str:
+        try:
+            return email_normalise(self.cleaned_data["email"])
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from error
+
+    def clean_phone(self) -> str:
+        try:
+            return phone_normalise(self.cleaned_data["phone"])
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from error
+
+
+class QuantityField(forms.TypedChoiceField):
+    """Offers 0, then the phase's minimum per order up to what is left (at most `most`), but
+    accepts up to `most`: a choice that was offered a minute ago and is no longer there is
+    the stock dropping meanwhile, which the form answers in words (QuantitiesForm.clean)."""
+
+    def __init__(self, *, ticket, most: int, **kwargs):
+        self.ticket = ticket
+        self.most = most  # the phase's max_per_order, or what a voucher lifts it to
+        super().__init__(choices=self.offered(ticket.available), coerce=int, **kwargs)
+
+    def offered(self, available: int) -> list[tuple[int, int]]:
+        """0, then the phase's minimum per order up to the most one order may hold and what is left."""
+        return [(0, 0)] + [(n, n) for n in range(self.ticket.min_per_order, min(self.most, available) + 1)]
+
+    def valid_value(self, value) -> bool:
+        try:
+            quantity = int(value)
+        except (TypeError, ValueError):
+            return False
+        return quantity == 0 or self.ticket.min_per_order <= quantity <= self.most
 
 
 class QuantitiesForm(forms.Form):
@@ -25,20 +72,53 @@ class QuantitiesForm(forms.Form):
 
     def __init__(self, *args, tickets, most_overrides: dict[int, int] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        if self.is_bound:
+            self.data = self.data.copy()  # a stock drop changes the selection shown
         for ticket in tickets:
-            most = min((most_overrides or {}).get(ticket.pk, ticket.max_per_order), ticket.available)
-            self.fields[self.field_name(ticket)] = forms.TypedChoiceField(
-                label=ticket.name,
-                choices=[(0, 0)] + [(n, n) for n in range(ticket.min_per_order, most + 1)],
-                coerce=int,
+            self.fields[self.field_name(ticket)] = QuantityField(
+                ticket=ticket,
+                most=(most_overrides or {}).get(ticket.pk, ticket.max_per_order),
+                label=_("Number of %(ticket)s tickets") % {"ticket": ticket.name},
                 initial=0,
                 required=False,
                 empty_value=0,
+                # The checkout script adds up the total from these (static/js/checkout.js).
+                widget=forms.Select(attrs={"data-price": ticket.price, "class": "quantity"}),
             )
 
     @staticmethod
     def field_name(ticket) -> str:
         return f"quantity_{ticket.pk}"
+
+    def clean(self):
+        cleaned = super().clean()
+        for name, field in self.fields.items():
+            chosen = cleaned.get(name) or 0
+            if chosen > field.ticket.available:
+                self.stock_dropped(field.ticket, available=field.ticket.available)
+        if not self.errors and not any(cleaned.get(name) for name in self.fields):
+            raise forms.ValidationError(_("Choose at least one ticket."), code="nothing_chosen")
+        return cleaned
+
+    def stock_dropped(self, ticket, *, available: int) -> None:
+        """Fewer seats are left than chosen: say so, and choose what is left instead."""
+        name = self.field_name(ticket)
+        # Fewer left than the phase's minimum per order is as good as none for this order.
+        available = available if available >= ticket.min_per_order else 0
+        if available == 0:
+            message = _("%(ticket)s just sold out; we removed it from your selection.") % {"ticket": ticket.name}
+        else:
+            message = ngettext(
+                "Only %(count)d %(ticket)s ticket is left; we changed your selection to %(count)d.",
+                "Only %(count)d %(ticket)s tickets are left; we changed your selection to %(count)d.",
+                available,
+            ) % {"count": available, "ticket": ticket.name}
+        self.data[name] = str(available)
+        if name in self.fields:
+            self.fields[name].choices = self.fields[name].offered(available)
+            self.add_error(name, message)
+        else:
+            self.add_error(None, message)
 
     def quantities(self) -> dict[int, int]:
         return {

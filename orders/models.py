@@ -3,6 +3,7 @@ import secrets
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 # Crockford-like alphabet: no 0/O, 1/I/L, so a code read out over the phone survives.
 _CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -10,6 +11,16 @@ _CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
 def new_order_code() -> str:
     return "TDX-" + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+
+
+def new_link_secret() -> str:
+    """The secret part of an order's private link: 256 random bits (43 characters)."""
+    return secrets.token_urlsafe(32)
+
+
+def normalise_order_code(raw: str) -> str:
+    """Codes are read out over the phone and typed by hand: case does not matter."""
+    return (raw or "").strip().upper()
 
 
 def new_issued_ticket_code() -> str:
@@ -31,10 +42,10 @@ class Buyer(models.Model):
 
 
 class OrderStatus(models.TextChoices):
-    PENDING = "PENDING", "Pending payment"
-    PAID = "PAID", "Paid"
-    EXPIRED = "EXPIRED", "Expired"
-    CANCELLED = "CANCELLED", "Cancelled"
+    PENDING = "PENDING", _("Pending payment")
+    PAID = "PAID", _("Paid")
+    EXPIRED = "EXPIRED", _("Expired")
+    CANCELLED = "CANCELLED", _("Cancelled")
 
 
 class AttentionReason(models.TextChoices):
@@ -65,7 +76,15 @@ class Order(models.Model):
         default=False, editable=False, help_text="A complimentary ticket issued by finance (speaker, sponsor…)."
     )
     currency = models.CharField(max_length=3, default="IDR")
-    language = models.CharField(max_length=5, default="en", help_text="For emails: en or id.")
+    language = models.CharField(max_length=5, default="id", help_text="Of the invoice page and emails: id or en.")
+    # Whoever has the link sees the order (buyer details, e-tickets): it goes only to the
+    # buyer (emails, Xendit's redirect). The code alone opens nothing personal.
+    link_secret = models.CharField(max_length=64, default=new_link_secret, editable=False)
+    # The API client that placed it (none: the checkout page). Only that client reads it
+    # back through GET /api/orders/<code>.
+    api_key = models.ForeignKey(
+        "core.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="orders", editable=False
+    )
     expires_at = models.DateTimeField()
     paid_at = models.DateTimeField(null=True, blank=True, editable=False)
     needs_attention = models.BooleanField(default=False, db_index=True)
@@ -105,8 +124,13 @@ class Order(models.Model):
         return self.code
 
     def get_absolute_url(self) -> str:
-        """The attendee's order page (a path; `orders.links.order_page_url` for a full URL)."""
-        return reverse("order-detail", args=[self.code])
+        """The buyer's private order page (a path; `orders.links.order_page_url` for a full
+        URL). Only for the buyer: it shows their details and e-tickets."""
+        return reverse("order-detail", args=[self.code, self.link_secret])
+
+    def get_public_url(self) -> str:
+        """The page of the bare code: nothing personal, an offer to email the link."""
+        return reverse("order-lookup", args=[self.code])
 
 
 class OrderItem(models.Model):

@@ -1,5 +1,5 @@
-"""Attendee pages: the checkout of an event and the order page. They call the same
-`order_place` as the API; everything they show comes from the server."""
+"""The checkout page of an event. It calls the same `order_place` as the API; everything
+it shows (prices, what is left, the total) comes from the server."""
 
 import secrets
 import time
@@ -8,10 +8,10 @@ from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from notifications.qr import qr_svg
 from orders.checkout.placing import OrderLineRequest, order_place
 from orders.forms import BuyerForm, QuantitiesForm
 from orders.holds import PendingOrderExists, checkout_hold_request, hold_claim
@@ -19,9 +19,18 @@ from orders.models import EventSource, Order, OrderStatus
 from orders.voucher_display import AppliedVoucher, checkout_voucher
 from tedxpay.core.client_address import client_address
 from tedxpay.core.errors import ApplicationError
+from tedxpay.core.language import PAGE_LANGUAGES, remember_language
 from tedxpay.core.throttling import CheckoutRateThrottle
 from tickets.models import Event
 from tickets.services import on_sale_filter
+
+# The hidden field the checkout script sets: with JavaScript the total is shown live above
+# the button, so the form goes straight to payment; without it the server first shows a
+# review step with the total.
+CONFIRMED_FIELD = "confirmed"
+SWITCH_LANGUAGE_FIELD = "switch_language"
+EDIT_FIELD = "edit"
+_REVIEW = object()
 
 
 def _phase_rows(event: Event, quantities_form: QuantitiesForm, applied: AppliedVoucher | None) -> list[dict]:
@@ -45,6 +54,35 @@ def _phase_rows(event: Event, quantities_form: QuantitiesForm, applied: AppliedV
     return rows
 
 
+def _chosen_lines(quantities_form: QuantitiesForm) -> tuple[list[dict], int]:
+    """What the form currently selects (as shown, after any stock-drop change) and its
+    total at the prices this buyer pays (a voucher's included: the `data-price` the view
+    set), for the review step and the first rendering of the total."""
+    lines, total = [], 0
+    for name, field in quantities_form.fields.items():
+        try:
+            quantity = int(quantities_form.data.get(name) or 0) if quantities_form.is_bound else 0
+        except ValueError:
+            quantity = 0
+        if 0 < quantity <= field.most:
+            subtotal = quantity * int(field.widget.attrs["data-price"])
+            lines.append({"ticket": field.ticket, "quantity": quantity, "subtotal": subtotal})
+            total += subtotal
+    return lines, total
+
+
+def _error_summary(*forms) -> list[dict]:
+    """Every problem of both forms, in page order, each linking to its field."""
+    summary = []
+    for form in forms:
+        summary += [{"field_id": None, "message": message} for message in form.non_field_errors()]
+    for form in forms:
+        for name in form.fields:
+            for message in form[name].errors:
+                summary.append({"field_id": form[name].id_for_label, "message": message})
+    return summary
+
+
 @require_http_methods(["GET", "POST"])
 def event_checkout(request, slug: str):
     event = get_object_or_404(Event, slug=slug)
@@ -54,26 +92,40 @@ def event_checkout(request, slug: str):
     applied, voucher_error = checkout_voucher(event=event, code=voucher_code)
     on_sale = [
         ticket
-        for ticket in event.tickets.filter(on_sale_filter(timezone.now()))
+        for ticket in event.tickets.filter(on_sale_filter(timezone.now())).select_related("event")
         if not ticket.requires_voucher or (applied and applied.covers(ticket))
     ]
-    buyer_form = BuyerForm(data, initial={"language": request.LANGUAGE_CODE})
+    buyer_form = BuyerForm(data)
     quantities_form = QuantitiesForm(data, tickets=on_sale, most_overrides=applied.most_per_order if applied else None)
+    for field in quantities_form.fields.values():
+        # The price this buyer pays (with the voucher), which the checkout script adds up.
+        field.widget.attrs["data-price"] = applied.price_of(field.ticket) if applied else field.ticket.price
 
-    status = 200
-    if request.method == "POST":
+    switch_to = request.POST.get(SWITCH_LANGUAGE_FIELD) if data is not None else None
+    review = False
+    throttled = None
+    # Errors are shown after a real submission, not after a language switch or "change".
+    show_errors = data is not None and switch_to is None and EDIT_FIELD not in request.POST
+    if switch_to in PAGE_LANGUAGES:
+        # The switch on this page resubmits the form: the page comes back in the other
+        # language with the chosen tickets and the typed details still there.
+        translation.activate(switch_to)
+        request.LANGUAGE_CODE = switch_to
+    elif show_errors:
         throttle = CheckoutRateThrottle()
         if throttle.allow_request(request, None):
             # The code as sent, not only a valid one: a code that went bad since it was applied
             # must refuse the order (with its reason), not quietly charge the full price.
             response = _checkout_submit(request, event, buyer_form, quantities_form, voucher=voucher_code)
-            if response is not None:
+            if response is _REVIEW:
+                review = True
+            elif response is not None:
                 return response
-            status = 400
         else:
-            buyer_form.add_error(None, "Too many orders from your connection. Please wait a minute and try again.")
-            status = 429
+            throttled = throttle
+            buyer_form.add_error(None, _("Too many orders from your connection. Please wait a minute and try again."))
 
+    lines, total = _chosen_lines(quantities_form)
     context = {
         "event": event,
         "voucher": applied,
@@ -82,15 +134,25 @@ def event_checkout(request, slug: str):
         "phases": _phase_rows(event, quantities_form, applied),
         "buyer_fields": list(buyer_form),
         "form": buyer_form,
+        "quantities_form": quantities_form,
+        "show_errors": show_errors,
+        "error_summary": _error_summary(buyer_form, quantities_form) if show_errors and not review else [],
+        "review": review,
+        "lines": lines,
+        "total": total,
         "ttl_minutes": int(settings.ORDER_TTL.total_seconds() // 60),
         # A fresh one on every rendering, failed submissions included: the form shown
         # again is a new attempt.
         "checkout_token": _checkout_token_issue(request),
         "checkout_token_field": CHECKOUT_TOKEN_FIELD,
+        "language_switch_form": "checkout",
     }
+    status = 429 if throttled else 400 if show_errors and not review else 200
     response = render(request, "orders/checkout.html", context, status=status)
-    if status == 429:
-        response["Retry-After"] = str(int(throttle.wait() or 60))
+    if throttled:
+        response["Retry-After"] = str(int(throttled.wait() or 60))
+    if switch_to in PAGE_LANGUAGES:
+        remember_language(response, switch_to)
     return response
 
 
@@ -116,7 +178,6 @@ _REPLAY_POLL_INTERVAL = 0.2
 _PLACING = "placing"
 _PLACED = "placed"
 _FAILED = "failed"
-_UNEXPECTED_FAILURE = "Something went wrong placing your order. Please try again."
 
 
 def _checkout_token_issue(request) -> str:
@@ -139,19 +200,20 @@ def _checkout_submit(request, event: Event, buyer_form: BuyerForm, quantities_fo
     if key is not None and (outcome := cache.get(key)) is not None:
         # Before validating: after the first submission took the last seats, the same
         # quantities are no longer offered, yet the answer is still the first one's order.
-        return _checkout_replay(key, outcome, buyer_form)
-    if not (buyer_form.is_valid() and quantities_form.is_valid()):
+        return _checkout_replay(key, outcome, buyer_form, quantities_form)
+    # Both validated, always: every problem is shown in one round.
+    buyer_valid = buyer_form.is_valid()
+    if not (quantities_form.is_valid() and buyer_valid):
         return None
     quantities = quantities_form.quantities()
-    if not quantities:
-        buyer_form.add_error(None, "Choose at least one ticket.")
-        return None
     if key is None:
-        buyer_form.add_error(None, "This form was out of date. Please check your choices and submit it again.")
+        buyer_form.add_error(None, _("This form was out of date. Please check your choices and submit it again."))
         return None
+    if request.POST.get(CONFIRMED_FIELD) != "1":
+        return _REVIEW
     if not cache.add(key, {"state": _PLACING}, CHECKOUT_OUTCOME_TTL):
         # The same form is being placed by a request that arrived a moment earlier.
-        return _checkout_replay(key, cache.get(key), buyer_form)
+        return _checkout_replay(key, cache.get(key), buyer_form, quantities_form)
     hold = checkout_hold_request(
         event_id=event.pk,
         seats=sum(quantities.values()),
@@ -166,7 +228,7 @@ def _checkout_submit(request, event: Event, buyer_form: BuyerForm, quantities_fo
                 email=buyer_form.cleaned_data["email"],
                 phone=buyer_form.cleaned_data["phone"],
                 items=[OrderLineRequest(ticket_id, quantity) for ticket_id, quantity in quantities.items()],
-                language=buyer_form.cleaned_data["language"],
+                language=translation.get_language(),
                 source=EventSource.CHECKOUT,
                 voucher=voucher,
                 client_address=hold.client_address,
@@ -177,18 +239,20 @@ def _checkout_submit(request, event: Event, buyer_form: BuyerForm, quantities_fo
         cache.set(key, {"state": _PLACED, "code": existing.order.code}, CHECKOUT_OUTCOME_TTL)
         return redirect(_order_destination(existing.order))
     except ApplicationError as error:
-        cache.set(key, {"state": _FAILED, "message": error.message, "details": error.details}, CHECKOUT_OUTCOME_TTL)
-        _form_error(buyer_form, message=error.message, details=error.details)
+        outcome = {"state": _FAILED, "code": error.code, "message": error.message, "details": error.details}
+        cache.set(key, outcome, CHECKOUT_OUTCOME_TTL)
+        _form_error(buyer_form, quantities_form, outcome)
         return None
     except BaseException:
         # A repeat must not wait CHECKOUT_REPLAY_WAIT for an answer that is not coming.
-        cache.set(key, {"state": _FAILED, "message": _UNEXPECTED_FAILURE, "details": {}}, CHECKOUT_OUTCOME_TTL)
+        outcome = {"state": _FAILED, "code": "", "message": "", "details": {}}
+        cache.set(key, outcome, CHECKOUT_OUTCOME_TTL)
         raise
     cache.set(key, {"state": _PLACED, "code": order.code}, CHECKOUT_OUTCOME_TTL)
     return redirect(_order_destination(order))
 
 
-def _checkout_replay(key: str, outcome: dict | None, buyer_form: BuyerForm):
+def _checkout_replay(key: str, outcome: dict | None, buyer_form: BuyerForm, quantities_form: QuantitiesForm):
     """A form submitted again: the first submission's answer, once it has one."""
     deadline = time.monotonic() + CHECKOUT_REPLAY_WAIT
     while outcome is not None and outcome["state"] == _PLACING and time.monotonic() < deadline:
@@ -198,13 +262,15 @@ def _checkout_replay(key: str, outcome: dict | None, buyer_form: BuyerForm):
         order = Order.objects.select_related("payment").get(code=outcome["code"])
         return redirect(_order_destination(order))
     if outcome is not None and outcome["state"] == _FAILED:
-        _form_error(buyer_form, message=outcome["message"], details=outcome["details"])
+        _form_error(buyer_form, quantities_form, outcome)
         return None
     # Still placing after the wait (Xendit is very slow), or the cache lost the entry.
     buyer_form.add_error(
         None,
-        "Your order is still being placed. Reload this page in a minute (sending the form again is safe: "
-        "it places no second order) to continue to payment.",
+        _(
+            "Your order is still being placed. Reload this page in a minute (sending the form again is safe: "
+            "it places no second order) to continue to payment."
+        ),
     )
     return None
 
@@ -217,28 +283,36 @@ def _order_destination(order: Order) -> str:
     return order.get_absolute_url()
 
 
-def _form_error(form: BuyerForm, *, message: str, details: dict) -> None:
-    # Field-level problems (a phone we cannot read…) go to their field; the rest on top.
-    placed = False
-    details = details.get("buyer", details)
-    for field, messages in details.items():
-        if field in form.fields:
-            for field_message in messages if isinstance(messages, list) else [messages]:
-                form.add_error(field, str(field_message))
-            placed = True
-    if not placed:
-        form.add_error(None, message)
-
-
-def order_detail(request, code: str):
-    order = get_object_or_404(
-        Order.objects.select_related("event", "buyer", "payment", "voucher").prefetch_related("items__ticket"),
-        code=code,
-    )
-    etickets = []
-    if order.status == OrderStatus.PAID:
-        for issued in order.issued_tickets.select_related("ticket"):
-            # The same QR as in the confirmation email (error level M, quiet zone 4).
-            issued.qr_svg = qr_svg(issued.code)
-            etickets.append(issued)
-    return render(request, "orders/order_detail.html", {"order": order, "etickets": etickets})
+def _form_error(buyer_form: BuyerForm, quantities_form: QuantitiesForm, outcome: dict) -> None:
+    """A refusal from `order_place`, told in the page's language where the buyer can act on
+    it: a field's problem on its field, fewer seats left as a changed selection."""
+    code, details = outcome.get("code", ""), outcome.get("details") or {}
+    tickets = {field.ticket.pk: field.ticket for field in quantities_form.fields.values()}
+    ticket = tickets.get(details.get("ticket_id"))
+    if code == "sold_out" and ticket is not None:
+        quantities_form.stock_dropped(ticket, available=details.get("available", 0))
+        return
+    if code == "not_on_sale" and ticket is not None:
+        quantities_form.stock_dropped(ticket, available=0)
+        return
+    if code == "validation_error":
+        placed = False
+        for field, messages in details.get("buyer", {}).items():
+            if field in buyer_form.fields:
+                for message in messages if isinstance(messages, list) else [messages]:
+                    buyer_form.add_error(field, str(message))
+                placed = True
+        if placed:
+            return
+    messages = {
+        "payment_gateway_unavailable": _(
+            "We could not reach the payment service. Nothing was charged and no seats are held; "
+            "please try again in a minute."
+        ),
+        "order_cancelled": _("This order was cancelled while it was being placed. Nothing is to be paid."),
+        "quantity_limit": _("You chose more tickets of one kind than one order may hold."),
+    }
+    # Other refusals (a voucher's, a per-buyer limit) carry their own message; only an
+    # unexpected failure has none.
+    fallback = outcome.get("message") or _("Something went wrong placing your order. Please try again.")
+    buyer_form.add_error(None, messages.get(code, fallback))

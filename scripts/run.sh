@@ -12,6 +12,9 @@ export DEBUG=${DEBUG:-true}
 # The built-in Xendit simulator's clock: invoices expire by themselves, failed callbacks are retried.
 export XENDIT_SIMULATOR_CLOCK_SECONDS=${XENDIT_SIMULATOR_CLOCK_SECONDS:-1}
 
+# Translations: the .po files are in git, the compiled .mo files are made here (needs
+# msgfmt, from Debian's gettext package).
+.venv/bin/python manage.py compilemessages --locale id --ignore .venv --ignore var --ignore node_modules -v 0
 .venv/bin/python manage.py migrate --no-input
 .venv/bin/python manage.py seed_demo
 

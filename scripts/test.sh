@@ -12,6 +12,11 @@ command -v mariadb-install-db >/dev/null || missing+=(mariadb-server)
 command -v pkg-config >/dev/null || missing+=(pkg-config)
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v chromium >/dev/null || missing+=(chromium)
+# msgfmt compiles the translations (locale/*.po → .mo); pdftotext reads the e-ticket PDF in tests.
+command -v msgfmt >/dev/null || missing+=(gettext)
+command -v pdftotext >/dev/null || missing+=(poppler-utils)
+# npm installs axe-core (package.json), which the accessibility tests inject into pages.
+command -v npm >/dev/null || missing+=(npm)
 [ -f /usr/share/zoneinfo/Asia/Jakarta ] || missing+=(tzdata)
 # Debian's own python3 needs python3-venv for `python3 -m venv` (a pyenv build has it).
 python3 -c "import ensurepip" 2>/dev/null || missing+=(python3-venv)
@@ -23,6 +28,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 make --no-print-directory venv-dev
+# Test-only JavaScript, pinned by package-lock.json; never served by the site.
+[ -f node_modules/axe-core/axe.min.js ] || npm ci --no-audit --no-fund --silent
 
 run_dir=$(mktemp -d "${TMPDIR:-/tmp}/tedxpay-test.XXXXXX")
 pytest_pid=""
@@ -49,6 +56,8 @@ export TEDXPAY_VAR_DIR="$run_dir/var"
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+# Translations (.po in git, .mo compiled here). DEBUG only so the settings load without secrets.
+DEBUG=true .venv/bin/python manage.py compilemessages --locale id --ignore .venv --ignore var --ignore node_modules -v 0
 # In the background and waited for, so that a signal reaches the traps at once and the
 # cleanup knows pytest's pid.
 .venv/bin/pytest "$@" &

@@ -71,7 +71,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Django's own, skipped for /api/ requests, which use none of them (page_middleware.py).
     "tedxpay.core.page_middleware.SessionMiddleware",
-    "tedxpay.core.page_middleware.LocaleMiddleware",
+    # Indonesian unless the buyer chose English; English on /api/ (tedxpay/core/language.py).
+    "tedxpay.core.language.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Kept for /api/ too (every API view is CSRF-exempt, so it costs little), and named as
     # Django's, which `check --deploy` looks for.
@@ -96,6 +97,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
             ],
         },
     },
@@ -148,9 +150,17 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English"), ("id", "Bahasa Indonesia")]
-# Stored in UTC, shown in Jakarta time.
+# Pages and emails are Indonesian unless the buyer picks English (the switch on every page
+# sets LANGUAGE_COOKIE_NAME); the back office and the API speak English. Translations live
+# in locale/ (.po in git; the .mo files are compiled by `make run`, the tests and the image).
+LANGUAGE_CODE = "id"
+LANGUAGES = [("id", "Bahasa Indonesia"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_NAME = "tedxpay_language"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+# Stored in UTC. Pages, emails and exports show an event's times in that event's own zone
+# (WIB, WITA or WIT: Event.time_zone); Jakarta's where no event is concerned.
 TIME_ZONE = "Asia/Jakarta"
 USE_I18N = True
 USE_TZ = True
@@ -292,6 +302,12 @@ CURRENCY = "IDR"
 HOLD_MAX_SEATS_PER_ADDRESS = env.int("HOLD_MAX_SEATS_PER_ADDRESS", default=20)
 HOLD_MAX_PENDING_ORDERS_PER_BUYER = env.int("HOLD_MAX_PENDING_ORDERS_PER_BUYER", default=1)
 HOLD_MAX_SEATS_PER_API_KEY = env.int("HOLD_MAX_SEATS_PER_API_KEY", default=500)
+# One email with the payment link this long before an unpaid order's seats go back (0: none).
+PAYMENT_REMINDER_BEFORE = timedelta(minutes=env.int("PAYMENT_REMINDER_MINUTES_BEFORE", default=10))
+# "Find my tickets" and "email me the link": at most this many emails per address, and
+# requests per client address, per hour (the same answer is shown either way).
+ORDER_LINKS_PER_EMAIL_PER_HOUR = env.int("ORDER_LINKS_PER_EMAIL_PER_HOUR", default=3)
+ORDER_LINKS_PER_CLIENT_PER_HOUR = env.int("ORDER_LINKS_PER_CLIENT_PER_HOUR", default=20)
 
 # --- Xendit -----------------------------------------------------------------------------
 XENDIT_SIMULATOR_ENABLED = env.bool("XENDIT_SIMULATOR_ENABLED", default=DEBUG)
@@ -402,6 +418,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "payments.tasks.reconcile_payments",
         "schedule": float(RECONCILE_INTERVAL_SECONDS),
         "options": {"expires": RECONCILE_INTERVAL_SECONDS * 0.9},
+    },
+    "send-payment-reminders": {
+        "task": "notifications.tasks.queue_payment_reminders",
+        "schedule": 60.0,
+        "options": {"expires": 55},
     },
     "purge-idempotency-keys": {
         "task": "tedxpay.core.tasks.idempotency_keys_purge",

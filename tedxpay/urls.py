@@ -3,14 +3,23 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from orders import order_pages
 from orders import views as order_views
 from tedxpay.core import views as core_views
+from tedxpay.core.language import language_switch
 from tickets import views as ticket_views
 
 urlpatterns = [
     path("", ticket_views.home, name="home"),
     path("events/<slug:slug>/", order_views.event_checkout, name="event-checkout"),
-    path("orders/<str:code>/", order_views.order_detail, name="order-detail"),
+    path("orders/<str:code>/", order_pages.order_lookup, name="order-lookup"),
+    path("orders/<str:code>/<str:secret>/", order_pages.order_detail, name="order-detail"),
+    path(
+        "orders/<str:code>/<str:secret>/e-tickets.pdf", order_pages.order_tickets_pdf_download, name="order-tickets-pdf"
+    ),
+    path("orders/<str:code>/<str:secret>/event.ics", order_pages.order_calendar, name="order-calendar"),
+    path("find-my-tickets/", order_pages.find_my_tickets, name="find-my-tickets"),
+    path("language/<str:language>/", language_switch, name="language-switch"),
     path("admin/", admin.site.urls),
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),

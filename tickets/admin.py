@@ -1,10 +1,14 @@
+from zoneinfo import ZoneInfo
+
 from django import forms
 from django.contrib import admin
 from django.db import router, transaction
 from django.db.models import Count
+from django.utils import timezone
 
 from tedxpay.core.admin_records import jakarta_time, rupiah
-from tickets.models import Event, Ticket
+from tickets.event_time import event_time_text
+from tickets.models import Event, EventTimeZone, Ticket
 from tickets.services import ticket_quota_set
 
 # Never written from the form: `held` moves only through the stock services, and `quota`
@@ -113,7 +117,10 @@ class TicketInline(admin.TabularInline):
     ]
     readonly_fields = ["held", "available"]
     verbose_name = "ticket phase"
-    verbose_name_plural = "ticket phases (price in whole rupiah; sale window in WIB)"
+    verbose_name_plural = "ticket phases (price in whole rupiah; sale window in the event's time zone)"
+
+    class Media:
+        css = {"all": ["admin_tedxpay/ticket_phases.css"]}
 
     @admin.display(description="available")
     def available(self, ticket):
@@ -130,9 +137,24 @@ class EventAdmin(RollbackInvalidFormMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(phase_count=Count("tickets"))
 
-    @admin.display(description="starts (WIB)", ordering="starts_at")
+    @admin.display(description="starts (event's time zone)", ordering="starts_at")
     def starts(self, event):
-        return jakarta_time(event.starts_at)
+        return event_time_text(event.starts_at, event, "Y-m-d H:i")
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # The event's times (and its phases' sale windows) are shown and typed in the
+        # event's own zone: 19:00 for a Bali event means 19:00 WITA. On a save the zone
+        # just chosen in the form counts, so changing zone and times at once is coherent.
+        zone = request.POST.get("time_zone") if request.method == "POST" else None
+        if zone not in EventTimeZone.values and object_id is not None:
+            zone = Event.objects.filter(pk=object_id).values_list("time_zone", flat=True).first()
+        if zone not in EventTimeZone.values:
+            zone = EventTimeZone.WIB
+        with timezone.override(ZoneInfo(zone)):
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            if hasattr(response, "render") and not response.is_rendered:
+                response.render()  # inside the zone: the form shows its times in it
+        return response
 
     @admin.display(description="ticket phases", ordering="phase_count")
     def phases(self, event):

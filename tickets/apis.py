@@ -32,6 +32,13 @@ class TicketListApi(APIView):
 
             slug = serializers.CharField()
             name = serializers.CharField()
+            starts_at = serializers.DateTimeField(help_text="UTC; show it in `time_zone`.")
+            venue = serializers.CharField()
+            city = serializers.CharField()
+            time_zone = serializers.CharField(
+                help_text="The event's own zone: Asia/Jakarta, Asia/Makassar or Asia/Jayapura."
+            )
+            time_zone_abbreviation = serializers.CharField(help_text="WIB, WITA or WIT.")
 
         id = serializers.IntegerField()
         event = EventSerializer()

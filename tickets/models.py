@@ -1,6 +1,15 @@
 from django.db import models
 from django.db.models import F, Q
 
+# Indonesia's three time zones, by the name people use for them.
+TIME_ZONE_ABBREVIATIONS = {"Asia/Jakarta": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}
+
+
+class EventTimeZone(models.TextChoices):
+    WIB = "Asia/Jakarta", "WIB (UTC+7): Sumatra, Java, West and Central Kalimantan"
+    WITA = "Asia/Makassar", "WITA (UTC+8): Bali, Nusa Tenggara, Sulawesi, East Kalimantan"
+    WIT = "Asia/Jayapura", "WIT (UTC+9): Maluku, Papua"
+
 
 class Event(models.Model):
     name = models.CharField(max_length=200)
@@ -10,6 +19,12 @@ class Event(models.Model):
     description = models.TextField(blank=True)
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField(null=True, blank=True)
+    time_zone = models.CharField(
+        max_length=32,
+        choices=EventTimeZone.choices,
+        default=EventTimeZone.WIB,
+        help_text="Where the event happens: every page, email and export shows its times in this zone.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -18,6 +33,10 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def time_zone_abbreviation(self) -> str:
+        return TIME_ZONE_ABBREVIATIONS.get(self.time_zone, self.time_zone)
 
 
 class Ticket(models.Model):

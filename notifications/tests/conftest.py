@@ -20,15 +20,6 @@ from tickets.tests.factories import EventFactory, TicketFactory
 EVENT_START = datetime(2026, 12, 5, 3, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def celery_eager():
-    """.delay() runs the task at once in this thread (retries too, without the countdown)."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
-
-
 def _celery_connections_reset() -> None:
     # Celery caches connection and producer pools per broker (kombu keeps a registry too):
     # drop them so the next publish connects to the broker configured now, and no later

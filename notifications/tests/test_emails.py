@@ -84,7 +84,7 @@ def test_confirmation_in_english_has_the_order_event_and_amounts(confirmation):
         assert "Rp 850.000" in body  # total
         assert "Saturday, 5 December 2026, 10:00 WIB" in body  # 03:00 UTC shown in Jakarta
         assert "Teater Jakarta, Taman Ismail Marzuki" in body
-        assert f"{settings.SITE_URL}/orders/{order.code}/" in body
+        assert f"{settings.SITE_URL}/orders/{order.code}/{order.link_secret}/" in body
         assert order.code in body
     assert "Thank you" in message.body
 
@@ -102,7 +102,7 @@ def test_confirmation_in_indonesian(confirmation):
         assert "Sabtu, 5 Desember 2026, 10:00 WIB" in body
         assert "Rp 850.000" in body
         assert "Thank you" not in body
-    assert "Kursi 1" in html
+    assert "Tiket 1 dari 3" in html and "Tiket 3 dari 3" in html  # seats are not numbered
     assert len(inline_images(message)) == 3
 
 

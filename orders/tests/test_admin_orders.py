@@ -66,7 +66,7 @@ def test_changelist_shows_rupiah_badges_channel_attention_and_jakarta_time(admin
     assert "OVO" in html
     assert "tdx-badge" in html and "Pending payment" in html
     assert "Paid amount differs from the total" in html  # the attention flag and its reason
-    assert timezone.localtime(paid.created_at).strftime("%d/%m/%y %H:%M") in html  # Jakarta time
+    assert timezone.localtime(paid.created_at).strftime("%d/%m/%Y %H:%M") in html  # Jakarta time, four-digit year
     assert "Sales at a glance" in html
 
 

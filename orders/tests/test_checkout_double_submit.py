@@ -30,7 +30,7 @@ def form_data(ticket, token: str) -> dict:
         "full_name": "Budi Santoso",
         "email": "budi@example.com",
         "phone": "0812 3456 7890",
-        "language": "en",
+        "confirmed": "1",
         "checkout_token": token,
     }
 
@@ -116,7 +116,8 @@ def test_a_form_whose_first_submission_failed_is_shown_again_and_a_new_one_can_b
 
     assert (first.status_code, again.status_code) == (400, 400)
     for response in (first, again):
-        assert "could not create the invoice" in response.content.decode()
+        # Told in the page's language (Indonesian unless chosen otherwise).
+        assert "Layanan pembayaran tidak dapat dihubungi" in response.content.decode()
         # The form, as filled in, with a new token for a deliberate new attempt.
         assert response.context["form"]["full_name"].value() == "Budi Santoso"
         assert response.context["checkout_token"] not in (token, "")

@@ -98,15 +98,15 @@ def test_checkout_sends_the_buyer_straight_to_the_order_page_with_the_etickets(c
             "full_name": "Siti Rahma",
             "email": "siti@example.com",
             "phone": "0812-3456-7890",
-            "language": "en",
+            "confirmed": "1",
         },
     )
 
     order = Order.objects.get()
     assert response.status_code == 302
-    assert response["Location"] == f"/orders/{order.code}/"
+    assert response["Location"] == order.get_absolute_url() == f"/orders/{order.code}/{order.link_secret}/"
     page = client.get(response["Location"]).content.decode()
-    assert 'id="order-status">Paid<' in page
+    assert 'id="order-status">Lunas<' in page  # Indonesian, the language it was ordered in
     assert page.count("<svg") == 2
     for code in order.issued_tickets.values_list("code", flat=True):
         assert code in page

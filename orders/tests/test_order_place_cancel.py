@@ -141,7 +141,7 @@ def test_checkout_shows_the_form_again_instead_of_sending_the_buyer_to_pay(
         "full_name": "Budi Santoso",
         "email": "budi@example.com",
         "phone": "0812 3456 7890",
-        "language": "en",
+        "confirmed": "1",
     }
 
     with CancelDuringCreate() as cancel:
@@ -150,4 +150,4 @@ def test_checkout_shows_the_form_again_instead_of_sending_the_buyer_to_pay(
     assert cancel.invoice_id_at_cancel is None
     assert_closed_at_xendit_and_recorded()
     assert response.status_code == 400  # no redirect to Xendit's page
-    assert "was cancelled while its invoice was being created" in response.content.decode()
+    assert "Pesanan ini dibatalkan saat sedang dibuat" in response.content.decode()

@@ -70,8 +70,10 @@ def test_places_an_order_with_its_invoice(xendit_simulator):
     invoice = xendit_simulator.invoice(payment.invoice_id)
     assert (invoice["external_id"], invoice["amount"], invoice["status"]) == (order.code, 650_000, "PENDING")
     assert invoice["payer_email"] == "budi@example.com"
-    assert invoice["success_redirect_url"] == f"{settings.SITE_URL}/orders/{order.code}/"
-    assert invoice["failure_redirect_url"] == f"{settings.SITE_URL}/orders/{order.code}/"
+    # Back to the buyer's private link (the code alone shows nothing personal).
+    private_link = f"{settings.SITE_URL}/orders/{order.code}/{order.link_secret}/"
+    assert invoice["success_redirect_url"] == invoice["failure_redirect_url"] == private_link
+    assert len(order.link_secret) >= 43
     assert invoice["locale"] == "id"
     assert [(i["name"], i["price"], i["quantity"]) for i in invoice["items"]] == [
         ("Regular", 350_000, 1),

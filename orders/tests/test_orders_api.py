@@ -11,6 +11,10 @@ from tickets.tests.factories import EventFactory, TicketFactory
 pytestmark = pytest.mark.django_db
 
 
+def xendit_simulator_site(simulator) -> str:
+    return simulator.base_url.removesuffix("/_xendit")
+
+
 @pytest.mark.django_db(transaction=True)
 def test_places_an_order_and_answers_201_with_the_invoice_url(orders_api, xendit_simulator, ticket):
     response = orders_api.post(order_body((ticket, 2)))
@@ -37,6 +41,7 @@ def test_places_an_order_and_answers_201_with_the_invoice_url(orders_api, xendit
                 "subtotal": 700_000,
             }
         ],
+        "order_url": f"{xendit_simulator_site(xendit_simulator)}/orders/{order.code}/{order.link_secret}/",
     }
     assert body["invoice_url"].startswith(f"{xendit_simulator.base_url}/web/")
     assert body["expires_at"].endswith("+07:00")

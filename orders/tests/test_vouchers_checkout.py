@@ -10,7 +10,8 @@ from vouchers.tests.factories import VoucherFactory
 
 pytestmark = pytest.mark.django_db
 
-BUYER = {"full_name": "Siti Rahma", "email": "siti@example.com", "phone": "0812 3456 7890", "language": "id"}
+# "confirmed": as the checkout script sends it (the total was shown live; no review step).
+BUYER = {"full_name": "Siti Rahma", "email": "siti@example.com", "phone": "0812 3456 7890", "confirmed": "1"}
 
 
 @pytest.fixture

@@ -48,10 +48,11 @@ def jakarta_time(value: datetime | None) -> str:
 
 
 def jakarta_time_short(value: datetime | None) -> str:
-    """For list columns, whose header says WIB: "22/11/26 13:41" (day first, as in Indonesia)."""
+    """For list columns, whose header says WIB: "22/11/2026 13:41" (day first, as in
+    Indonesia; four-digit years, never ambiguous)."""
     if value is None:
         return "—"
-    return timezone.localtime(value, JAKARTA).strftime("%d/%m/%y %H:%M")
+    return timezone.localtime(value, JAKARTA).strftime("%d/%m/%Y %H:%M")
 
 
 def rupiah(amount: int | None) -> str:

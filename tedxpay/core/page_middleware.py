@@ -1,17 +1,16 @@
 """Django's page middleware, skipped for the API.
 
-Sessions, the logged-in user, flash messages and the language of the page serve the
-checkout pages and the admin. An API request (`/api/…`) uses none of them: API keys
-authenticate it, errors are JSON in English and the language of an order comes in its
-body. Skipping them saves the work a flash sale would otherwise do thousands of times a
-second (reading cookies, activating a translation, setting up lazy objects). CSRF stays
-Django's own, for every path: every API view is exempt from it anyway.
+Sessions, the logged-in user and flash messages serve the checkout pages and the admin. An
+API request (`/api/…`) uses none of them: API keys authenticate it. Skipping them saves
+the work a flash sale would otherwise do thousands of times a second (reading cookies,
+setting up lazy objects). The page language is tedxpay/core/language.py's, which answers
+an API request in English at once. CSRF stays Django's own, for every path: every API view
+is exempt from it anyway.
 """
 
 from django.contrib.auth.middleware import AuthenticationMiddleware as DjangoAuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware as DjangoMessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
-from django.middleware.locale import LocaleMiddleware as DjangoLocaleMiddleware
 
 API_PREFIX = "/api/"
 
@@ -29,6 +28,5 @@ def _pages_only(middleware_class):
 
 
 SessionMiddleware = _pages_only(DjangoSessionMiddleware)
-LocaleMiddleware = _pages_only(DjangoLocaleMiddleware)
 AuthenticationMiddleware = _pages_only(DjangoAuthenticationMiddleware)
 MessageMiddleware = _pages_only(DjangoMessageMiddleware)

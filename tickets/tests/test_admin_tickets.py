@@ -61,6 +61,7 @@ def event_post(event, tickets) -> dict:
         "venue": event.venue,
         "city": event.city,
         "description": event.description,
+        "time_zone": event.time_zone,
         "starts_at_0": local(event.starts_at)[0],
         "starts_at_1": local(event.starts_at)[1],
         "ends_at_0": "",

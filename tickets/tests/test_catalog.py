@@ -40,7 +40,15 @@ def test_row_shape_available_and_sold_out(client):
 
     assert first == {
         "id": ticket.pk,
-        "event": {"slug": "tedxbandung", "name": "TEDxBandung 2026"},
+        "event": {
+            "slug": "tedxbandung",
+            "name": "TEDxBandung 2026",
+            "starts_at": first["event"]["starts_at"],
+            "venue": event.venue,
+            "city": event.city,
+            "time_zone": "Asia/Jakarta",
+            "time_zone_abbreviation": "WIB",
+        },
         "name": "Early bird",
         "description": "Cheaper",
         "price": 250_000,

@@ -13,6 +13,32 @@ from payments.gateways.simulator.guards import refuse_live_key
 from payments.gateways.simulator.models import SimulatedInvoiceStatus
 from payments.gateways.simulator.validation import XenditError
 
+# Xendit shows its page in the invoice's `locale` (id or en); so does this stand-in.
+_TEXTS = {
+    "en": {
+        "banner": "Xendit simulator — test mode, no real money moves",
+        "invoice": "Invoice",
+        "expires": "expires",
+        "total": "Total",
+        "pay": "Pay",
+        "expire": "Let it expire",
+        "expired": "This invoice has expired.",
+        "paid": "Paid {amount} with {channel}. Thank you!",
+        "groups": ("Virtual account", "E-wallet", "QR code", "Retail outlet", "Card"),
+    },
+    "id": {
+        "banner": "Simulator Xendit — mode uji, tidak ada uang sungguhan",
+        "invoice": "Tagihan",
+        "expires": "berlaku sampai",
+        "total": "Total",
+        "pay": "Bayar",
+        "expire": "Biarkan kedaluwarsa",
+        "expired": "Tagihan ini sudah kedaluwarsa.",
+        "paid": "{amount} dibayar dengan {channel}. Terima kasih!",
+        "groups": ("Virtual account", "E-wallet", "Kode QR", "Gerai retail", "Kartu"),
+    },
+}
+
 
 def _rupiah(amount: int) -> str:
     return "Rp " + f"{amount:,}".replace(",", ".")  # Indonesian grouping: Rp 300.000
@@ -50,7 +76,11 @@ def invoice_page(request, invoice_id: str):
             error = exc.message
         invoice = services.invoice_get(invoice_id)
     fitting = channels.channels_for(invoice.amount)
+    language = invoice.locale if invoice.locale in _TEXTS else "en"
+    texts = _TEXTS[language]
     context = {
+        "language": language,
+        "texts": texts,
         "invoice": invoice,
         "amount": _rupiah(invoice.amount),
         "items": [
@@ -63,14 +93,24 @@ def invoice_page(request, invoice_id: str):
         ],
         "groups": [
             (title, [c for c in fitting if c.payment_method == family])
-            for title, family in [
-                ("Virtual account", channels.VIRTUAL_ACCOUNT),
-                ("E-wallet", channels.EWALLET),
-                ("QR code", channels.QR_CODE),
-                ("Retail outlet", channels.RETAIL_OUTLET),
-                ("Card", channels.CREDIT_CARD),
-            ]
+            for title, family in zip(
+                texts["groups"],
+                [
+                    channels.VIRTUAL_ACCOUNT,
+                    channels.EWALLET,
+                    channels.QR_CODE,
+                    channels.RETAIL_OUTLET,
+                    channels.CREDIT_CARD,
+                ],
+                strict=True,
+            )
         ],
+        "paid_text": texts["paid"].format(
+            amount=_rupiah(invoice.paid_amount or 0),
+            channel=getattr(channels.CHANNELS.get(invoice.payment_channel), "label", invoice.payment_channel),
+        )
+        if invoice.paid_amount
+        else "",
         "is_pending": invoice.status == SimulatedInvoiceStatus.PENDING,
         "paid_amount": _rupiah(invoice.paid_amount) if invoice.paid_amount else "",
         "error": error,

@@ -1,0 +1,141 @@
+"""The buyer's order pages.
+
+- `/orders/<code>/<secret>/`: the order itself (status, buyer, e-tickets, PDF, calendar).
+  The secret (256 random bits) is what makes it private: the link goes only to the buyer,
+  in every email and as Xendit's redirect after paying.
+- `/orders/<code>/`: the order code alone is printed on Xendit's page and read out over the
+  phone, so its page shows nothing personal; it offers to email the private link to the
+  address the order was placed with.
+- `/find-my-tickets/`: an email address in, one email out with the links to all orders of
+  that address; the page answers the same whether or not the address is known.
+
+Order pages are `Cache-Control: private, no-store` (a shared computer's browser or a proxy
+must not keep them), never indexed, and send no Referer to other sites.
+"""
+
+import hmac
+
+from django.conf import settings
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from notifications.calendar import order_calendar_ics
+from notifications.order_links import OrderLinksThrottled, order_links_request
+from notifications.qr import qr_svg
+from notifications.ticket_pdf import order_tickets_pdf
+from orders.models import Order, OrderStatus, normalise_order_code
+from payments.channel_names import channel_name
+from tedxpay.core.client_address import client_address
+from tedxpay.core.language import chosen_language
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    response["Cache-Control"] = "private, no-store"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    # The private link never leaves in a Referer: Django's Referrer-Policy (same-origin)
+    # already keeps it from Xendit's page and any other site. ("no-referrer" would also make
+    # the browser send `Origin: null` with the page's own forms, which CSRF refuses.)
+    return response
+
+
+def order_by_link(code: str, secret: str) -> Order:
+    """The order whose private link this is, or 404 (the same for a wrong code or secret)."""
+    order = (
+        Order.objects.select_related("event", "buyer", "payment")
+        .prefetch_related("items__ticket")
+        .filter(code=normalise_order_code(code))
+        .first()
+    )
+    # Constant time: how much of a guessed secret matched must not show in the timing.
+    if order is None or not hmac.compare_digest(secret.encode(), order.link_secret.encode()):
+        raise Http404("No such order link.")
+    return order
+
+
+def _in_order_language_unless_chosen(request, order: Order) -> None:
+    # A buyer opening the link from their email on another device has no language cookie:
+    # the page then speaks the language they ordered in, like the email did.
+    if request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) is None and order.language in ("id", "en"):
+        translation.activate(order.language)
+        request.LANGUAGE_CODE = order.language
+    else:
+        request.LANGUAGE_CODE = chosen_language(request)
+
+
+def order_detail(request, code: str, secret: str):
+    order = order_by_link(code, secret)
+    _in_order_language_unless_chosen(request, order)
+    etickets = []
+    if order.status == OrderStatus.PAID:
+        issued_tickets = list(order.issued_tickets.select_related("ticket"))
+        for number, issued in enumerate(issued_tickets, start=1):
+            # The same QR as in the confirmation email (error level M, quiet zone 4).
+            issued.qr_svg = qr_svg(issued.code, label=_("QR code of e-ticket %(code)s") % {"code": issued.code})
+            issued.number, issued.count = number, len(issued_tickets)
+            etickets.append(issued)
+    payment = getattr(order, "payment", None)
+    channel = channel_name(method=payment.method, channel=payment.channel) if payment is not None else ""
+    context = {"order": order, "etickets": etickets, "channel": channel}
+    return _private(render(request, "orders/order_detail.html", context))
+
+
+@require_http_methods(["GET", "POST"])
+def order_lookup(request, code: str):
+    """The bare code: nothing personal, and a button that emails the private link."""
+    order = Order.objects.select_related("event", "buyer").filter(code=normalise_order_code(code)).first()
+    if order is None:
+        raise Http404("No such order.")
+    sent = throttled = False
+    if request.method == "POST":
+        try:
+            order_links_request(
+                email=order.buyer.email,
+                language=request.LANGUAGE_CODE,
+                client=client_address(request),
+                order_codes=[order.code],
+            )
+            sent = True
+        except OrderLinksThrottled:
+            throttled = True
+    context = {"code": order.code, "event": order.event, "sent": sent, "throttled": throttled}
+    return _private(render(request, "orders/order_lookup.html", context, status=429 if throttled else 200))
+
+
+@require_http_methods(["GET", "POST"])
+def find_my_tickets(request):
+    sent = throttled = False
+    email = ""
+    if request.method == "POST":
+        email = request.POST.get("email", "").strip()[:254]
+        if email:
+            try:
+                # Unknown and known addresses get the same answer (and the same work: the
+                # task looks the orders up), so the page tells nobody who bought.
+                order_links_request(email=email, language=request.LANGUAGE_CODE, client=client_address(request))
+                sent = True
+            except OrderLinksThrottled:
+                throttled = True
+    context = {"email": email, "sent": sent, "throttled": throttled, "missing": request.method == "POST" and not email}
+    status = 429 if throttled else 400 if context["missing"] else 200
+    return _private(render(request, "orders/find_my_tickets.html", context, status=status))
+
+
+def order_tickets_pdf_download(request, code: str, secret: str):
+    order = order_by_link(code, secret)
+    if order.status != OrderStatus.PAID:
+        raise Http404("E-tickets come with payment.")
+    _in_order_language_unless_chosen(request, order)
+    response = HttpResponse(order_tickets_pdf(order), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="e-tickets-{order.code}.pdf"'
+    return _private(response)
+
+
+def order_calendar(request, code: str, secret: str):
+    order = order_by_link(code, secret)
+    _in_order_language_unless_chosen(request, order)
+    response = HttpResponse(order_calendar_ics(order), content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{order.event.slug}.ics"'
+    return _private(response)

@@ -1,0 +1,29 @@
+"""An event's times in its own zone (WIB, WITA or WIT), for pages, emails, PDFs and exports.
+
+Times are stored in UTC; a buyer in Jakarta buying for a Bali event must read the time the
+doors open in Bali, with the zone's name beside it so nobody has to guess.
+"""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
+
+LONG = "l, j F Y, H:i"
+SHORT = "j M Y, H:i"
+
+
+def event_zone(event) -> ZoneInfo:
+    return ZoneInfo(event.time_zone)
+
+
+def event_local(value: datetime, event) -> datetime:
+    return timezone.localtime(value, event_zone(event))
+
+
+def event_time_text(value: datetime | None, event, fmt: str = LONG) -> str:
+    """ "Sabtu, 5 Desember 2026, 10:00 WITA" (day and month names in the active language)."""
+    if value is None:
+        return ""
+    return f"{date_format(event_local(value, event), fmt)} {event.time_zone_abbreviation}"
