@@ -6,7 +6,7 @@ from rest_framework.views import APIView
 from orders.buyers import ORDER_LANGUAGES
 from orders.checkout.placing import MAX_LINES_PER_ORDER, OrderLineRequest, order_place
 from orders.models import EventSource
-from tedxpay.core.authentication import ApiKeyAuthentication, HasApiKey
+from tedxpay.core.authentication import ApiKeyAuthentication, HasOrdersScope
 from tedxpay.core.idempotency import idempotent
 from tedxpay.core.schema import IDEMPOTENCY_KEY_PARAMETER, error_response
 from tedxpay.core.throttling import ApiKeyRateThrottle
@@ -30,7 +30,7 @@ class OrderCreateApi(APIView):
     an order that costs nothing, comes back PAID with no invoice)."""
 
     authentication_classes = [ApiKeyAuthentication]
-    permission_classes = [HasApiKey]
+    permission_classes = [HasOrdersScope]
     throttle_classes = [ApiKeyRateThrottle]
 
     class InputSerializer(serializers.Serializer):
@@ -116,6 +116,7 @@ class OrderCreateApi(APIView):
                 "(details: max_per_order or min_per_order), `voucher_invalid` or `voucher_not_applicable`."
             ),
             401: error_response("`authentication_failed`: no, unknown or revoked API key."),
+            403: error_response("`permission_denied`: the API key does not have the `orders` scope."),
             404: error_response("`ticket_not_found`"),
             409: error_response(
                 "`sold_out` (details: ticket_id, requested, available), `not_on_sale` (details.requires_voucher "
