@@ -210,8 +210,11 @@ class _Echo:
 
 
 def attendee_csv_rows(queryset) -> Iterator[list[str]]:
-    tickets = queryset.select_related("order__buyer", "order__event", "ticket").prefetch_related(
-        current_checkins_prefetch()
+    # prefetch_related(None) first: the changelist's queryset may carry the same prefetch.
+    tickets = (
+        queryset.select_related("order__buyer", "order__event", "ticket")
+        .prefetch_related(None)
+        .prefetch_related(current_checkins_prefetch())
     )
     for issued in tickets.order_by("order__event_id", "pk").iterator(chunk_size=500):
         checkin = issued.current_checkins[0] if issued.current_checkins else None

@@ -53,8 +53,9 @@ def count_words(count: DoorCount) -> dict:
     }
 
 
-def _clock(moment) -> str:
-    return timezone.localtime(moment).strftime("%H:%M")
+def _clock(moment, *, english: bool = False) -> str:
+    # Indonesian writes 09.02, English 09:02.
+    return timezone.localtime(moment).strftime("%H:%M" if english else "%H.%M")
 
 
 def admitted(checkin: CheckIn) -> ScanResult:
@@ -81,7 +82,7 @@ def refused(error: ApplicationError, *, issued: IssuedTicket | None = None) -> S
             title="Sudah masuk",
             title_en="Already checked in",
             detail=f"Pukul {_clock(error.checked_in_at)}{where}",
-            detail_en=f"At {_clock(error.checked_in_at)}{where_en}",
+            detail_en=f"At {_clock(error.checked_in_at, english=True)}{where_en}",
             **person,
         )
     if isinstance(error, TicketNotValid):

@@ -14,7 +14,7 @@ from checkin.errors import InvalidCode
 from checkin.models import CheckIn
 from checkin.validity import ticket_refusal
 from orders.models import IssuedTicket, OrderStatus
-from orders.ticket_codes import is_ticket_secret, short_code_normalize
+from orders.ticket_codes import is_ticket_secret, short_code_display, short_code_normalize
 from tickets.models import Event
 
 # Far longer than any code we issue (24 or 10 characters, or a grouped short code) and
@@ -95,6 +95,14 @@ class AttendeeRow:
     refusal: str | None
     checked_in_at: datetime | None
     gate: str
+    short_code: str = ""
+
+    @property
+    def code_tail(self) -> str:
+        """The last 4 symbols of the short code, grouped as shown ("XD-4F"): enough to match a
+        guest's ticket against the paper list, far too few to type a ticket in with (the 6
+        others are 30 bits)."""
+        return short_code_display(self.short_code)[-5:]
 
     @property
     def state(self) -> str:
@@ -122,6 +130,7 @@ def _rows(tickets: QuerySet[IssuedTicket], event: Event) -> list[AttendeeRow]:
                 refusal=ticket_refusal(issued=issued, order=issued.order, event=event),
                 checked_in_at=checkin.checked_in_at if checkin else None,
                 gate=checkin.gate if checkin else "",
+                short_code=issued.short_code,
             )
         )
     return rows

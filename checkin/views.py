@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from checkin import door
 from checkin.errors import TicketNotFound, is_refusal
 from checkin.models import CheckInSource
+from checkin.roles import DOOR_PERMISSION
 from checkin.selectors import (
     attendee_list,
     attendee_search,
@@ -32,8 +33,6 @@ from checkin.services import checkin_admit_ticket, checkin_undo
 from orders.models import IssuedTicket
 from tedxpay.core.errors import ApplicationError
 from tickets.models import Event
-
-DOOR_PERMISSION = "checkin.use_door"
 
 
 def door_staff_required(view):

@@ -2,10 +2,10 @@ import json
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.utils import timezone
 
+from checkin.roles import door_staff_group
 from orders.models import Order, OrderStatus
 from orders.services import issued_tickets_create
 from orders.tests.factories import BuyerFactory, OrderFactory, OrderItemFactory
@@ -77,7 +77,7 @@ def checkins_api(client, checkin_key):
 
 def make_door_user(username: str = "gate-a", password: str = "door-pass-123"):
     user = get_user_model().objects.create_user(username=username, password=password)
-    user.groups.add(Group.objects.get(name="Door staff"))
+    user.groups.add(door_staff_group())
     return user
 
 

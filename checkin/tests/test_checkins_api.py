@@ -40,7 +40,11 @@ def test_second_scan_is_already_checked_in_with_when_and_where(checkins_api, iss
 
 @pytest.mark.parametrize(
     ("status", "reason"),
-    [(OrderStatus.PENDING, "order_not_paid"), (OrderStatus.EXPIRED, "order_not_paid"), (OrderStatus.CANCELLED, "order_cancelled")],
+    [
+        (OrderStatus.PENDING, "order_not_paid"),
+        (OrderStatus.EXPIRED, "order_not_paid"),
+        (OrderStatus.CANCELLED, "order_cancelled"),
+    ],
 )
 def test_ticket_not_valid_with_the_reason(checkins_api, paid_order, status, reason):
     ticket = paid_order(status=status).issued_tickets.get()
@@ -111,12 +115,18 @@ def test_an_orders_key_cannot_check_in_and_a_checkin_key_cannot_place_orders(cli
 
     # A key with both scopes does both (the order fails later, at Xendit, which is not here).
     _, both = api_key_create(name="all", scopes=[ApiKeyScope.ORDERS, ApiKeyScope.CHECKIN])
-    admitted = client.post("/api/checkins", {"code": issued.code}, headers={"Authorization": f"Api-Key {both}"}, **headers)
+    admitted = client.post(
+        "/api/checkins", {"code": issued.code}, headers={"Authorization": f"Api-Key {both}"}, **headers
+    )
     assert admitted.status_code == 201
 
 
 def test_no_key_or_a_revoked_key_is_401(client, checkin_key, issued):
-    assert_error(client.post("/api/checkins", {"code": issued.code}, content_type="application/json"), 401, "authentication_failed")
+    assert_error(
+        client.post("/api/checkins", {"code": issued.code}, content_type="application/json"),
+        401,
+        "authentication_failed",
+    )
     checkin_key[0].is_active = False
     checkin_key[0].save()
     response = client.post(

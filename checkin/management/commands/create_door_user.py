@@ -1,11 +1,11 @@
 import secrets
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-DOOR_GROUP = "Door staff"
+from checkin.roles import door_staff_group
+
 PASSWORD_BYTES = 9  # 12 characters: typed once on a phone, then the session lasts
 
 
@@ -26,10 +26,7 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, name, reset_password, **options):
         User = get_user_model()
-        try:
-            group = Group.objects.get(name=DOOR_GROUP)
-        except Group.DoesNotExist:
-            raise CommandError(f"The '{DOOR_GROUP}' group is missing: run `manage.py migrate` first.") from None
+        group = door_staff_group()
         user = User.objects.filter(username=name).first()
         if user is not None and not reset_password:
             raise CommandError(f"User '{name}' exists; pass --reset-password to give it a new password.")
