@@ -17,6 +17,17 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
 
 
+def watch_for_errors(page) -> list[str]:
+    """Content-Security-Policy violations and script errors seen on the page (none expected:
+    the door page's scripts are static files, as the policy demands)."""
+    found: list[str] = []
+    page.on(
+        "console", lambda message: found.append(message.text) if "Content Security Policy" in message.text else None
+    )
+    page.on("pageerror", lambda error: found.append(str(error)))
+    return found
+
+
 def sign_in(page, live_server, username="gate-a", password="door-pass-123"):
     page.goto(f"{live_server.url}/checkin/")
     expect(page).to_have_url(re.compile(r"/checkin/login/"))
@@ -31,6 +42,7 @@ def test_typed_short_code_green_then_red_and_finance_sees_it(browser, live_serve
     ticket = order.issued_tickets.first()
     context = browser.new_context(**PHONE)
     page = context.new_page()
+    errors = watch_for_errors(page)
     sign_in(page, live_server)
     expect(page.locator("#count")).to_contain_text("0 / 2")
 
@@ -55,6 +67,7 @@ def test_typed_short_code_green_then_red_and_finance_sees_it(browser, live_serve
     # (The visible text: the page's HTML also holds a random CSRF token.)
     text = page.inner_text("body")
     assert "siti@example.com" not in text and "Rp" not in text and "350" not in text
+    assert errors == []
     context.close()
 
     finance = get_user_model().objects.create_user(username="rina", password="finance-pass-1", is_staff=True)
@@ -119,6 +132,7 @@ def test_camera_scan_of_a_real_eticket_qr(browser_type, live_server, door_user, 
         context = browser.new_context(**PHONE)
         context.grant_permissions(["camera"], origin=live_server.url)
         page = context.new_page()
+        errors = watch_for_errors(page)
         sign_in(page, live_server)
         # Headless Chromium on Linux has no native BarcodeDetector: this is jsQR at work.
         assert page.evaluate("'BarcodeDetector' in window") is False
@@ -132,5 +146,6 @@ def test_camera_scan_of_a_real_eticket_qr(browser_type, live_server, door_user, 
         assert CheckIn.objects.filter(ticket=ticket, current=True).count() == 1
         page.click("#camera-stop")
         expect(page.locator("#camera-panel")).to_be_hidden()
+        assert errors == []
     finally:
         browser.close()

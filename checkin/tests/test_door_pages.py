@@ -190,7 +190,8 @@ def test_create_door_user_makes_a_door_only_account(client, event):
     assert not user.is_staff and not user.is_superuser
     assert [group.name for group in user.groups.all()] == ["Door staff"]
     assert user.has_perm("checkin.use_door") and user.get_all_permissions() == {"checkin.use_door"}
-    assert client.login(username="gate-b-1", password=password)
+    signed_in = client.post("/checkin/login/", {"username": "gate-b-1", "password": password})
+    assert signed_in.status_code == 302 and signed_in["Location"] == "/checkin/"
     assert client.get("/checkin/").status_code == 200
 
     with pytest.raises(CommandError):
