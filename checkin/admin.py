@@ -1,14 +1,12 @@
 """Check-ins in the back office: every admission and undo, the undo action (with a reason),
 and the attendee CSV. The order page shows its tickets' check-ins (orders/admin.py)."""
 
-import csv
 from collections.abc import Iterator
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.db.models import Prefetch
-from django.http import StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -23,8 +21,10 @@ from tedxpay.core.admin_records import (
     ReadOnlyInline,
     ReadOnlyRecordAdmin,
     Tone,
+    csv_download,
     jakarta_time,
     run_per_row,
+    spreadsheet_safe,
     status_badge,
 )
 
@@ -204,11 +204,6 @@ ATTENDEE_CSV_HEADER = [
 ]
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def attendee_csv_rows(queryset) -> Iterator[list[str]]:
     # prefetch_related(None) first: the changelist's queryset may carry the same prefetch.
     tickets = (
@@ -220,7 +215,7 @@ def attendee_csv_rows(queryset) -> Iterator[list[str]]:
         checkin = issued.current_checkins[0] if issued.current_checkins else None
         yield [
             issued.order.event.name,
-            issued.holder_name,
+            spreadsheet_safe(issued.holder_name),
             issued.ticket.name,
             issued.short_code_display,
             issued.order.code,
@@ -241,17 +236,7 @@ def current_checkins_prefetch() -> Prefetch:
 
 @admin.action(description="Export attendees with check-in times (CSV)")
 def export_attendees_csv(model_admin, request, queryset):
-    writer = csv.writer(_Echo())
-
-    def lines() -> Iterator[str]:
-        yield "\ufeff" + writer.writerow(ATTENDEE_CSV_HEADER)
-        for row in attendee_csv_rows(queryset):
-            yield writer.writerow(row)
-
-    stamp = timezone.localtime(timezone.now(), JAKARTA).strftime("%Y%m%d-%H%M")
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="tedxpay-attendees-{stamp}.csv"'
-    return response
+    return csv_download(name="attendees", header=ATTENDEE_CSV_HEADER, rows=attendee_csv_rows(queryset))
 
 
 class CheckedInFilter(admin.SimpleListFilter):

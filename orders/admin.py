@@ -161,11 +161,9 @@ class PaymentInline(ReadOnlyInlineMixin, admin.StackedInline):
         return format_html('<a href="{}" target="_blank" rel="noopener">open at Xendit</a>', payment.invoice_url)
 
 
-class IssuedTicketInline(ReadOnlyInline):
-    model = IssuedTicket
-    fields = ["short_code_display", "attendee", "ticket_name", "seat_number", "created_display", "checked_in"]
-    readonly_fields = fields
-    verbose_name_plural = "e-tickets"
+class IssuedTicketColumns:
+    """What the e-ticket list and the order page's e-tickets both show: the short code,
+    who the seat is for, and its check-in."""
 
     def get_queryset(self, request):
         return (
@@ -175,7 +173,7 @@ class IssuedTicketInline(ReadOnlyInline):
             .prefetch_related(current_checkins_prefetch())
         )
 
-    @admin.display(description="short code")
+    @admin.display(description="short code", ordering="short_code")
     def short_code_display(self, issued):
         return issued.short_code_display
 
@@ -183,9 +181,16 @@ class IssuedTicketInline(ReadOnlyInline):
     def attendee(self, issued):
         return issued.holder_name
 
-    @admin.display(description="checked in")
+    @admin.display(description="checked in (WIB)")
     def checked_in(self, issued):
         return checkin_summary(issued.current_checkins[0] if issued.current_checkins else None)
+
+
+class IssuedTicketInline(IssuedTicketColumns, ReadOnlyInline):
+    model = IssuedTicket
+    fields = ["short_code_display", "attendee", "ticket_name", "seat_number", "created_display", "checked_in"]
+    readonly_fields = fields
+    verbose_name_plural = "e-tickets"
 
     @admin.display(description="ticket")
     def ticket_name(self, issued):
@@ -495,7 +500,7 @@ class BuyerAdmin(ReadOnlyRecordAdmin):
 
 
 @admin.register(IssuedTicket)
-class IssuedTicketAdmin(ReadOnlyRecordAdmin):
+class IssuedTicketAdmin(IssuedTicketColumns, ReadOnlyRecordAdmin):
     """Every e-ticket: whose seat it is and whether it is in. The door itself is /checkin/."""
 
     list_display = [
@@ -529,31 +534,11 @@ class IssuedTicketAdmin(ReadOnlyRecordAdmin):
     ]
     readonly_fields = fields
 
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .select_related("order__buyer", "ticket")
-            .prefetch_related(current_checkins_prefetch())
-        )
-
     def get_search_results(self, request, queryset, search_term):
         short_code = short_code_normalize(search_term)
         if short_code:
             return queryset.filter(short_code=short_code), False
         return super().get_search_results(request, queryset, search_term)
-
-    @admin.display(description="short code", ordering="short_code")
-    def short_code_display(self, issued):
-        return issued.short_code_display
-
-    @admin.display(description="attendee")
-    def attendee(self, issued):
-        return issued.holder_name
-
-    @admin.display(description="checked in (WIB)")
-    def checked_in(self, issued):
-        return checkin_summary(issued.current_checkins[0] if issued.current_checkins else None)
 
     @admin.display(description="order", ordering="order__code")
     def order_link(self, issued):

@@ -2,23 +2,16 @@ import json
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.utils import timezone
 
 from checkin.roles import door_staff_group
 from orders.models import Order, OrderStatus
 from orders.services import issued_tickets_create
+from orders.tests.conftest import _fresh_throttle_counters  # noqa: F401  (autouse: per-test throttle counts)
 from orders.tests.factories import BuyerFactory, OrderFactory, OrderItemFactory
 from tedxpay.core.models import ApiKeyScope
 from tedxpay.core.services import api_key_create
 from tickets.tests.factories import EventFactory
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttle_counters():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

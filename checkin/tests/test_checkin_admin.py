@@ -92,12 +92,13 @@ def test_dashboard_counts_check_ins_per_phase(admin_client, paid_order):
 
 def test_attendee_csv_has_check_in_times(admin_client, paid_order):
     order = paid_order(quantity=2, buyer_name="Siti Rahma")
+    formula = paid_order(buyer_name="=HYPERLINK(1)").issued_tickets.get()
     first, second = order.issued_tickets.all()
     admit(first, gate="Gate A")
 
     response = admin_client.post(
         reverse("admin:orders_issuedticket_changelist"),
-        {"action": "export_attendees_csv", "_selected_action": [str(first.pk), str(second.pk)]},
+        {"action": "export_attendees_csv", "_selected_action": [str(first.pk), str(second.pk), str(formula.pk)]},
     )
 
     assert response["Content-Type"].startswith("text/csv")
@@ -109,6 +110,7 @@ def test_attendee_csv_has_check_in_times(admin_client, paid_order):
     assert by_code[first.short_code_display][6] == wib
     assert by_code[first.short_code_display][7:] == ["Gate A", "Door page"]
     assert by_code[second.short_code_display][6:] == ["", "", ""]
+    assert by_code[formula.short_code_display][1] == "'=HYPERLINK(1)"  # not run as a formula by Excel
 
 
 def test_api_keys_keep_orders_and_can_be_given_checkin_in_the_admin(admin_client):
