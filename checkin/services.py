@@ -20,7 +20,8 @@ from checkin.models import CheckIn, CheckInSource
 from checkin.selectors import code_clean, current_checkin, issued_ticket_find
 from checkin.validity import ticket_refusal
 from orders.models import EventSource, IssuedTicket
-from orders.services import order_event_record, order_lock
+from orders.audit import order_event_record
+from orders.services import order_lock
 from tedxpay.core.errors import InvalidInput, NotFound
 from tedxpay.core.models import ApiKey
 from tedxpay.core.request_id import get_request_id
