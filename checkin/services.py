@@ -19,8 +19,8 @@ from checkin.errors import AlreadyCheckedIn, TicketNotFound, TicketNotValid
 from checkin.models import CheckIn, CheckInSource
 from checkin.selectors import code_clean, current_checkin, issued_ticket_find
 from checkin.validity import ticket_refusal
-from orders.models import EventSource, IssuedTicket
 from orders.audit import order_event_record
+from orders.models import EventSource, IssuedTicket
 from orders.services import order_lock
 from tedxpay.core.errors import InvalidInput, NotFound
 from tedxpay.core.models import ApiKey
