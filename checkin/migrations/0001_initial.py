@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('core', '0003_api_key_scopes'),
-        ('orders', '0003_issued_ticket_short_code'),
+        ('orders', '0004_issued_ticket_short_code'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -20,7 +20,7 @@ def fill_short_codes(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("orders", "0002_attention_reason_without_gateway"),
+        ("orders", "0003_vouchers_and_comps"),
     ]
 
     operations = [
