@@ -71,7 +71,7 @@ def order_tickets_pdf(order: Order) -> bytes:
         qr_size = 70
         pdf.image(io.BytesIO(qr_png(issued.code, scale=8)), x=(_PAGE[0] - qr_size) / 2, y=pdf.get_y() + 4, w=qr_size)
         pdf.set_y(pdf.get_y() + qr_size + 8)
-        short_code = getattr(issued, "short_code", "")
+        short_code = getattr(issued, "short_code_display", "")
         if short_code:
             pdf.set_font("Courier", "B", 16)
             pdf.cell(width, 8, _latin1(short_code), align="C", new_x="LMARGIN", new_y="NEXT")

@@ -7,6 +7,13 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from checkin.admin import (
+    CheckedInFilter,
+    CheckInInline,
+    checkin_summary,
+    current_checkins_prefetch,
+    export_attendees_csv,
+)
 from notifications.admin import notification_status_badge
 from notifications.models import Notification
 from orders.admin_actions import (
@@ -21,6 +28,7 @@ from orders.admin_comps import comps_issue_view
 from orders.dashboard import CHART_BAR_WIDTH, CHART_HEIGHT, sales_overview
 from orders.holds_admin import HoldingSeatsFilter, holders_now, search_by_client_address
 from orders.models import AttentionReason, Buyer, IssuedTicket, Order, OrderEvent, OrderItem, OrderStatus
+from orders.ticket_codes import short_code_normalize
 from payments.admin import payment_status_badge
 from payments.admin_actions import refund_record_view
 from payments.channel_names import channel_name
@@ -155,14 +163,36 @@ class PaymentInline(ReadOnlyInlineMixin, admin.StackedInline):
         return format_html('<a href="{}" target="_blank" rel="noopener">open at Xendit</a>', payment.invoice_url)
 
 
-class IssuedTicketInline(ReadOnlyInline):
-    model = IssuedTicket
-    fields = ["code", "ticket_name", "seat_number", "created_display"]
-    readonly_fields = fields
-    verbose_name_plural = "e-tickets"
+class IssuedTicketColumns:
+    """What the e-ticket list and the order page's e-tickets both show: the short code,
+    who the seat is for, and its check-in."""
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("ticket")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("ticket", "order__buyer")
+            .prefetch_related(current_checkins_prefetch())
+        )
+
+    @admin.display(description="short code", ordering="short_code")
+    def short_code_display(self, issued):
+        return issued.short_code_display
+
+    @admin.display(description="attendee")
+    def attendee(self, issued):
+        return issued.holder_name
+
+    @admin.display(description="checked in (WIB)")
+    def checked_in(self, issued):
+        return checkin_summary(issued.current_checkins[0] if issued.current_checkins else None)
+
+
+class IssuedTicketInline(IssuedTicketColumns, ReadOnlyInline):
+    model = IssuedTicket
+    fields = ["short_code_display", "attendee", "ticket_name", "seat_number", "created_display", "checked_in"]
+    readonly_fields = fields
+    verbose_name_plural = "e-tickets"
 
     @admin.display(description="ticket")
     def ticket_name(self, issued):
@@ -280,7 +310,7 @@ class OrderAdmin(ReadOnlyRecordAdmin):
         "client_address",
         "api_key",
     ]
-    inlines = [OrderItemInline, PaymentInline, IssuedTicketInline, NotificationInline, OrderEventInline]
+    inlines = [OrderItemInline, PaymentInline, IssuedTicketInline, CheckInInline, NotificationInline, OrderEventInline]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("buyer", "event", "payment", "voucher")
@@ -509,18 +539,45 @@ class BuyerAdmin(ReadOnlyRecordAdmin):
 
 
 @admin.register(IssuedTicket)
-class IssuedTicketAdmin(ReadOnlyRecordAdmin):
-    """Door check-in lookup: scan or type the e-ticket code, see whose seat it is."""
+class IssuedTicketAdmin(IssuedTicketColumns, ReadOnlyRecordAdmin):
+    """Every e-ticket: whose seat it is and whether it is in. The door itself is /checkin/."""
 
-    list_display = ["code", "order_link", "order_status", "buyer_name", "ticket_name", "seat_number", "issued"]
+    list_display = [
+        "short_code_display",
+        "attendee",
+        "order_link",
+        "order_status",
+        "ticket_name",
+        "seat_number",
+        "issued",
+        "checked_in",
+    ]
     list_select_related = ["order__buyer", "ticket"]
-    search_fields = ["=code", "order__code", "order__buyer__full_name", "order__buyer__email"]
-    search_help_text = "E-ticket code (exact, as in the QR code), order code or buyer name/email."
-    fields = ["code", "order_link", "order_status", "buyer_name", "ticket_name", "seat_number", "issued"]
+    list_filter = [CheckedInFilter, "order__event", "ticket"]
+    search_fields = ["=code", "order__code", "attendee_name", "order__buyer__full_name", "order__buyer__email"]
+    search_help_text = (
+        "Short code (K7Q2-M9XD-4F, any case), QR code content (exact), order code, attendee or buyer name/email."
+    )
+    actions = [export_attendees_csv]
+    fields = [
+        "code",
+        "short_code_display",
+        "attendee",
+        "order_link",
+        "order_status",
+        "buyer_name",
+        "ticket_name",
+        "seat_number",
+        "issued",
+        "checked_in",
+    ]
     readonly_fields = fields
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("order__buyer", "ticket")
+    def get_search_results(self, request, queryset, search_term):
+        short_code = short_code_normalize(search_term)
+        if short_code:
+            return queryset.filter(short_code=short_code), False
+        return super().get_search_results(request, queryset, search_term)
 
     @admin.display(description="order", ordering="order__code")
     def order_link(self, issued):

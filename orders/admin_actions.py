@@ -1,8 +1,6 @@
 """What finance can do to orders from the admin. Each action calls a service per selected
 row and reports, per row, what happened; none of them writes a status itself."""
 
-import csv
-import re
 from collections.abc import Iterator
 
 from django import forms
@@ -10,7 +8,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
-from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -21,7 +19,7 @@ from orders.models import EventSource, Order, OrderItem, OrderStatus
 from orders.services import buyer_contact_update, order_attention_resolve, order_cancel
 from payments.admin_actions import GATEWAY_ERRORS, payments_sync
 from payments.models import Payment
-from tedxpay.core.admin_records import JAKARTA, ActionReport, run_per_row
+from tedxpay.core.admin_records import JAKARTA, ActionReport, csv_download, run_per_row, spreadsheet_safe
 from tedxpay.core.errors import InvalidInput
 
 # --- cancel ------------------------------------------------------------------------------
@@ -230,27 +228,6 @@ CSV_HEADER = [
 ]
 
 
-class _Echo:
-    """A file-like object whose write() hands the line back, for csv.writer streaming."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-# A formula start at the beginning of the cell or after any separator a spreadsheet may
-# split on: Indonesian Excel splits on ";", others on "," or tab, and a newline starts a row.
-_FORMULA_START = re.compile(r"(^|[,;\t\r\n])(\s*)([=+\-@])")
-
-
-def _spreadsheet_safe(value: str) -> str:
-    # Text a buyer typed must not run as a formula when the file is opened in a spreadsheet
-    # (OWASP "CSV injection"): every piece that would start with = + - @ gets a leading
-    # apostrophe, which makes it text. Besides, every text cell is quoted (QUOTE_NONNUMERIC),
-    # so a program that honours quotes keeps "Budi;=1+1" in one cell. Phones are normalised
-    # E.164 and safe as they are.
-    return _FORMULA_START.sub(r"\1\2'\3", value)
-
-
 def _csv_time(value) -> str:
     return timezone.localtime(value, JAKARTA).strftime("%Y-%m-%d %H:%M:%S") if value else ""
 
@@ -269,8 +246,8 @@ def order_csv_rows(queryset) -> Iterator[list]:
             _csv_time(order.created_at),
             _csv_time(order.paid_at),
             order.status,
-            _spreadsheet_safe(order.buyer.full_name),
-            _spreadsheet_safe(order.buyer.email),
+            spreadsheet_safe(order.buyer.full_name),
+            spreadsheet_safe(order.buyer.email),
             order.buyer.phone,
             order.event.name,
             "; ".join(f"{item.quantity}× {item.ticket.name}" for item in order.items.all()),
@@ -288,15 +265,5 @@ def order_csv_rows(queryset) -> Iterator[list]:
 
 @admin.action(description="Export selected orders as CSV (Excel)", permissions=["export"])
 def export_csv(model_admin, request, queryset):
-    writer = csv.writer(_Echo(), quoting=csv.QUOTE_NONNUMERIC)
-
-    def lines() -> Iterator[str]:
-        # The byte order mark makes Excel read the file as UTF-8 (names like "Ni Luh Putu Ayu").
-        yield "\ufeff" + writer.writerow(CSV_HEADER)
-        for row in order_csv_rows(queryset):
-            yield writer.writerow(row)
-
-    stamp = timezone.localtime(timezone.now(), JAKARTA).strftime("%Y%m%d-%H%M")
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="tedxpay-orders-{stamp}.csv"'
-    return response
+    # Names and emails are what a buyer typed: spreadsheet_safe. Phones are E.164 and safe.
+    return csv_download(name="orders", header=CSV_HEADER, rows=order_csv_rows(queryset))

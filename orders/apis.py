@@ -9,7 +9,7 @@ from orders.holds import HoldRequest, hold_claim
 from orders.links import order_page_url
 from orders.models import EventSource, Order, OrderStatus, normalise_order_code
 from payments.channel_names import channel_name
-from tedxpay.core.authentication import ApiKeyAuthentication, HasApiKey
+from tedxpay.core.authentication import ApiKeyAuthentication, HasOrdersScope
 from tedxpay.core.errors import NotFound
 from tedxpay.core.idempotency import idempotent
 from tedxpay.core.schema import IDEMPOTENCY_KEY_PARAMETER, error_response
@@ -46,7 +46,7 @@ class OrderCreateApi(APIView):
     an order that costs nothing, comes back PAID with no invoice)."""
 
     authentication_classes = [ApiKeyAuthentication]
-    permission_classes = [HasApiKey]
+    permission_classes = [HasOrdersScope]
     throttle_classes = [ApiKeyRateThrottle]
 
     class InputSerializer(serializers.Serializer):
@@ -146,6 +146,7 @@ class OrderCreateApi(APIView):
                 "`voucher_not_applicable`."
             ),
             401: error_response("`authentication_failed`: no, unknown or revoked API key."),
+            403: error_response("`permission_denied`: the API key does not have the `orders` scope."),
             404: error_response("`ticket_not_found`"),
             409: error_response(
                 "`sold_out` (details: ticket_id, requested, available), `not_on_sale` (details.requires_voucher "
@@ -211,7 +212,7 @@ class OrderDetailApi(APIView):
     buyer's private link and, once paid, the e-tickets."""
 
     authentication_classes = [ApiKeyAuthentication]
-    permission_classes = [HasApiKey]
+    permission_classes = [HasOrdersScope]
     throttle_classes = [ApiKeyRateThrottle]
 
     class OutputSerializer(OrderCreateApi.OutputSerializer):

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "payments.gateways.simulator",
     "notifications",
     "reconciliation",
+    "checkin",
 ]
 
 MIDDLEWARE = [

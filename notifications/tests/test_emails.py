@@ -56,6 +56,8 @@ def test_confirmation_carries_one_inline_qr_per_seat_referenced_from_the_html(co
         assert images[content_id] == qr_png(ticket.code)
         assert f'src="cid:{content_id}"' in html
         assert ticket.code in message.body  # readable in the plain-text part too
+        # The short code, for typing at the door when a QR will not scan.
+        assert ticket.short_code_display in message.body and ticket.short_code_display in html
     assert "data:image" not in html
 
     # multipart/related around multipart/alternative (text + HTML): the structure Gmail,

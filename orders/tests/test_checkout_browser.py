@@ -46,6 +46,8 @@ def test_buy_two_seats_pay_with_ovo_and_see_the_etickets(page, live_server, xend
     assert len(codes) == 2
     for code in codes:
         expect(page.get_by_text(code)).to_be_visible()
+    for issued in order.issued_tickets.all():
+        expect(page.get_by_text(issued.short_code_display)).to_be_visible()
     ticket.refresh_from_db()
     assert ticket.held == 2
 

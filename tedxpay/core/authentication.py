@@ -3,7 +3,7 @@ from datetime import timedelta
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
-from tedxpay.core.models import ApiKey, hash_api_key
+from tedxpay.core.models import ApiKey, ApiKeyScope, hash_api_key
 from tedxpay.core.process_cache import ProcessCache
 
 KEYWORD = "Api-Key"
@@ -61,3 +61,26 @@ class HasApiKey:
 
     def has_object_permission(self, request, view, obj) -> bool:
         return True
+
+
+class _HasApiKeyScope(HasApiKey):
+    scope: str = ""
+
+    def has_permission(self, request, view) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        if not request.auth.has_scope(self.scope):
+            raise exceptions.PermissionDenied(f"This API key does not have the '{self.scope}' scope.")
+        return True
+
+
+class HasOrdersScope(_HasApiKeyScope):
+    """Permission: an API key with the `orders` scope."""
+
+    scope = ApiKeyScope.ORDERS
+
+
+class HasCheckinScope(_HasApiKeyScope):
+    """Permission: an API key with the `checkin` scope."""
+
+    scope = ApiKeyScope.CHECKIN

@@ -8,17 +8,27 @@ def hash_api_key(raw_key: str) -> str:
     return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
+class ApiKeyScope(models.TextChoices):
+    """What a key may do. Keys made before scopes existed have `orders` (what they did)."""
+
+    ORDERS = "orders", "Place orders"
+    CHECKIN = "checkin", "Check attendees in"
+
+
 class ApiKey(models.Model):
     """A key for an external client (`Authorization: Api-Key <key>`).
 
     Only a SHA-256 of the key is stored: a leaked database does not leak usable keys. The
-    first characters are kept in clear so staff can tell keys apart.
+    first characters are kept in clear so staff can tell keys apart. `scopes` is a
+    space-separated list of `ApiKeyScope` values; an API that needs a scope refuses a key
+    without it (403).
     """
 
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=16, editable=False)
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
     is_active = models.BooleanField(default=True)
+    scopes = models.CharField(max_length=100, default=ApiKeyScope.ORDERS, help_text="Space-separated: orders, checkin.")
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
 
@@ -27,6 +37,13 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def scope_list(self) -> list[str]:
+        return self.scopes.split()
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scope_list
 
     @staticmethod
     def generate_raw_key() -> str:

@@ -13,7 +13,16 @@ from pathlib import Path
 
 from django.conf import settings
 
-PROJECT_PACKAGES = ("tedxpay", "tickets", "vouchers", "orders", "payments", "notifications", "reconciliation")
+PROJECT_PACKAGES = (
+    "tedxpay",
+    "tickets",
+    "vouchers",
+    "orders",
+    "payments",
+    "notifications",
+    "reconciliation",
+    "checkin",
+)
 
 # Top to bottom; the first pattern that matches a module places it. A module may import
 # from its own layer or any layer below, never from a layer above.
@@ -33,6 +42,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "*.management.commands.*",
             "orders.dashboard",
             "orders.holds_admin",
+            "checkin.door",
+            "checkin.door_urls",
             "tedxpay.core.metrics",
             "tedxpay.core.probes",
             "tedxpay.wsgi",
@@ -54,7 +65,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "reconciliation.csv_export",
         ),
     ),
-    ("order transitions", ("orders.services", "orders.expiry")),
+    ("order transitions", ("orders.services", "orders.expiry", "checkin.services")),
     (
         "own rows only: payments, emails, API bookkeeping",
         (
@@ -87,6 +98,11 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "vouchers.pricing",
             "vouchers.selectors",
             "vouchers.services",
+            "orders.ticket_codes",
+            "checkin.selectors",
+            "checkin.validity",
+            "checkin.roles",
+            "checkin",
             "tickets.services",
             "tickets.stock_sql",
             "tickets.selectors",
