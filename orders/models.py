@@ -77,6 +77,11 @@ class Order(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "expires_at"], name="order_status_expiry")]
+        # Moving money back is not "change order": finance grants these on their own.
+        permissions = [
+            ("refund_order", "Can cancel paid orders and refund them through Xendit"),
+            ("cancel_event", "Can cancel an event and refund every order"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(needs_attention=False) | ~Q(attention_reason=""),
@@ -137,6 +142,7 @@ class OrderEvent(models.Model):
     class Subject(models.TextChoices):
         ORDER = "order", "Order"
         PAYMENT = "payment", "Payment"
+        REFUND = "refund", "Refund"
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     subject = models.CharField(max_length=10, choices=Subject.choices, default=Subject.ORDER)
@@ -166,6 +172,9 @@ class IssuedTicket(models.Model):
     seat_number = models.PositiveSmallIntegerField()
     code = models.CharField(max_length=32, unique=True, default=new_issued_ticket_code, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set when the order is cancelled (refunded): the ticket is refused at the door and
+    # shown void on the order page. Only `tickets_void` (orders/services.py) writes it.
+    voided_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["order_item_id", "seat_number"]
@@ -175,3 +184,43 @@ class IssuedTicket(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+    @property
+    def is_void(self) -> bool:
+        return self.voided_at is not None
+
+
+class EventCancellationStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    FINISHED = "finished", "Finished"
+
+
+class EventCancellation(models.Model):
+    """ "Cancel event and refund everyone": at most one per event (so a second click cannot
+    start a second run), worked through by a Celery task in batches (orders/checkout/event_cancellation.py).
+
+    Progress is read from the orders and refunds themselves, not from counters here, so a
+    run killed half-way leaves nothing to repair: the next run carries on where the
+    database says it stopped.
+    """
+
+    event = models.OneToOneField("tickets.Event", on_delete=models.PROTECT, related_name="cancellation")
+    status = models.CharField(
+        max_length=10, choices=EventCancellationStatus.choices, default=EventCancellationStatus.RUNNING, editable=False
+    )
+    note = models.TextField(blank=True)
+    requested_by = models.CharField(max_length=150)
+    requested_at = models.DateTimeField(auto_now_add=True)
+    paid_orders_at_start = models.PositiveIntegerField(default=0)
+    # Last sign of life of a run: a cancellation still running with an old heartbeat lost its
+    # worker, and the resume sweep starts it again.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    runs = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+
+    def __str__(self) -> str:
+        return f"cancellation of {self.event_id} ({self.status})"

@@ -215,4 +215,8 @@ def order_detail(request, code: str):
             # The same QR as in the confirmation email (error level M, quiet zone 4).
             issued.qr_svg = qr_svg(issued.code)
             etickets.append(issued)
-    return render(request, "orders/order_detail.html", {"order": order, "etickets": etickets})
+    # A cancelled paid order lists its e-tickets as void (no QR: nothing to scan).
+    void_tickets = list(order.issued_tickets.filter(voided_at__isnull=False).select_related("ticket"))
+    refunds = list(order.refunds.order_by("requested_at", "pk"))
+    context = {"order": order, "etickets": etickets, "void_tickets": void_tickets, "refunds": refunds}
+    return render(request, "orders/order_detail.html", context)

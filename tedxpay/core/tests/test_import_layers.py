@@ -24,6 +24,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "*.admin",
             "*.admin_actions",
             "orders.admin_comps",
+            "orders.admin_refunds",
+            "orders.admin_event_cancellation",
             "*.apis",
             "*.views",
             "*.urls",
@@ -57,6 +59,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "own rows only: payments, emails, API bookkeeping",
         (
             "payments.services",
+            "payments.refunds",
             "payments.selectors",
             "payments.webhooks",
             "notifications.services",
