@@ -103,6 +103,7 @@ def refund_request(
     payment_id: int,
     amount: int | None,
     requested_by: str,
+    owed_only: bool = False,
     reason: str = RefundReason.CANCELLATION,
     note: str = "",
     source: str = EventSource.ADMIN,
@@ -113,7 +114,7 @@ def refund_request(
     Refused: an amount that is not a whole positive number (`InvalidInput`); more than is
     still refundable, counting refunds under way (`RefundTooLarge`); a payment that received
     no money (`RefundNotPossible`). Checked under the payment's row lock. `amount=None`:
-    everything still refundable.
+    everything still refundable; `owed_only`: what a flagged order is owed back.
     """
     if amount is not None and (isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0):
         raise InvalidInput(details={"amount": ["Enter the amount to refund, in whole rupiah, more than 0."]})
@@ -129,6 +130,19 @@ def refund_request(
             f"Payment {payment.external_id} is {payment.status}: no money was received, nothing to refund.",
             details={"status": payment.status},
         )
+    if owed_only:
+        # What a flagged order is owed back (the whole payment with no seats for it, the
+        # excess of an overpayment), less refunds done and under way: read under the locks,
+        # so two clicks at once cannot both refund an overpayment's excess.
+        payment.order = Order.objects.get(pk=payment.order_id)
+        amount = min(
+            max(payment.refund_owed - payment.refunded_amount - payment.refund_in_flight, 0), payment.refundable
+        )
+        if not amount:
+            raise RefundNotPossible(
+                f"Order {payment.order.code} is owed nothing back (or its refund is under way).",
+                details={"refundable": payment.refundable},
+            )
     if amount is None:
         amount = payment.refundable
         if not amount:

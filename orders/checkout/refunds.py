@@ -36,7 +36,6 @@ from payments.gateways.base import REFUND_NOT_SUPPORTED, GatewayError, RefundReq
 from payments.gateways.base import Refund as GatewayRefund
 from payments.models import Payment, Refund, RefundReason, RefundStatus
 from payments.refunds import (
-    RefundNotPossible,
     refund_apply_gateway,
     refund_manual_complete,
     refund_mark_failed,
@@ -63,6 +62,7 @@ def order_refund(
     note: str = "",
     cancel: bool = False,
     release_seats: bool = True,
+    owed_only: bool = False,
     source: str = EventSource.ADMIN,
     gateway=None,
 ) -> Refund:
@@ -82,7 +82,13 @@ def order_refund(
         if cancel:
             order_cancel_paid(order_id=order.pk, release_seats=release_seats, source=source, note=note)
         refund = refund_row_request(
-            payment_id=payment.pk, amount=amount, requested_by=requested_by, reason=reason, note=note, source=source
+            payment_id=payment.pk,
+            amount=amount,
+            owed_only=owed_only,
+            requested_by=requested_by,
+            reason=reason,
+            note=note,
+            source=source,
         )
     return refund_submit(refund_id=refund.pk, gateway=gateway, source=source)
 
@@ -92,19 +98,12 @@ def order_refund_owed(*, order_id: int, requested_by: str, source: str = EventSo
     payment when it has no seats for it, the excess of an overpayment) less refunds
     already under way. The order's status does not change."""
     payment = Payment.objects.select_related("order").get(order_id=order_id)
-    owed = payment.refund_outstanding
-    if owed > payment.refund_in_flight:
-        owed -= payment.refund_in_flight
-    else:
-        owed = 0
-    if not owed:
-        raise RefundNotPossible(f"Order {payment.order.code} is owed nothing back (or its refund is under way).")
     # A paid order keeps its seats and is owed an overpayment back; any other owes it all.
     reason = RefundReason.OTHERS if payment.order.status == OrderStatus.PAID else RefundReason.CANCELLATION
     return order_refund(
         order_id=order_id,
         requested_by=requested_by,
-        amount=owed,
+        owed_only=True,  # the amount is worked out under the locks
         reason=reason,
         note=f"owed back: {payment.order.get_attention_reason_display() or 'flagged'}",
         source=source,

@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from notifications.models import Notification, NotificationKind
 from notifications.tests.conftest import celery_eager  # noqa: F401
-from orders.checkout.refunds import order_refund, refunds_resume
+from orders.checkout.refunds import order_refund, order_refund_owed, refunds_resume
 from orders.models import OrderEvent, OrderStatus
 from payments.models import Payment, Refund, RefundStatus
 from payments.tests.conftest import placed_order  # noqa: F401
@@ -111,3 +111,20 @@ def test_webhook_copies_and_the_sweep_settle_one_refund_once(paid_payment, xendi
     moves = OrderEvent.objects.filter(order=payment.order, subject="refund", to_status="succeeded")
     assert moves.count() == 1
     assert Notification.objects.filter(order=payment.order, kind=NotificationKind.REFUND_DONE).count() == 1
+
+
+def test_two_clicks_on_refund_owed_refund_an_overpayment_once(placed_order, xendit_simulator, celery_eager):
+    payment = placed_order(quantity=2, price=150_000)
+    xendit_simulator.pay(payment.invoice_id, channel="DANA", amount=350_000)  # 50,000 too much
+    payment.refresh_from_db()
+    assert payment.order.status == OrderStatus.PAID and payment.refund_outstanding == 50_000
+
+    def click():
+        return order_refund_owed(order_id=payment.order_id, requested_by="finance").amount
+
+    results = run_together(*[click] * 4)
+
+    assert results.count(50_000) == 1, results
+    assert [r["amount"] for r in xendit_simulator.refunds(payment.invoice_id)] == [50_000]
+    payment.refresh_from_db()
+    assert payment.refund_in_flight == 50_000 and payment.order.status == OrderStatus.PAID
