@@ -21,7 +21,6 @@ from payments.webhooks import (
     webhook_attach_payment,
     webhook_finish,
     webhook_lock,
-    webhook_start,
     webhook_store,
 )
 from tedxpay.core.errors import ServiceUnavailable
@@ -58,11 +57,12 @@ def refund_webhook_receive(*, callback: RefundCallback, raw_body: str, gateway=N
     )
     if event.outcome == WebhookOutcome.DUPLICATE:
         return event
-    return _process(event_id=event.pk, gateway=gateway)
+    # Stored as its first attempt (`webhook_store`): processed as it is, not read again.
+    return _process(event=event, gateway=gateway)
 
 
-def _process(*, event_id: int, gateway) -> WebhookEvent:
-    event = webhook_start(event_id=event_id)
+def _process(*, event: WebhookEvent, gateway) -> WebhookEvent:
+    event_id = event.pk
     try:
         return _apply(event=event, gateway=gateway or get_gateway())
     except GatewayError as error:
