@@ -429,6 +429,7 @@ def order_cancel_paid(
         raise IllegalTransition(f"Order {order.code} is {order.status}; only a paid order is cancelled this way.")
     if release_seats:
         stock_release(quantities=order_quantities(order))
+        _voucher_give_back(order)  # as when a pending order is cancelled
     seats = "seats back on sale" if release_seats else "seats kept off sale"
     _order_set_status(
         order=order, to_status=OrderStatus.CANCELLED, source=source, note=f"{note}; {seats}" if note else seats

@@ -281,3 +281,19 @@ def test_late_payments_wait_for_finance_by_default(placed_order, xendit_simulato
 
     assert not Refund.objects.filter(payment=payment).exists()
     assert xendit_simulator.refunds(payment.invoice_id) == []
+
+
+def test_cancelling_a_paid_order_gives_its_voucher_use_back_with_its_seats(paid, xendit_simulator):
+    from orders.models import Order
+    from vouchers.models import Voucher
+    from vouchers.tests.factories import VoucherFactory
+
+    payment = paid("DANA")
+    voucher = VoucherFactory(event=payment.order.event, max_uses=1)
+    Voucher.objects.filter(pk=voucher.pk).update(used=1)  # this order took the only use
+    Order.objects.filter(pk=payment.order_id).update(voucher=voucher, voucher_uses=1)
+
+    order_refund(order_id=payment.order_id, requested_by="finance", cancel=True)
+
+    voucher.refresh_from_db()
+    assert voucher.used == 0
