@@ -102,6 +102,7 @@ def xendit_simulator(live_server, settings):
 
     settings.XENDIT_BASE_URL = f"{live_server.url}/_xendit"
     settings.XENDIT_CALLBACK_URL = f"{live_server.url}/api/payment-callback"
+    settings.XENDIT_REFUND_CALLBACK_URL = f"{live_server.url}/api/refund-callback"
     settings.SITE_URL = live_server.url
     yield SimulatorControl(settings.XENDIT_BASE_URL, settings.XENDIT_SECRET_KEY)
     from payments.gateways.xendit import gateways_close

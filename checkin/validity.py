@@ -1,4 +1,5 @@
-"""Which e-tickets get in: only those of a PAID order of this event."""
+"""Which e-tickets get in: only those of a PAID order of this event that were not voided
+(a refund that voided them, or cancelling the paid order)."""
 
 from checkin.errors import RefusalReason
 from orders.models import IssuedTicket, Order, OrderStatus
@@ -19,6 +20,11 @@ def ticket_refusal(*, issued: IssuedTicket, order: Order, event: Event | None) -
     """
     if event is not None and order.event_id != event.pk:
         return RefusalReason.OTHER_EVENT
+    if order.status == OrderStatus.CANCELLED and issued.voided_at is not None:
+        # A paid order cancelled and refunded: its tickets were voided with the refund.
+        return RefusalReason.REFUNDED
     if order.status != OrderStatus.PAID:
         return _REFUSED_STATUSES.get(order.status, RefusalReason.ORDER_NOT_PAID)
+    if issued.voided_at is not None:
+        return RefusalReason.REFUNDED
     return None

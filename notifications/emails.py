@@ -20,6 +20,7 @@ from notifications.qr import qr_png
 from notifications.ticket_pdf import order_tickets_pdf
 from orders.links import order_page_url
 from orders.models import IssuedTicket, Order
+from payments.models import Refund
 
 EMAIL_LANGUAGES = ("en", "id")
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -41,7 +42,32 @@ SUBJECTS = {
         "en": "Payment for order {code} received after it closed — refund on its way",
         "id": "Pembayaran pesanan {code} diterima setelah pesanan ditutup — dana akan dikembalikan",
     },
+    NotificationKind.ORDER_CANCELLED: {
+        "en": "Order {code} has been cancelled — {event}",
+        "id": "Pesanan {code} telah dibatalkan — {event}",
+    },
+    NotificationKind.REFUND_STARTED: {
+        "en": "Your refund for order {code} is on its way",
+        "id": "Pengembalian dana pesanan {code} sedang diproses",
+    },
+    NotificationKind.REFUND_DONE: {
+        "en": "Your refund for order {code} is done",
+        "id": "Pengembalian dana pesanan {code} telah selesai",
+    },
+    NotificationKind.REFUND_MANUAL: {
+        "en": "Your refund for order {code} will be sent by bank transfer",
+        "id": "Pengembalian dana pesanan {code} akan dikirim lewat transfer bank",
+    },
 }
+
+# How long a refund usually takes to reach the buyer, by Xendit's channel family (what the
+# "refund started" email promises). Card refunds go back through the card network.
+REFUND_TIMES = {
+    "EWALLET": {"en": "usually within 1 to 3 working days", "id": "biasanya dalam 1 sampai 3 hari kerja"},
+    "QR_CODE": {"en": "usually within 1 to 7 working days", "id": "biasanya dalam 1 sampai 7 hari kerja"},
+    "CREDIT_CARD": {"en": "usually within 7 to 14 working days", "id": "biasanya dalam 7 sampai 14 hari kerja"},
+}
+REFUND_TIME_DEFAULT = {"en": "usually within 14 working days", "id": "biasanya dalam 14 hari kerja"}
 
 
 @dataclass(frozen=True)
@@ -69,6 +95,7 @@ def notification_message(notification: Notification) -> EmailMultiAlternatives:
         "event_url": f"{settings.SITE_URL}/events/{order.event.slug}/",
         "invoice_url": _invoice_url(order),
         "language": language,
+        **_refund_context(notification, language),
     }
     # Month and day names follow the language; times are Jakarta's (WIB) wherever the
     # worker runs.
@@ -111,6 +138,18 @@ def _etickets(order: Order) -> list[ETicket]:
 def _invoice_url(order: Order) -> str:
     payment = getattr(order, "payment", None)
     return payment.invoice_url if payment is not None else ""
+
+
+def _refund_context(notification: Notification, language: str) -> dict:
+    if not notification.refund_reference:
+        return {}
+    refund = Refund.objects.select_related("payment").get(reference=notification.refund_reference)
+    method = refund.payment.method
+    return {
+        "refund": refund,
+        "refund_time": REFUND_TIMES.get(method, REFUND_TIME_DEFAULT)[language],
+        "refund_channel": refund.payment.channel,
+    }
 
 
 def _paid_amount(order: Order) -> int | None:

@@ -6,6 +6,11 @@ class NotificationKind(models.TextChoices):
     ORDER_EXPIRED = "order_expired", "Order expired"
     PAID_AFTER_EXPIRY = "paid_after_expiry", "Paid after expiry"
     PAYMENT_REMINDER = "payment_reminder", "Reminder to pay before the hold ends"
+    ORDER_CANCELLED = "order_cancelled", "Order cancelled"
+    # One of each per refund (`refund_reference`): a second partial refund is told too.
+    REFUND_STARTED = "refund_started", "Refund started"
+    REFUND_DONE = "refund_done", "Refund done"
+    REFUND_MANUAL = "refund_manual", "Refund by bank transfer"
 
 
 class NotificationStatus(models.TextChoices):
@@ -25,6 +30,8 @@ class Notification(models.Model):
     order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=30, choices=NotificationKind.choices)
     status = models.CharField(max_length=10, choices=NotificationStatus.choices, default=NotificationStatus.PENDING)
+    # The refund (`payments.Refund.reference`) a refund email is about; "" for the others.
+    refund_reference = models.CharField(max_length=40, blank=True, default="")
     to_email = models.EmailField(max_length=254)
     language = models.CharField(max_length=5, default="en")
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -40,7 +47,9 @@ class Notification(models.Model):
         ordering = ["-created_at"]
         permissions = [("operate_notification", "Can send emails again")]
         constraints = [
-            models.UniqueConstraint(fields=["order", "kind"], name="notification_once_per_order_kind"),
+            models.UniqueConstraint(
+                fields=["order", "kind", "refund_reference"], name="notification_once_per_order_kind"
+            ),
         ]
         indexes = [models.Index(fields=["status", "created_at"], name="notification_status_created")]
 

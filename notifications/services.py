@@ -27,12 +27,14 @@ from tedxpay.core.errors import Conflict
 logger = logging.getLogger("tedxpay.notifications")
 
 
-def notification_queue(*, order, kind: str) -> Notification:
-    """Owe the buyer the `kind` email for this order. Idempotent: a second call for the same
-    (order, kind) returns the existing row and starts no second send."""
+def notification_queue(*, order, kind: str, refund_reference: str = "") -> Notification:
+    """Owe the buyer the `kind` email for this order (and refund, for refund emails).
+    Idempotent: a second call for the same (order, kind, refund) returns the existing row
+    and starts no second send."""
     notification, created = Notification.objects.get_or_create(
         order=order,
         kind=kind,
+        refund_reference=refund_reference,
         defaults={"to_email": order.buyer.email, "language": order.language},
     )
     if created:
@@ -337,6 +339,10 @@ _KIND_IN_AUDIT = {
     NotificationKind.ORDER_EXPIRED: "order-expired email",
     NotificationKind.PAID_AFTER_EXPIRY: "paid-after-expiry email",
     NotificationKind.PAYMENT_REMINDER: "payment reminder",
+    NotificationKind.ORDER_CANCELLED: "order-cancelled email",
+    NotificationKind.REFUND_STARTED: "refund-started email",
+    NotificationKind.REFUND_DONE: "refund-done email",
+    NotificationKind.REFUND_MANUAL: "refund-by-transfer email",
 }
 
 

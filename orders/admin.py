@@ -25,14 +25,25 @@ from orders.admin_actions import (
     sync_with_xendit,
 )
 from orders.admin_comps import comps_issue_view
+from orders.admin_event_cancellation import EventCancellationAdmin
+from orders.admin_refunds import cancel_refund_view, manual_refund_done_view, refund_owed_view
 from orders.dashboard import CHART_BAR_WIDTH, CHART_HEIGHT, sales_overview
 from orders.holds_admin import HoldingSeatsFilter, holders_now, search_by_client_address
-from orders.models import AttentionReason, Buyer, IssuedTicket, Order, OrderEvent, OrderItem, OrderStatus
+from orders.models import (
+    AttentionReason,
+    Buyer,
+    EventCancellation,
+    IssuedTicket,
+    Order,
+    OrderEvent,
+    OrderItem,
+    OrderStatus,
+)
 from orders.ticket_codes import short_code_normalize
 from payments.admin import payment_status_badge
 from payments.admin_actions import refund_record_view
 from payments.channel_names import channel_name
-from payments.models import Payment, PaymentStatus
+from payments.models import Payment, PaymentStatus, Refund, RefundStatus
 from tedxpay.core.admin_records import (
     ReadOnlyInline,
     ReadOnlyInlineMixin,
@@ -163,6 +174,49 @@ class PaymentInline(ReadOnlyInlineMixin, admin.StackedInline):
         return format_html('<a href="{}" target="_blank" rel="noopener">open at Xendit</a>', payment.invoice_url)
 
 
+class RefundInline(ReadOnlyInline):
+    model = Refund
+    fk_name = "order"
+    fields = ["reference", "amount_display", "status_display", "reason", "gateway_refund_id", "requested", "completed"]
+    readonly_fields = fields
+    verbose_name_plural = "refunds"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).order_by("requested_at", "pk")
+
+    @admin.display(description="amount")
+    def amount_display(self, refund):
+        return rupiah(refund.amount)
+
+    @admin.display(description="status")
+    def status_display(self, refund):
+        tone = {
+            RefundStatus.SUCCEEDED: Tone.GOOD,
+            RefundStatus.PENDING: Tone.WAITING,
+            RefundStatus.REQUESTED: Tone.WAITING,
+            RefundStatus.MANUAL: Tone.ALERT,
+            RefundStatus.FAILED: Tone.CLOSED,
+        }.get(refund.status, Tone.NEUTRAL)
+        badge = status_badge(refund.get_status_display(), tone)
+        if refund.status == RefundStatus.MANUAL:
+            url = reverse("admin:orders_order_manual_refund_done", args=[refund.order_id, refund.pk])
+            return format_html('{} <a href="{}" class="manual-refund-done">mark transferred…</a>', badge, url)
+        if refund.status == RefundStatus.FAILED:
+            return format_html("{} {}", badge, refund.failure_code)
+        return badge
+
+    @admin.display(description="asked")
+    def requested(self, refund):
+        return f"{jakarta_time(refund.requested_at)} by {refund.requested_by}"
+
+    @admin.display(description="done")
+    def completed(self, refund):
+        if refund.status != RefundStatus.SUCCEEDED:
+            return "—"
+        via = f", transfer {refund.transfer_reference}" if refund.transfer_reference else ""
+        return f"{jakarta_time(refund.completed_at)} by {refund.completed_by}{via}"
+
+
 class IssuedTicketColumns:
     """What the e-ticket list and the order page's e-tickets both show: the short code,
     who the seat is for, and its check-in."""
@@ -190,7 +244,15 @@ class IssuedTicketColumns:
 
 class IssuedTicketInline(IssuedTicketColumns, ReadOnlyInline):
     model = IssuedTicket
-    fields = ["short_code_display", "attendee", "ticket_name", "seat_number", "created_display", "checked_in"]
+    fields = [
+        "short_code_display",
+        "attendee",
+        "ticket_name",
+        "seat_number",
+        "created_display",
+        "void_display",
+        "checked_in",
+    ]
     readonly_fields = fields
     verbose_name_plural = "e-tickets"
 
@@ -201,6 +263,10 @@ class IssuedTicketInline(IssuedTicketColumns, ReadOnlyInline):
     @admin.display(description="issued")
     def created_display(self, issued):
         return jakarta_time(issued.created_at)
+
+    @admin.display(description="void")
+    def void_display(self, issued):
+        return f"VOID since {jakarta_time(issued.voided_at)}" if issued.voided_at else "valid"
 
 
 class NotificationInline(ReadOnlyInline):
@@ -310,7 +376,15 @@ class OrderAdmin(ReadOnlyRecordAdmin):
         "client_address",
         "api_key",
     ]
-    inlines = [OrderItemInline, PaymentInline, IssuedTicketInline, CheckInInline, NotificationInline, OrderEventInline]
+    inlines = [
+        OrderItemInline,
+        PaymentInline,
+        RefundInline,
+        IssuedTicketInline,
+        CheckInInline,
+        NotificationInline,
+        OrderEventInline,
+    ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("buyer", "event", "payment", "voucher")
@@ -461,8 +535,42 @@ class OrderAdmin(ReadOnlyRecordAdmin):
             self.admin_site.admin_view(self.holders_view),
             name=f"{self.opts.app_label}_{self.opts.model_name}_holders",
         )
+        cancel_refund = path(
+            "<path:object_id>/cancel-refund/",
+            self.admin_site.admin_view(self.cancel_refund_view),
+            name=f"{self.opts.app_label}_{self.opts.model_name}_cancel_refund",
+        )
+        refund_owed = path(
+            "<path:object_id>/refund-owed/",
+            self.admin_site.admin_view(self.refund_owed_view),
+            name=f"{self.opts.app_label}_{self.opts.model_name}_refund_owed",
+        )
+        manual_done = path(
+            "<path:object_id>/refunds/<str:refund_id>/transferred/",
+            self.admin_site.admin_view(self.manual_refund_done_view),
+            name=f"{self.opts.app_label}_{self.opts.model_name}_manual_refund_done",
+        )
         # Before the defaults: their catch-all `<path:object_id>/` would take these paths.
-        return [dashboard, holders, buyer_contact, record_refund, issue_comps, *super().get_urls()]
+        return [
+            dashboard,
+            holders,
+            buyer_contact,
+            record_refund,
+            cancel_refund,
+            refund_owed,
+            manual_done,
+            issue_comps,
+            *super().get_urls(),
+        ]
+
+    def cancel_refund_view(self, request, object_id):
+        return cancel_refund_view(self, request, object_id)
+
+    def refund_owed_view(self, request, object_id):
+        return refund_owed_view(self, request, object_id)
+
+    def manual_refund_done_view(self, request, object_id, refund_id):
+        return manual_refund_done_view(self, request, object_id, refund_id)
 
     def issue_comps_view(self, request):
         return comps_issue_view(self, request)
@@ -490,14 +598,19 @@ class OrderAdmin(ReadOnlyRecordAdmin):
         # The page is read-only (no change permission); the links to the contact and refund
         # forms ask for the "operate" permission that the actions use.
         may_operate = self.has_operate_permission(request)
-        may_refund = self.has_refund_permission(request)
+        may_refund_orders = self.has_refund_permission(request)
         received = (
             object_id.isdigit()
             and Payment.objects.filter(order_id=object_id, status=PaymentStatus.PAID, paid_amount__gt=0).exists()
         )
+        payment = Payment.objects.select_related("order").filter(order_id=object_id).first() if received else None
+        refundable = payment.refundable if payment else 0
+        owed = max(payment.refund_outstanding - payment.refund_in_flight, 0) if payment else 0
         extra_context = {
             "can_edit_buyer_contact": may_operate,
-            "can_record_refund": may_refund and received,
+            "can_record_refund": may_refund_orders and received,
+            "can_cancel_refund": may_refund_orders and refundable > 0,
+            "refund_owed": owed if may_refund_orders else 0,
             **(extra_context or {}),
         }
         return super().change_view(request, object_id, form_url, extra_context)
@@ -547,6 +660,7 @@ class IssuedTicketAdmin(IssuedTicketColumns, ReadOnlyRecordAdmin):
         "attendee",
         "order_link",
         "order_status",
+        "validity",
         "ticket_name",
         "seat_number",
         "issued",
@@ -565,6 +679,7 @@ class IssuedTicketAdmin(IssuedTicketColumns, ReadOnlyRecordAdmin):
         "attendee",
         "order_link",
         "order_status",
+        "validity",
         "buyer_name",
         "ticket_name",
         "seat_number",
@@ -588,6 +703,12 @@ class IssuedTicketAdmin(IssuedTicketColumns, ReadOnlyRecordAdmin):
     def order_status(self, issued):
         return order_status_badge(issued.order)
 
+    @admin.display(description="valid at the door")
+    def validity(self, issued):
+        if issued.voided_at:
+            return status_badge(f"VOID since {jakarta_time(issued.voided_at)}", Tone.ALERT)
+        return status_badge("valid", Tone.GOOD)
+
     @admin.display(description="buyer", ordering="order__buyer__full_name")
     def buyer_name(self, issued):
         return issued.order.buyer.full_name
@@ -599,3 +720,6 @@ class IssuedTicketAdmin(IssuedTicketColumns, ReadOnlyRecordAdmin):
     @admin.display(description="issued (WIB)", ordering="created_at")
     def issued(self, issued):
         return jakarta_time(issued.created_at)
+
+
+admin.site.register(EventCancellation, EventCancellationAdmin)

@@ -25,7 +25,9 @@ from tedxpay.core.errors import InvalidInput
 # --- cancel ------------------------------------------------------------------------------
 
 
-@admin.action(description="Cancel selected pending orders (seats back, invoice closed)", permissions=["cancel"])
+@admin.action(
+    description="Cancel selected pending orders (seats back, invoice closed, buyer emailed)", permissions=["cancel"]
+)
 def cancel_orders(model_admin, request, queryset):
     report = ActionReport("Cancelled")
     note = f"cancelled in the admin by {request.user.get_username()}"
@@ -40,7 +42,7 @@ def cancel_orders(model_admin, request, queryset):
 
     def cancel(order: Order) -> None:
         # The service refuses (IllegalTransition) an order paid since the list was read.
-        order_cancel(order_id=order.pk, source=EventSource.ADMIN, note=note)
+        order_cancel(order_id=order.pk, source=EventSource.ADMIN, note=note, notify=True)
         report.ok(order.code)
 
     run_per_row(report, pending, lambda order: order.code, cancel, known_errors=GATEWAY_ERRORS)

@@ -66,7 +66,10 @@ class DayBar:
 class EventSales:
     event: Event
     phases: list[PhaseSales] = field(default_factory=list)
-    revenue: int = 0  # paid amounts of PAID payments, less what was refunded
+    revenue: int = 0  # net: paid amounts of PAID payments, less what was refunded
+    gross: int = 0  # paid amounts of PAID payments
+    refunded: int = 0  # refunds that succeeded (through Xendit, by transfer, or recorded)
+    refunding: int = 0  # refunds under way (requested, pending at Xendit, manual)
     to_refund: int = 0  # of which still owed back on orders flagged for it (Payment.refund_outstanding)
     orders_by_status: dict[str, int] = field(default_factory=dict)
     needs_attention: int = 0
@@ -113,6 +116,18 @@ class SalesOverview:
     @property
     def to_refund(self) -> int:
         return sum(event.to_refund for event in self.events)
+
+    @property
+    def gross(self) -> int:
+        return sum(event.gross for event in self.events)
+
+    @property
+    def refunded(self) -> int:
+        return sum(event.refunded for event in self.events)
+
+    @property
+    def refunding(self) -> int:
+        return sum(event.refunding for event in self.events)
 
     @property
     def paid_orders(self) -> int:
@@ -202,7 +217,12 @@ def sales_overview(*, now: datetime | None = None, days: int = CHART_DAYS) -> Sa
     revenue_rows = (
         Payment.objects.filter(status=PaymentStatus.PAID)
         .values("order__event_id")
-        .annotate(received=Sum("paid_amount"), refunded=Sum("refunded_amount"), to_refund=Sum(refund_outstanding_sql()))
+        .annotate(
+            received=Sum("paid_amount"),
+            refunded=Sum("refunded_amount"),
+            refunding=Sum("refund_in_flight"),
+            to_refund=Sum(refund_outstanding_sql()),
+        )
         .order_by()
     )
     for row in revenue_rows:
@@ -210,6 +230,8 @@ def sales_overview(*, now: datetime | None = None, days: int = CHART_DAYS) -> Sa
             sales = events[row["order__event_id"]]
             # Subtracted here, not in SQL: the amounts are UNSIGNED on MySQL.
             sales.revenue = (row["received"] or 0) - (row["refunded"] or 0)
+            sales.gross, sales.refunded = row["received"] or 0, row["refunded"] or 0
+            sales.refunding = row["refunding"] or 0
             sales.to_refund = row["to_refund"] or 0
 
     status_rows = (

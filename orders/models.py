@@ -106,10 +106,12 @@ class Order(models.Model):
         ordering = ["-created_at"]
         # What a role may do beyond viewing, one permission per thing that matters (granted
         # through the groups made in migration 0005_finance_roles; docs/back-office.md).
+        # Moving money back is not "change order": finance grants these on their own.
         permissions = [
             ("operate_order", "Can run the operational actions on orders (sync, resend, resolve, buyer contact)"),
             ("cancel_order", "Can cancel orders"),
-            ("refund_order", "Can record or make refunds"),
+            ("refund_order", "Can record or make refunds, and cancel paid orders with a refund through Xendit"),
+            ("cancel_event", "Can cancel an event and refund every order"),
             ("export_personal_data", "Can export buyers' personal data (CSV)"),
         ]
         indexes = [
@@ -182,6 +184,7 @@ class OrderEvent(models.Model):
     class Subject(models.TextChoices):
         ORDER = "order", "Order"
         PAYMENT = "payment", "Payment"
+        REFUND = "refund", "Refund"
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     subject = models.CharField(max_length=10, choices=Subject.choices, default=Subject.ORDER)
@@ -215,6 +218,9 @@ class IssuedTicket(models.Model):
     # Who this seat is for, when the event asks each attendee's name; blank: the buyer.
     attendee_name = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set when the order is cancelled (refunded): the ticket is refused at the door and
+    # shown void on the order page. Only `tickets_void` (orders/services.py) writes it.
+    voided_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["order_item_id", "seat_number"]
@@ -233,3 +239,43 @@ class IssuedTicket(models.Model):
     @property
     def short_code_display(self) -> str:
         return short_code_display(self.short_code)
+
+    @property
+    def is_void(self) -> bool:
+        return self.voided_at is not None
+
+
+class EventCancellationStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    FINISHED = "finished", "Finished"
+
+
+class EventCancellation(models.Model):
+    """ "Cancel event and refund everyone": at most one per event (so a second click cannot
+    start a second run), worked through by a Celery task in batches (orders/checkout/event_cancellation.py).
+
+    Progress is read from the orders and refunds themselves, not from counters here, so a
+    run killed half-way leaves nothing to repair: the next run carries on where the
+    database says it stopped.
+    """
+
+    event = models.OneToOneField("tickets.Event", on_delete=models.PROTECT, related_name="cancellation")
+    status = models.CharField(
+        max_length=10, choices=EventCancellationStatus.choices, default=EventCancellationStatus.RUNNING, editable=False
+    )
+    note = models.TextField(blank=True)
+    requested_by = models.CharField(max_length=150)
+    requested_at = models.DateTimeField(auto_now_add=True)
+    paid_orders_at_start = models.PositiveIntegerField(default=0)
+    # Last sign of life of a run: a cancellation still running with an old heartbeat lost its
+    # worker, and the resume sweep starts it again.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    runs = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+
+    def __str__(self) -> str:
+        return f"cancellation of {self.event_id} ({self.status})"

@@ -70,7 +70,8 @@ def order_detail(request, code: str, secret: str):
     _in_order_language_unless_chosen(request, order)
     etickets = []
     if order.status == OrderStatus.PAID:
-        issued_tickets = list(order.issued_tickets.select_related("ticket"))
+        # A ticket voided by a refund is listed below as void, without a QR to scan.
+        issued_tickets = list(order.issued_tickets.filter(voided_at__isnull=True).select_related("ticket"))
         for number, issued in enumerate(issued_tickets, start=1):
             # The same QR as in the confirmation email (error level M, quiet zone 4).
             issued.qr_svg = qr_svg(issued.code, label=_("QR code of e-ticket %(code)s") % {"code": issued.code})
@@ -78,7 +79,16 @@ def order_detail(request, code: str, secret: str):
             etickets.append(issued)
     payment = getattr(order, "payment", None)
     channel = channel_name(method=payment.method, channel=payment.channel) if payment is not None else ""
-    context = {"order": order, "etickets": etickets, "channel": channel}
+    # A cancelled paid order lists its e-tickets as void (no QR: nothing to scan).
+    void_tickets = list(order.issued_tickets.filter(voided_at__isnull=False).select_related("ticket"))
+    refunds = list(order.refunds.order_by("requested_at", "pk"))
+    context = {
+        "order": order,
+        "etickets": etickets,
+        "channel": channel,
+        "void_tickets": void_tickets,
+        "refunds": refunds,
+    }
     return _private(render(request, "orders/order_detail.html", context))
 
 

@@ -15,6 +15,7 @@ import logging
 from datetime import datetime
 from typing import NamedTuple
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -31,7 +32,7 @@ from orders.models import (
     Order,
     OrderStatus,
 )
-from orders.tasks import invoice_expire_task
+from orders.tasks import invoice_expire_task, order_refund_owed_task
 from payments.gateways.base import Invoice
 from payments.models import Payment, PaymentStatus
 from payments.services import (
@@ -67,8 +68,9 @@ def _order_set_status(*, order: Order, to_status: str, source: str, note: str = 
 
 
 @transaction.atomic
-def order_cancel(*, order_id: int, source: str = EventSource.SYSTEM, note: str = "") -> Order:
-    """PENDING → CANCELLED, giving the seats back."""
+def order_cancel(*, order_id: int, source: str = EventSource.SYSTEM, note: str = "", notify: bool = False) -> Order:
+    """PENDING → CANCELLED, giving the seats back. `notify`: email the buyer that the
+    order is cancelled (finance cancelling it; not a checkout that failed in front of them)."""
     order = order_lock(order_id)
     if order.status == OrderStatus.CANCELLED:
         return order
@@ -78,6 +80,8 @@ def order_cancel(*, order_id: int, source: str = EventSource.SYSTEM, note: str =
     _voucher_give_back(order)
     _order_set_status(order=order, to_status=OrderStatus.CANCELLED, source=source, note=note)
     _payment_close(order=order, cancelled=True, source=source)
+    if notify:
+        notification_queue(order=order, kind=NotificationKind.ORDER_CANCELLED)
     # An invoice left open could still be paid for seats we just gave back: expire it at
     # Xendit after commit (a payment that beat us to it is recorded and flagged for a refund).
     invoice_expire_after_commit(order_id=order.pk)
@@ -182,6 +186,16 @@ def _order_flag_for_refund(*, order: Order, reason: str, note: str, source: str)
     and the buyer told what happens next."""
     order_flag(order=order, reason=reason, source=source, note=note)
     notification_queue(order=order, kind=NotificationKind.PAID_AFTER_EXPIRY)
+    _late_payment_refund_after_commit(order_id=order.pk)
+
+
+def _late_payment_refund_after_commit(*, order_id: int) -> None:
+    # Opt-in (settings.REFUND_LATE_PAYMENTS_AUTOMATICALLY): the refund talks to Xendit, so
+    # it runs in a task once this transaction has committed, never inside it.
+    if not settings.REFUND_LATE_PAYMENTS_AUTOMATICALLY:
+        return
+
+    transaction.on_commit(lambda: order_refund_owed_task.delay(order_id), robust=True)
 
 
 @transaction.atomic
@@ -391,3 +405,40 @@ def order_refund_record(
             note=f"refunds of {payment.refunded_amount} IDR cover the {owed} IDR owed (recorded by {requested_by})",
         )
     return payment
+
+
+# --- cancelling a paid order (its refund: orders/checkout/refunds.py) ----------------------------
+
+
+@transaction.atomic
+def order_cancel_paid(
+    *, order_id: int, release_seats: bool = True, source: str = EventSource.ADMIN, note: str = ""
+) -> Order:
+    """PAID → CANCELLED: its e-tickets are void (refused at the door, shown void on the
+    order page) and, unless `release_seats` is False, its seats go back on sale, in this
+    one transaction. The buyer is emailed. The money is not touched here: the caller asks
+    for the refund in the same transaction (orders/checkout/refunds.py).
+
+    Seats kept off sale (`release_seats=False`: the event is cancelled, or the hall lost
+    those seats) stay counted in `Ticket.held`.
+    """
+    order = order_lock(order_id)
+    if order.status == OrderStatus.CANCELLED:
+        return order
+    if order.status != OrderStatus.PAID:
+        raise IllegalTransition(f"Order {order.code} is {order.status}; only a paid order is cancelled this way.")
+    if release_seats:
+        stock_release(quantities=order_quantities(order))
+        _voucher_give_back(order)  # as when a pending order is cancelled
+    seats = "seats back on sale" if release_seats else "seats kept off sale"
+    _order_set_status(
+        order=order, to_status=OrderStatus.CANCELLED, source=source, note=f"{note}; {seats}" if note else seats
+    )
+    tickets_void(order=order)
+    notification_queue(order=order, kind=NotificationKind.ORDER_CANCELLED)
+    return order
+
+
+def tickets_void(*, order: Order) -> int:
+    """Void the order's e-tickets (the caller holds the order's lock). Returns how many."""
+    return order.issued_tickets.filter(voided_at__isnull=True).update(voided_at=timezone.now())

@@ -9,8 +9,10 @@ import logging
 from celery import shared_task
 from django.db import DatabaseError
 
+from orders.models import EventSource
 from payments.gateways.base import GatewayError
 from tedxpay.celery import backoff_delay
+from tedxpay.core.errors import ApplicationError
 
 logger = logging.getLogger("tedxpay.orders.expiry")
 
@@ -58,3 +60,52 @@ def invoice_expire_task(self, payment_id: int, invoice_id: str | None = None) ->
     except DatabaseError as error:
         # A lock wait timeout or a dropped connection while recording a late payment.
         raise self.retry(exc=error, countdown=backoff_delay(self.request.retries, base=10, cap=600)) from error
+
+
+# --- money back (orders/checkout/refunds.py, orders/checkout/event_cancellation.py) -------
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def order_refund_owed_task(order_id: int) -> str:
+    """Refund a late payment that has no seats (REFUND_LATE_PAYMENTS_AUTOMATICALLY). Safe
+    twice: a second run finds the amount reserved by the first and is refused."""
+    from orders.checkout.refunds import order_refund_owed
+
+    try:
+        refund = order_refund_owed(order_id=order_id, requested_by="system (late payment)", source=EventSource.SYSTEM)
+    except ApplicationError as error:
+        logging.getLogger("tedxpay.orders.refunds").info("order %s: no automatic refund: %s", order_id, error.message)
+        return "skipped"
+    return refund.status
+
+
+# Beat. The sweep is its own retry; each refund it touches is safe to touch twice.
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def refunds_resume_task() -> dict:
+    from orders.checkout.refunds import refunds_resume
+
+    return refunds_resume()
+
+
+# No retry of its own: a run that did not finish queues the next one (a new message), so
+# each run stays far inside the soft time limit whatever the number of orders; a worker
+# killed mid-run gives the message back (acks_late), and the resume sweep below restarts
+# a cancellation whose messages were all lost.
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def event_cancellation_task(cancellation_id: int) -> dict:
+    from orders.checkout.event_cancellation import event_cancellation_continue, event_cancellation_run
+
+    result = event_cancellation_run(cancellation_id=cancellation_id)
+    if not result.finished:
+        # Straight on while it makes progress; later when Xendit keeps failing.
+        event_cancellation_continue(
+            cancellation_id=cancellation_id, countdown=1 if result.refunds_asked or result.cancelled else 30
+        )
+    return {"cancelled": result.cancelled, "refunds_asked": result.refunds_asked, "finished": result.finished}
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def event_cancellations_resume_task() -> int:
+    from orders.checkout.event_cancellation import event_cancellations_resume
+
+    return event_cancellations_resume()

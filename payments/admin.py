@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from payments.admin_actions import replay_webhook_events, sync_payments_with_xendit
-from payments.models import Payment, PaymentStatus, WebhookEvent, WebhookOutcome
+from payments.models import Payment, PaymentStatus, Refund, WebhookEvent, WebhookOutcome
 from tedxpay.core.admin_records import ReadOnlyInline, ReadOnlyRecordAdmin, Tone, jakarta_time, rupiah, status_badge
 
 _PAYMENT_TONES = {
@@ -214,3 +214,58 @@ class WebhookEventAdmin(ReadOnlyRecordAdmin):
         except ValueError:
             text = event.raw_body  # kept exactly as it came, even when it is not JSON
         return format_html('<pre style="white-space:pre-wrap;margin:0">{}</pre>', text)
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyRecordAdmin):
+    """Every refund attempt; filter on "Manual" for the transfers finance still owes (each
+    is marked done from its order's page)."""
+
+    list_display = [
+        "reference",
+        "order_link",
+        "amount_display",
+        "status",
+        "channel",
+        "gateway_refund_id",
+        "requested_by",
+        "requested",
+        "completed_by",
+    ]
+    list_filter = ["status", "reason", ("requested_at", admin.DateFieldListFilter)]
+    list_select_related = ["order", "payment"]
+    search_fields = ["reference", "gateway_refund_id", "order__code", "order__buyer__email"]
+    readonly_fields = [
+        "reference",
+        "order_link",
+        "amount_display",
+        "status",
+        "reason",
+        "note",
+        "channel",
+        "gateway_refund_id",
+        "failure_code",
+        "failure_message",
+        "requested_by",
+        "requested",
+        "completed_by",
+        "completed_at",
+        "transfer_reference",
+    ]
+    fields = readonly_fields
+
+    @admin.display(description="order", ordering="order__code")
+    def order_link(self, refund):
+        return _order_link(refund.order_id, refund.order.code)
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_display(self, refund):
+        return rupiah(refund.amount)
+
+    @admin.display(description="channel")
+    def channel(self, refund):
+        return refund.payment.channel or "—"
+
+    @admin.display(description="asked (WIB)", ordering="requested_at")
+    def requested(self, refund):
+        return jakarta_time(refund.requested_at)

@@ -3,7 +3,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from orders.checkout.callbacks import webhook_receive
-from payments.serializers import CallbackReceiptSerializer, InvoiceCallbackSerializer
+from orders.checkout.refund_callbacks import RefundCallback, refund_webhook_receive
+from payments.serializers import CallbackReceiptSerializer, InvoiceCallbackSerializer, RefundCallbackSerializer
 from payments.webhooks import Callback, webhook_authenticate, webhook_parse, webhook_store_unusable
 from tedxpay.core.schema import error_response
 
@@ -64,6 +65,54 @@ class PaymentCallbackApi(APIView):
         event = webhook_receive(
             callback=Callback(
                 invoice_id=data["id"], status=data["status"], external_id=data["external_id"], webhook_id=webhook_id
+            ),
+            raw_body=raw_body.decode("utf-8"),
+        )
+        return Response({"received": True, "event_id": event.pk, "outcome": event.outcome})
+
+
+class RefundCallbackApi(APIView):
+    """Xendit's refund webhook (refund.succeeded / refund.failed). See docs/payments.md."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+    throttle_classes: list = []
+    parser_classes: list = []
+
+    @extend_schema(
+        operation_id="refund_callback",
+        summary="Xendit refund webhook",
+        request=RefundCallbackSerializer,
+        parameters=[
+            OpenApiParameter(
+                "x-callback-token",
+                str,
+                location=OpenApiParameter.HEADER,
+                required=True,
+                description="The callback verification token from Xendit's dashboard.",
+            )
+        ],
+        responses={
+            200: CallbackReceiptSerializer,
+            400: error_response("`malformed_request` (not a JSON object) or `validation_error`"),
+            401: error_response("`authentication_failed`: missing or wrong token"),
+            503: error_response("`service_unavailable`: retry later (gateway or database busy)"),
+        },
+    )
+    def post(self, request):
+        webhook_authenticate(
+            token=request.headers.get("x-callback-token"), remote_addr=request.META.get("REMOTE_ADDR", "")
+        )
+        raw_body = request.body
+        serializer = RefundCallbackSerializer(data=webhook_parse(raw_body))
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        event = refund_webhook_receive(
+            callback=RefundCallback(
+                event=data["event"],
+                refund_id=data["data"]["id"],
+                invoice_id=data["data"].get("invoice_id") or "",
+                reference_id=data["data"].get("reference_id") or "",
             ),
             raw_body=raw_body.decode("utf-8"),
         )

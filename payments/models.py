@@ -1,3 +1,5 @@
+import secrets
+
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
 
@@ -39,6 +41,14 @@ class Payment(models.Model):
     refunded_at = models.DateTimeField(
         null=True, blank=True, editable=False, help_text="When the last refund was recorded."
     )
+    refund_in_flight = models.PositiveBigIntegerField(
+        default=0,
+        editable=False,
+        help_text=(
+            "Whole rupiah of refunds asked for and not finished (requested, pending at Xendit, "
+            "or waiting for finance's transfer): reserved, so no second refund can take them."
+        ),
+    )
     gateway_status = models.CharField(max_length=12, blank=True, help_text="Last status seen at Xendit.")
     # A create whose outcome we do not know (it timed out, or its reply was lost, and the one
     # look-up found nothing): Xendit may have made the invoice after all. It is looked up by
@@ -54,8 +64,10 @@ class Payment(models.Model):
         permissions = [("operate_payment", "Can sync payments with Xendit")]
         indexes = [models.Index(fields=["status", "created_at"], name="payment_status_created")]
         constraints = [
+            # Refunds done and refunds under way never add up to more than was received.
             models.CheckConstraint(
-                condition=Q(refunded_amount=0) | Q(paid_amount__isnull=False, paid_amount__gte=F("refunded_amount")),
+                condition=Q(refunded_amount=0, refund_in_flight=0)
+                | Q(paid_amount__isnull=False, paid_amount__gte=F("refunded_amount") + F("refund_in_flight")),
                 name="payment_refund_within_paid",
             ),
         ]
@@ -65,10 +77,10 @@ class Payment(models.Model):
 
     @property
     def refundable(self) -> int:
-        """What may still be recorded as refunded: received and not refunded yet."""
+        """What may still be refunded: received, not refunded yet and not being refunded."""
         if self.status != PaymentStatus.PAID or self.paid_amount is None:
             return 0
-        return self.paid_amount - self.refunded_amount
+        return max(self.paid_amount - self.refunded_amount - self.refund_in_flight, 0)
 
     @property
     def refund_owed(self) -> int:
@@ -122,6 +134,70 @@ def refund_outstanding_sql() -> Case:
     )
 
 
+class RefundStatus(models.TextChoices):
+    REQUESTED = "requested", "Requested"  # written; Xendit not asked yet, or its answer was lost
+    PENDING = "pending", "Pending at Xendit"  # Xendit accepted it; the channel has not confirmed
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    MANUAL = "manual", "Manual: finance transfers"  # the channel cannot be refunded through Xendit
+
+
+# Statuses whose amount is reserved on the payment (`Payment.refund_in_flight`).
+REFUND_IN_FLIGHT = (RefundStatus.REQUESTED, RefundStatus.PENDING, RefundStatus.MANUAL)
+
+
+class RefundReason(models.TextChoices):
+    # Xendit's values for POST /refunds `reason`.
+    CANCELLATION = "CANCELLATION", "Cancellation"
+    REQUESTED_BY_CUSTOMER = "REQUESTED_BY_CUSTOMER", "Requested by the buyer"
+    DUPLICATE = "DUPLICATE", "Duplicate payment"
+    FRAUDULENT = "FRAUDULENT", "Fraudulent"
+    OTHERS = "OTHERS", "Other"
+
+
+def new_refund_reference() -> str:
+    return "RFD-" + secrets.token_hex(10).upper()
+
+
+class Refund(models.Model):
+    """One attempt to give money back: through Xendit (`POST /refunds`) or, for a channel
+    Xendit cannot refund, by finance's bank transfer (status `manual`, then `succeeded`).
+
+    `reference` is both Xendit's `reference_id` and the `idempotency-key` of the create, so
+    asking Xendit again for the same row never refunds twice. A failed attempt stays as a
+    record; trying again is a new row. Only `payments/refunds.py` writes the status.
+    """
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    # The payment's order, kept here too so the order page and the event cancellation find
+    # refunds without a join through the payment.
+    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="refunds")
+    reference = models.CharField(max_length=40, unique=True, default=new_refund_reference, editable=False)
+    amount = models.PositiveBigIntegerField(help_text="Whole rupiah.")
+    reason = models.CharField(max_length=30, choices=RefundReason.choices, default=RefundReason.CANCELLATION)
+    note = models.TextField(blank=True, help_text="Why, in finance's words.")
+    status = models.CharField(
+        max_length=10, choices=RefundStatus.choices, default=RefundStatus.REQUESTED, editable=False
+    )
+    gateway_refund_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    failure_code = models.CharField(max_length=64, blank=True)
+    failure_message = models.TextField(blank=True)
+    requested_by = models.CharField(max_length=150, help_text="Who asked: an admin user, or system.")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    completed_by = models.CharField(max_length=150, blank=True, help_text="Xendit, or who transferred by hand.")
+    completed_at = models.DateTimeField(null=True, blank=True)
+    transfer_reference = models.CharField(max_length=200, blank=True, help_text="Bank transfer of a manual refund.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        indexes = [models.Index(fields=["status", "requested_at"], name="refund_status_requested")]
+        constraints = [models.CheckConstraint(condition=Q(amount__gte=1), name="refund_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.amount} IDR ({self.status})"
+
+
 class WebhookOutcome(models.TextChoices):
     RECEIVED = "received", "Received (not processed yet)"
     PROCESSED = "processed", "Processed"
@@ -142,6 +218,9 @@ class WebhookEvent(models.Model):
     invoice_id = models.CharField(max_length=64, db_index=True)
     external_id = models.CharField(max_length=64, blank=True, db_index=True)
     status = models.CharField(max_length=20)
+    # Refund webhooks (refund.succeeded / refund.failed) share the inbox: Xendit's refund
+    # id here, `status` REFUND_SUCCEEDED / REFUND_FAILED, `external_id` our reference.
+    refund_id = models.CharField(max_length=64, blank=True, db_index=True)
     dedupe_key = models.CharField(max_length=100, unique=True, null=True, blank=True)
     payment = models.ForeignKey(
         Payment, on_delete=models.SET_NULL, null=True, blank=True, related_name="webhook_events"

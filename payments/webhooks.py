@@ -66,6 +66,9 @@ class Callback:
     status: str
     external_id: str = ""
     webhook_id: str = ""  # Xendit's `webhook-id` header, when sent
+    # Refund webhooks share the inbox (orders/checkout/refund_callbacks.py): Xendit's refund id, which
+    # makes the de-duplication key, since one invoice can have several refunds.
+    refund_id: str = ""
 
 
 # --- entry points ---------------------------------------------------------------------
@@ -102,6 +105,14 @@ def webhook_replayable(*, event_id: int) -> WebhookEvent:
     """The stored event, if it may be processed again (admin replay): never finished
     (`received`), `failed` or `unmatched`. Raises `Conflict` for any other."""
     event = WebhookEvent.objects.get(pk=event_id)
+    if event.refund_id:
+        # A refund webhook is applied by the refund flow (orders/checkout/refund_callbacks.py), not by
+        # the invoice rules here; the refund sweep reads a pending refund from Xendit anyway.
+        raise Conflict(
+            f"Webhook event {event_id} is a refund webhook: it is not replayed here; "
+            "the refund sweep reads the refund from Xendit.",
+            details={"refund_id": event.refund_id},
+        )
     if event.outcome not in REPLAYABLE_OUTCOMES:
         raise Conflict(
             f"Webhook event {event_id} is {event.outcome}; only received, failed or unmatched events are replayed.",
@@ -130,6 +141,8 @@ def webhook_attach_payment(*, event_id: int, payment_id: int) -> None:
 
 
 def _dedupe_key(callback: Callback) -> str:
+    if callback.refund_id:
+        return f"refund:{callback.refund_id}:{callback.status}"
     return f"{callback.invoice_id}:{callback.status}"
 
 
@@ -140,6 +153,7 @@ def webhook_store(*, callback: Callback, raw_body: str) -> WebhookEvent:
         "invoice_id": callback.invoice_id,
         "external_id": callback.external_id,
         "status": callback.status,
+        "refund_id": callback.refund_id,
         "raw_body": raw_body,
         "request_id": get_request_id(),
         "webhook_id": callback.webhook_id,

@@ -325,6 +325,8 @@ XENDIT_CALLBACK_URL = env("XENDIT_CALLBACK_URL", default=f"{SITE_URL}/api/paymen
 # The gateway class, by dotted path (payments/gateways/base.py::get_gateway). Not from the
 # environment: there is one implementation, and the simulator is chosen by XENDIT_BASE_URL.
 PAYMENT_GATEWAY = "payments.gateways.xendit.XenditGateway"
+# Where the simulator sends refund webhooks (Xendit's dashboard has a separate refund URL).
+XENDIT_REFUND_CALLBACK_URL = env("XENDIT_REFUND_CALLBACK_URL", default=f"{SITE_URL}/api/refund-callback")
 XENDIT_CONNECT_TIMEOUT = env.float("XENDIT_CONNECT_TIMEOUT", default=3.05)
 XENDIT_READ_TIMEOUT = env.float("XENDIT_READ_TIMEOUT", default=15.0)
 XENDIT_MERCHANT_NAME = env("XENDIT_MERCHANT_NAME", default="TEDx Indonesia")
@@ -452,7 +454,24 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "options": {"expires": 270},
     },
+    # Refunds whose create call was lost are asked again (same idempotency key); pending
+    # ones whose webhook never came are read from Xendit (orders/checkout/refunds.py).
+    "resume-refunds": {
+        "task": "orders.tasks.refunds_resume_task",
+        "schedule": 120.0,
+        "options": {"expires": 110},
+    },
+    # Event cancellations whose worker died mid-run are started again.
+    "resume-event-cancellations": {
+        "task": "orders.tasks.event_cancellations_resume_task",
+        "schedule": 120.0,
+        "options": {"expires": 110},
+    },
 }
+# A payment that arrives for seats the order no longer has (paid after expiry with the
+# seats gone, paid after cancel) is refunded through Xendit at once instead of waiting for
+# finance. Off by default: finance may prefer to offer the buyer other seats first.
+REFUND_LATE_PAYMENTS_AUTOMATICALLY = env.bool("REFUND_LATE_PAYMENTS_AUTOMATICALLY", default=False)
 # How many stale orders one sweep expires at most (the next sweep, a minute later, goes on).
 ORDER_EXPIRY_BATCH_SIZE = env.int("ORDER_EXPIRY_BATCH_SIZE", default=100)
 ORDER_EXPIRY_MAX_PER_RUN = env.int("ORDER_EXPIRY_MAX_PER_RUN", default=2000)

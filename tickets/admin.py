@@ -1,9 +1,11 @@
 from zoneinfo import ZoneInfo
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db import router, transaction
 from django.db.models import Count
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils import timezone
 
 from tedxpay.core.admin_records import jakarta_time, rupiah
@@ -127,15 +129,29 @@ class TicketInline(admin.TabularInline):
         return ticket.available if ticket.pk else "—"
 
 
+@admin.action(description="Cancel event and refund everyone… (dry run first)", permissions=["cancel_event"])
+def cancel_event(model_admin, request, queryset):
+    # The dry run and the confirmation live with the orders (orders/admin_event_cancellation.py).
+    events = list(queryset.order_by("pk")[:2])
+    if len(events) != 1:
+        model_admin.message_user(request, "Select exactly one event to cancel.", messages.WARNING)
+        return None
+    return HttpResponseRedirect(reverse("admin:orders_eventcancellation_start", args=[events[0].pk]))
+
+
 @admin.register(Event)
 class EventAdmin(RollbackInvalidFormMixin, admin.ModelAdmin):
     list_display = ["name", "starts", "venue", "city", "phases"]
+    actions = [cancel_event]
     search_fields = ["name", "slug", "venue"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [TicketInline]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(phase_count=Count("tickets"))
+
+    def has_cancel_event_permission(self, request) -> bool:
+        return request.user.has_perm("orders.cancel_event")
 
     @admin.display(description="starts (event's time zone)", ordering="starts_at")
     def starts(self, event):

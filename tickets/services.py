@@ -85,3 +85,9 @@ def ticket_quota_set(*, ticket_id: int, quota: int) -> bool:
     if not Ticket.objects.filter(pk=ticket_id).exists():
         raise TicketNotFound(f"Ticket {ticket_id} does not exist.", details={"ticket_id": ticket_id})
     return False
+
+
+def tickets_withdraw(*, event_id: int) -> int:
+    """Take every ticket of the event off sale (the event is cancelled). Held units stay
+    counted: they belong to orders being cancelled and refunded. Returns how many."""
+    return Ticket.objects.filter(event_id=event_id, is_active=True).update(is_active=False)

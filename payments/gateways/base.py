@@ -83,6 +83,55 @@ class Invoice:
         return self.status == InvoiceStatus.EXPIRED
 
 
+class RefundStatus(StrEnum):
+    PENDING = "PENDING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+class RefundReason(StrEnum):
+    # Xendit's list; `reason` is required on POST /refunds.
+    FRAUDULENT = "FRAUDULENT"
+    DUPLICATE = "DUPLICATE"
+    REQUESTED_BY_CUSTOMER = "REQUESTED_BY_CUSTOMER"
+    CANCELLATION = "CANCELLATION"
+    OTHERS = "OTHERS"
+
+
+# Xendit's answer when a channel (virtual accounts, retail outlets) cannot be refunded
+# through the API: the money has to go back by hand (a bank transfer).
+REFUND_NOT_SUPPORTED = "REFUND_NOT_SUPPORTED"
+
+
+@dataclass(frozen=True)
+class RefundRequest:
+    invoice_id: str
+    amount: int
+    reason: str  # a RefundReason value
+    reference_id: str  # ours: the refund row's reference, unique per attempt
+    # Sent as the `idempotency-key` header: a retried create with the same key never
+    # refunds twice at Xendit. One key per refund attempt (row), never per HTTP try.
+    idempotency_key: str
+    currency: str = "IDR"
+
+
+@dataclass(frozen=True)
+class Refund:
+    id: str
+    status: str  # a RefundStatus value; unknown values are kept as Xendit sent them
+    amount: int
+    reference_id: str = ""
+    invoice_id: str = ""
+    channel_code: str = ""
+    failure_code: str = ""
+    currency: str = "IDR"
+    raw: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in (RefundStatus.SUCCEEDED, RefundStatus.FAILED)
+
+
 class GatewayError(Exception):
     """Any failure talking to the gateway.
 
@@ -126,6 +175,13 @@ class PaymentGateway(Protocol):
         ...
 
     def expire_invoice(self, invoice_id: str) -> Invoice: ...
+
+    def refund_create(self, request: RefundRequest) -> Refund:
+        """Refund (part of) a paid invoice. Refused channels raise GatewayError with code
+        REFUND_NOT_SUPPORTED; a retry with the same idempotency key returns the first refund."""
+        ...
+
+    def refund_get(self, refund_id: str) -> Refund: ...
 
 
 def get_gateway() -> PaymentGateway:

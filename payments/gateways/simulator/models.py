@@ -88,7 +88,9 @@ class FaultKind(models.TextChoices):
     GET = "get", "GET /v2/invoices/<id>"
     LIST = "list", "GET /v2/invoices?external_id="
     EXPIRE = "expire", "POST /invoices/<id>/expire!"
-    ANY = "any", "Any invoice API call"
+    REFUND_CREATE = "refund", "POST /refunds"
+    REFUND_GET = "refund_get", "GET /refunds/<id>"
+    ANY = "any", "Any API call"
 
 
 class SimulatedFault(models.Model):
@@ -106,3 +108,41 @@ class SimulatedFault(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.mode} x{self.remaining}"
+
+
+class SimulatedRefundStatus(models.TextChoices):
+    PENDING = "PENDING", "Pending"
+    SUCCEEDED = "SUCCEEDED", "Succeeded"
+    FAILED = "FAILED", "Failed"
+
+
+class SimulatedRefund(models.Model):
+    """A refund of a paid simulated invoice (`POST /refunds`). It stays PENDING until the
+    control API settles it (`/_xendit/simulate/refunds/<id>/succeed` or `/fail`), which
+    also sends the refund webhook, as Xendit does once the channel answers."""
+
+    id = models.CharField(primary_key=True, max_length=40)  # "rfd-" + a UUID, like Xendit's
+    invoice = models.ForeignKey(SimulatedInvoice, on_delete=models.CASCADE, related_name="refunds")
+    reference_id = models.CharField(max_length=255, blank=True)
+    # The request's idempotency-key header and a digest of its body: the same key with the
+    # same body answers this refund again; with another body it is refused.
+    idempotency_key = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    request_digest = models.CharField(max_length=64, blank=True)
+    amount = models.PositiveBigIntegerField()
+    currency = models.CharField(max_length=3, default="IDR")
+    reason = models.CharField(max_length=30)
+    status = models.CharField(
+        max_length=10, choices=SimulatedRefundStatus.choices, default=SimulatedRefundStatus.PENDING
+    )
+    failure_code = models.CharField(max_length=50, blank=True)
+    metadata = models.JSONField(null=True, blank=True)
+    created = models.DateTimeField()
+    updated = models.DateTimeField()
+    # Every webhook delivery attempt: {"event", "url", "status_code", "error", "at"}.
+    callback_deliveries = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.amount} of {self.invoice_id} ({self.status})"

@@ -82,3 +82,23 @@ class SimulatorControl:
 
     def clear_faults(self) -> dict:
         return self._request("DELETE", "/simulate/faults")
+
+    # --- refunds (payments/gateways/simulator/refunds.py) ---
+
+    def refund_succeed(self, refund_id: str, callback: str = "send") -> dict:
+        """Settle a PENDING refund as SUCCEEDED and send `refund.succeeded`; returns
+        {"refund": {...}, "callbacks": [delivery results]}."""
+        return self._request("POST", f"/simulate/refunds/{refund_id}/succeed", {"callback": callback})
+
+    def refund_fail(self, refund_id: str, callback: str = "send", failure_code: str = "") -> dict:
+        body = {"callback": callback, "failure_code": failure_code}
+        return self._request("POST", f"/simulate/refunds/{refund_id}/fail", body)
+
+    def refund(self, refund_id: str) -> dict:
+        data = self._request("GET", f"/simulate/refunds/{refund_id}")
+        return {**data["refund"], "callbacks": data["callbacks"]}
+
+    def refunds(self, invoice_id: str | None = None) -> list[dict]:
+        """Every refund the simulator holds (of one invoice), newest first."""
+        query = f"?invoice_id={invoice_id}" if invoice_id else ""
+        return self._request("GET", f"/refunds{query}")["data"]

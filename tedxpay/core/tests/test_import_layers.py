@@ -33,6 +33,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "*.admin",
             "*.admin_actions",
             "orders.admin_comps",
+            "orders.admin_refunds",
+            "orders.admin_event_cancellation",
             "*.apis",
             "*.views",
             "orders.order_pages",
@@ -70,6 +72,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "own rows only: payments, emails, API bookkeeping",
         (
             "payments.services",
+            "payments.refunds",
             "payments.selectors",
             "payments.webhooks",
             "notifications.services",
