@@ -1,4 +1,4 @@
-"""Building the reconciliation report of one day (DESIGN: "Every rupiah explained").
+"""Building the reconciliation report of one day (docs/reliability.md).
 
 Every invoice Xendit created in the window (the list API with `created_after` /
 `created_before`, page by page) is set beside our payment holding it, after the report

@@ -1,4 +1,4 @@
-"""The expiry sweep asks Xendit before it gives seats back (DESIGN: "Every rupiah explained").
+"""The expiry sweep asks Xendit before it gives seats back (docs/reliability.md).
 
 With a PAID callback lost, the bare sweep expired orders that were paid on time; their
 seats sold within seconds and the buyers were flagged for a refund instead of getting their
