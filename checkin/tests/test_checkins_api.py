@@ -149,3 +149,15 @@ def test_the_openapi_schema_documents_checkins_with_examples(client):
     codes = {example["value"]["error"]["code"] for example in examples_409.values()}
     assert codes == {"already_checked_in", "ticket_not_valid"}
     assert operation["requestBody"]["content"]["application/json"]["examples"]
+
+
+@pytest.mark.parametrize("status", [OrderStatus.PAID, OrderStatus.CANCELLED])
+def test_a_ticket_voided_by_a_refund_is_refused_as_refunded(checkins_api, paid_order, status):
+    # A refund voids the e-tickets (cancelling the paid order, or finance voiding them on a
+    # partial refund while the order stays PAID): the door says why.
+    ticket = paid_order(status=status).issued_tickets.get()
+    ticket.voided_at = timezone.now()
+    ticket.save(update_fields=["voided_at"])
+    error = assert_error(checkins_api.post({"code": ticket.short_code}), 409, "ticket_not_valid")
+    assert error["details"] == {"reason": "refunded"}
+    assert not ticket.checkins.exists()
