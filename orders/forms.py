@@ -25,6 +25,8 @@ class QuantitiesForm(forms.Form):
 
     def __init__(self, *args, tickets, most_overrides: dict[int, int] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.tickets_by_id = {ticket.pk: ticket for ticket in tickets}
+        self.tickets_by_field = {self.field_name(ticket): ticket for ticket in tickets}
         for ticket in tickets:
             most = min((most_overrides or {}).get(ticket.pk, ticket.max_per_order), ticket.available)
             self.fields[self.field_name(ticket)] = forms.TypedChoiceField(
@@ -44,3 +46,15 @@ class QuantitiesForm(forms.Form):
         return {
             int(name.removeprefix("quantity_")): quantity for name, quantity in self.cleaned_data.items() if quantity
         }
+
+
+def attendee_field_name(ticket, seat: int) -> str:
+    """The checkout's name input for seat `seat` (1-based) of `ticket`, for an event that asks
+    each attendee's name."""
+    return f"attendee_{ticket.pk}_{seat}"
+
+
+def attendee_names_from(data, ticket, quantity: int) -> tuple[str, ...]:
+    """The names typed for the first `quantity` seats of `ticket` (blank ones included: the
+    placement says which are missing)."""
+    return tuple(data.get(attendee_field_name(ticket, seat), "") for seat in range(1, quantity + 1))

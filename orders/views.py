@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods
 
 from notifications.qr import qr_svg
 from orders.checkout.placing import OrderLineRequest, order_place
-from orders.forms import BuyerForm, QuantitiesForm
+from orders.forms import BuyerForm, QuantitiesForm, attendee_field_name, attendee_names_from
 from orders.models import EventSource, Order, OrderStatus
 from orders.voucher_display import AppliedVoucher, checkout_voucher
 from tedxpay.core.errors import ApplicationError
@@ -21,7 +21,7 @@ from tickets.models import Event
 from tickets.services import on_sale_filter
 
 
-def _phase_rows(event: Event, quantities_form: QuantitiesForm, applied: AppliedVoucher | None) -> list[dict]:
+def _phase_rows(event: Event, quantities_form: QuantitiesForm, applied: AppliedVoucher | None, data=None) -> list[dict]:
     now = timezone.now()
     rows = []
     for ticket in event.tickets.filter(is_active=True):
@@ -38,8 +38,33 @@ def _phase_rows(event: Event, quantities_form: QuantitiesForm, applied: AppliedV
         name = QuantitiesForm.field_name(ticket)
         field = quantities_form[name] if name in quantities_form.fields and state == "on_sale" else None
         charged = applied.price_of(ticket) if applied else ticket.price
-        rows.append({"ticket": ticket, "state": state, "field": field, "charged": charged})
+        rows.append(
+            {
+                "ticket": ticket,
+                "state": state,
+                "field": field,
+                "charged": charged,
+                "attendees": _attendee_inputs(event, field, data),
+            }
+        )
     return rows
+
+
+def _attendee_inputs(event: Event, field, data) -> list[dict]:
+    """One name input per seat that can be chosen (static/js/checkout-attendees.js shows as
+    many as the quantity chosen), keeping what was typed when the form comes back."""
+    if not event.ask_attendee_names or field is None:
+        return []
+    ticket = field.form.tickets_by_field[field.name]
+    seats = len(field.field.choices) - 1
+    return [
+        {
+            "name": attendee_field_name(ticket, seat),
+            "seat": seat,
+            "value": (data or {}).get(attendee_field_name(ticket, seat), ""),
+        }
+        for seat in range(1, seats + 1)
+    ]
 
 
 @require_http_methods(["GET", "POST"])
@@ -69,7 +94,7 @@ def event_checkout(request, slug: str):
         "voucher": applied,
         "voucher_code": voucher_code.strip()[:40],
         "voucher_error": voucher_error,
-        "phases": _phase_rows(event, quantities_form, applied),
+        "phases": _phase_rows(event, quantities_form, applied, data),
         "buyer_fields": list(buyer_form),
         "form": buyer_form,
         "ttl_minutes": int(settings.ORDER_TTL.total_seconds() // 60),
@@ -145,7 +170,10 @@ def _checkout_submit(request, buyer_form: BuyerForm, quantities_form: Quantities
             full_name=buyer_form.cleaned_data["full_name"],
             email=buyer_form.cleaned_data["email"],
             phone=buyer_form.cleaned_data["phone"],
-            items=[OrderLineRequest(ticket_id, quantity) for ticket_id, quantity in quantities.items()],
+            items=[
+                OrderLineRequest(ticket_id, quantity, _attendees(request, quantities_form, ticket_id, quantity))
+                for ticket_id, quantity in quantities.items()
+            ],
             language=buyer_form.cleaned_data["language"],
             source=EventSource.CHECKOUT,
             voucher=voucher,
@@ -160,6 +188,13 @@ def _checkout_submit(request, buyer_form: BuyerForm, quantities_form: Quantities
         raise
     cache.set(key, {"state": _PLACED, "code": order.code}, CHECKOUT_OUTCOME_TTL)
     return redirect(_order_destination(order))
+
+
+def _attendees(request, quantities_form: QuantitiesForm, ticket_id: int, quantity: int) -> tuple[str, ...]:
+    ticket = quantities_form.tickets_by_id[ticket_id]
+    if not ticket.event.ask_attendee_names:
+        return ()
+    return attendee_names_from(request.POST, ticket, quantity)
 
 
 def _checkout_replay(key: str, outcome: dict | None, buyer_form: BuyerForm):
