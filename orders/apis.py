@@ -4,7 +4,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from orders.buyers import ORDER_LANGUAGES
-from orders.checkout.placing import MAX_LINES_PER_ORDER, OrderLineRequest, order_place, order_request_check
+from orders.checkout.placing import (
+    MAX_ATTENDEE_NAME_LENGTH,
+    MAX_LINES_PER_ORDER,
+    OrderLineRequest,
+    order_place,
+    order_request_check,
+)
 from orders.holds import HoldRequest, hold_claim
 from orders.links import order_page_url
 from orders.models import EventSource, Order, OrderStatus, normalise_order_code
@@ -17,6 +23,8 @@ from tedxpay.core.throttling import ApiKeyRateThrottle
 
 # Database ids are BIGINT: a larger number would overflow the query, not just miss.
 _MAX_ID = 2**63 - 1
+# Far above any max_per_order; the placement checks the exact count against the quantity.
+_MAX_ATTENDEES_PER_LINE = 100
 
 
 class JsonIntegerField(serializers.IntegerField):
@@ -73,8 +81,22 @@ class OrderCreateApi(APIView):
             class Meta:
                 ref_name = "OrderItemRequest"
 
+            class AttendeeSerializer(serializers.Serializer):
+                class Meta:
+                    ref_name = "OrderAttendee"
+
+                name = serializers.CharField(max_length=MAX_ATTENDEE_NAME_LENGTH)
+
             ticket_id = JsonIntegerField(min_value=1, max_value=_MAX_ID)
             quantity = JsonIntegerField(min_value=1, help_text="1 up to the ticket's `max_per_order`.")
+            attendees = AttendeeSerializer(
+                many=True,
+                required=False,
+                max_length=_MAX_ATTENDEES_PER_LINE,
+                help_text="One per ticket (`quantity` of them), for an event that asks each attendee's name "
+                "(required there: 400 `validation_error` when the count is wrong). Shown on the e-ticket and at "
+                "the door; without it, the buyer's name stands in.",
+            )
 
         buyer = BuyerSerializer()
         items = ItemSerializer(many=True, allow_empty=False, max_length=MAX_LINES_PER_ORDER)
@@ -178,7 +200,22 @@ class OrderCreateApi(APIView):
                     "items": [{"ticket_id": 12, "quantity": 2}],
                     "language": "id",
                 },
-            )
+            ),
+            OpenApiExample(
+                "Named attendees (an event that asks each attendee's name)",
+                request_only=True,
+                value={
+                    "buyer": {"full_name": "Budi Santoso", "email": "budi@example.com", "phone": "0812 3456 7890"},
+                    "items": [
+                        {
+                            "ticket_id": 12,
+                            "quantity": 2,
+                            "attendees": [{"name": "Budi Santoso"}, {"name": "Ayu Lestari"}],
+                        }
+                    ],
+                    "language": "id",
+                },
+            ),
         ],
     )
     @idempotent
@@ -190,7 +227,14 @@ class OrderCreateApi(APIView):
             "full_name": data["buyer"]["full_name"],
             "email": data["buyer"]["email"],
             "phone": data["buyer"]["phone"],
-            "items": [OrderLineRequest(item["ticket_id"], item["quantity"]) for item in data["items"]],
+            "items": [
+                OrderLineRequest(
+                    item["ticket_id"],
+                    item["quantity"],
+                    tuple(attendee["name"] for attendee in item.get("attendees", [])),
+                )
+                for item in data["items"]
+            ],
             "language": data["language"],
             "voucher": data["voucher"],
         }

@@ -74,6 +74,8 @@ class QuantitiesForm(forms.Form):
         super().__init__(*args, **kwargs)
         if self.is_bound:
             self.data = self.data.copy()  # a stock drop changes the selection shown
+        self.tickets_by_id = {ticket.pk: ticket for ticket in tickets}
+        self.tickets_by_field = {self.field_name(ticket): ticket for ticket in tickets}
         for ticket in tickets:
             self.fields[self.field_name(ticket)] = QuantityField(
                 ticket=ticket,
@@ -124,3 +126,15 @@ class QuantitiesForm(forms.Form):
         return {
             int(name.removeprefix("quantity_")): quantity for name, quantity in self.cleaned_data.items() if quantity
         }
+
+
+def attendee_field_name(ticket, seat: int) -> str:
+    """The checkout's name input for seat `seat` (1-based) of `ticket`, for an event that asks
+    each attendee's name."""
+    return f"attendee_{ticket.pk}_{seat}"
+
+
+def attendee_names_from(data, ticket, quantity: int) -> tuple[str, ...]:
+    """The names typed for the first `quantity` seats of `ticket` (blank ones included: the
+    placement says which are missing)."""
+    return tuple(data.get(attendee_field_name(ticket, seat), "") for seat in range(1, quantity + 1))

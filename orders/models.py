@@ -144,6 +144,9 @@ class OrderItem(models.Model):
     quantity = models.PositiveSmallIntegerField()
     unit_price = models.PositiveIntegerField(help_text="Copied from the ticket when ordered.")
     unit_discount = models.PositiveIntegerField(default=0, help_text="What the voucher took off each unit.")
+    # One name per unit, in seat order, when the buyer gave them (the event asks for them);
+    # copied onto the e-tickets when they are issued.
+    attendee_names = models.JSONField(default=list, blank=True)
 
     class Meta:
         constraints = [

@@ -175,7 +175,13 @@ def issued_tickets_create(*, order: Order) -> list[IssuedTicket]:
     if existing:
         return existing
     return IssuedTicket.objects.bulk_create(
-        IssuedTicket(order=order, order_item=item, ticket_id=item.ticket_id, seat_number=seat)
+        IssuedTicket(
+            order=order,
+            order_item=item,
+            ticket_id=item.ticket_id,
+            seat_number=seat,
+            attendee_name=item.attendee_names[seat - 1] if seat <= len(item.attendee_names) else "",
+        )
         for item in order.items.all()
         for seat in range(1, item.quantity + 1)
     )

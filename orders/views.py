@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from orders.checkout.placing import OrderLineRequest, order_place
-from orders.forms import BuyerForm, QuantitiesForm
+from orders.forms import BuyerForm, QuantitiesForm, attendee_field_name, attendee_names_from
 from orders.holds import PendingOrderExists, checkout_hold_request, hold_claim
 from orders.models import EventSource, Order, OrderStatus
 from orders.voucher_display import AppliedVoucher, checkout_voucher
@@ -33,7 +33,7 @@ EDIT_FIELD = "edit"
 _REVIEW = object()
 
 
-def _phase_rows(event: Event, quantities_form: QuantitiesForm, applied: AppliedVoucher | None) -> list[dict]:
+def _phase_rows(event: Event, quantities_form: QuantitiesForm, applied: AppliedVoucher | None, data=None) -> list[dict]:
     now = timezone.now()
     rows = []
     for ticket in event.tickets.filter(is_active=True):
@@ -50,7 +50,15 @@ def _phase_rows(event: Event, quantities_form: QuantitiesForm, applied: AppliedV
         name = QuantitiesForm.field_name(ticket)
         field = quantities_form[name] if name in quantities_form.fields and state == "on_sale" else None
         charged = applied.price_of(ticket) if applied else ticket.price
-        rows.append({"ticket": ticket, "state": state, "field": field, "charged": charged})
+        rows.append(
+            {
+                "ticket": ticket,
+                "state": state,
+                "field": field,
+                "charged": charged,
+                "attendees": _attendee_inputs(event, field, data),
+            }
+        )
     return rows
 
 
@@ -81,6 +89,23 @@ def _error_summary(*forms) -> list[dict]:
             for message in form[name].errors:
                 summary.append({"field_id": form[name].id_for_label, "message": message})
     return summary
+
+
+def _attendee_inputs(event: Event, field, data) -> list[dict]:
+    """One name input per seat that can be chosen (static/js/checkout-attendees.js shows as
+    many as the quantity chosen), keeping what was typed when the form comes back."""
+    if not event.ask_attendee_names or field is None:
+        return []
+    ticket = field.form.tickets_by_field[field.name]
+    seats = len(field.field.choices) - 1
+    return [
+        {
+            "name": attendee_field_name(ticket, seat),
+            "seat": seat,
+            "value": (data or {}).get(attendee_field_name(ticket, seat), ""),
+        }
+        for seat in range(1, seats + 1)
+    ]
 
 
 @require_http_methods(["GET", "POST"])
@@ -131,7 +156,7 @@ def event_checkout(request, slug: str):
         "voucher": applied,
         "voucher_code": voucher_code.strip()[:40],
         "voucher_error": voucher_error,
-        "phases": _phase_rows(event, quantities_form, applied),
+        "phases": _phase_rows(event, quantities_form, applied, data),
         "buyer_fields": list(buyer_form),
         "form": buyer_form,
         "quantities_form": quantities_form,
@@ -227,7 +252,10 @@ def _checkout_submit(request, event: Event, buyer_form: BuyerForm, quantities_fo
                 full_name=buyer_form.cleaned_data["full_name"],
                 email=buyer_form.cleaned_data["email"],
                 phone=buyer_form.cleaned_data["phone"],
-                items=[OrderLineRequest(ticket_id, quantity) for ticket_id, quantity in quantities.items()],
+                items=[
+                    OrderLineRequest(ticket_id, quantity, _attendees(request, quantities_form, ticket_id, quantity))
+                    for ticket_id, quantity in quantities.items()
+                ],
                 language=translation.get_language(),
                 source=EventSource.CHECKOUT,
                 voucher=voucher,
@@ -250,6 +278,13 @@ def _checkout_submit(request, event: Event, buyer_form: BuyerForm, quantities_fo
         raise
     cache.set(key, {"state": _PLACED, "code": order.code}, CHECKOUT_OUTCOME_TTL)
     return redirect(_order_destination(order))
+
+
+def _attendees(request, quantities_form: QuantitiesForm, ticket_id: int, quantity: int) -> tuple[str, ...]:
+    ticket = quantities_form.tickets_by_id[ticket_id]
+    if not ticket.event.ask_attendee_names:
+        return ()
+    return attendee_names_from(request.POST, ticket, quantity)
 
 
 def _checkout_replay(key: str, outcome: dict | None, buyer_form: BuyerForm, quantities_form: QuantitiesForm):

@@ -25,6 +25,12 @@ class Event(models.Model):
         default=EventTimeZone.WIB,
         help_text="Where the event happens: every page, email and export shows its times in this zone.",
     )
+    ask_attendee_names = models.BooleanField(
+        "ask each attendee's name",
+        default=False,
+        help_text="The checkout asks one name per ticket (for badges and the attendee list); the e-tickets, "
+        "the door and the printed list show it. Off: the buyer's name stands for every ticket.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

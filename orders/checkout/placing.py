@@ -68,6 +68,11 @@ FREE_PAYMENT_METHOD = "FREE"
 class OrderLineRequest(NamedTuple):
     ticket_id: int
     quantity: int
+    # One name per unit, for an event that asks each attendee's name (else may be empty).
+    attendees: tuple[str, ...] = ()
+
+
+MAX_ATTENDEE_NAME_LENGTH = 200
 
 
 def _buyer_clean(*, full_name: str, email: str, phone: str) -> tuple[str, str, str]:
@@ -84,7 +89,7 @@ def _lines_clean(items: Sequence[OrderLineRequest]) -> dict[int, int]:
     if len(items) > MAX_LINES_PER_ORDER:
         raise InvalidInput(details={"items": [f"At most {MAX_LINES_PER_ORDER} lines per order."]})
     quantities: dict[int, int] = {}
-    for ticket_id, quantity in items:
+    for ticket_id, quantity, _ in items:
         # bool is an int subclass: True must not pass as ticket 1.
         if type(ticket_id) is not int or type(quantity) is not int or ticket_id < 1:
             raise InvalidInput(details={"items": ["Each line needs a ticket_id and a quantity, both integers."]})
@@ -94,6 +99,29 @@ def _lines_clean(items: Sequence[OrderLineRequest]) -> dict[int, int]:
             raise InvalidInput(details={"items": [f"Ticket {ticket_id} appears twice; send one line per ticket."]})
         quantities[ticket_id] = quantity
     return quantities
+
+
+def _attendees_clean(items: Sequence[OrderLineRequest], *, required: bool) -> dict[int, list[str]]:
+    """{ticket_id: one name per unit}. Required when the event asks each attendee's name;
+    when names are sent anyway, the count must still be right."""
+    names: dict[int, list[str]] = {}
+    problems = []
+    for line in items:
+        given = [name.strip() if isinstance(name, str) else "" for name in line.attendees]
+        if not any(given) and not required:
+            continue
+        if len(given) != line.quantity:
+            problems.append(
+                f"Ticket {line.ticket_id}: give one attendee name per ticket ({line.quantity}), not {len(given)}."
+            )
+        elif not all(given) or any(len(name) > MAX_ATTENDEE_NAME_LENGTH for name in given):
+            problems.append(
+                f"Ticket {line.ticket_id}: every attendee needs a name of 1 to {MAX_ATTENDEE_NAME_LENGTH} characters."
+            )
+        names[line.ticket_id] = given
+    if problems:
+        raise InvalidInput(" ".join(problems), details={"items": problems})
+    return names
 
 
 def _tickets_for_order(quantities: dict[int, int]) -> dict[int, Ticket]:
@@ -178,6 +206,7 @@ def order_place(
     # price charged is this read, a moment before the reserve: the price the buyer was shown.
     tickets = _tickets_for_order(quantities)
     event = next(iter(tickets.values())).event
+    attendees = _attendees_clean(items, required=event.ask_attendee_names)
     now = timezone.now()
     pricing = order_pricing(tickets=tickets, quantities=quantities, voucher_code=voucher, now=now)
     _order_limits_check(tickets, quantities, pricing.limits_exempt)
@@ -219,6 +248,7 @@ def order_place(
                 quantity=line.quantity,
                 unit_price=line.unit_price,
                 unit_discount=line.unit_discount,
+                attendee_names=attendees.get(line.ticket_id, []),
             )
             for line in pricing.priced.lines
         )

@@ -1,0 +1,144 @@
+"""Named attendees: an event that asks each attendee's name gets one per seat, through the
+API and the checkout, and the e-tickets, the email, the door and the list show it. Free
+tickets keep these tests off Xendit: a free order is PAID (tickets issued) at once."""
+
+import json
+
+import pytest
+from django.core import mail
+
+from checkin.models import CheckInSource
+from checkin.services import checkin_admit
+from orders.checkout.placing import OrderLineRequest, order_place
+from orders.models import IssuedTicket, Order
+from orders.tests.conftest import api_key, assert_error, orders_api  # noqa: F401  (fixtures)
+from orders.tests.test_checkout_pages import checkout_post
+from orders.tests.test_expiry import celery_eager  # noqa: F401  (fixture)
+from tedxpay.core.errors import InvalidInput
+from tickets.tests.factories import TicketFactory
+
+pytestmark = pytest.mark.django_db
+
+BUYER = {"full_name": "Budi Santoso", "email": "budi@example.com", "phone": "0812-3456-7890"}
+
+
+@pytest.fixture
+def named(db):
+    """A free phase of an event that asks each attendee's name."""
+    return TicketFactory(
+        event__slug="tedxnamed", event__ask_attendee_names=True, name="Community", price=0, max_per_order=4
+    )
+
+
+@pytest.fixture
+def unnamed(db):
+    return TicketFactory(event__slug="tedxplain", name="Community", price=0, max_per_order=4)
+
+
+def place(ticket, quantity, attendees=()):
+    return order_place(**BUYER, items=[OrderLineRequest(ticket.pk, quantity, tuple(attendees))])
+
+
+def test_each_seat_gets_its_name_on_its_eticket(
+    named,
+    celery_eager,  # noqa: F811
+    django_capture_on_commit_callbacks,
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        order = place(named, 2, ["Ayu Lestari", "  Made Wirawan "])
+
+    assert order.items.get().attendee_names == ["Ayu Lestari", "Made Wirawan"]
+    tickets = list(order.issued_tickets.order_by("seat_number"))
+    assert [ticket.attendee_name for ticket in tickets] == ["Ayu Lestari", "Made Wirawan"]
+    assert [ticket.holder_name for ticket in tickets] == ["Ayu Lestari", "Made Wirawan"]
+    # The confirmation email names each e-ticket.
+    [message] = mail.outbox
+    assert "Ayu Lestari" in message.body and "Made Wirawan" in message.body
+    # And the door.
+    admitted = checkin_admit(code=tickets[1].short_code, event=named.event, source=CheckInSource.DOOR)
+    assert admitted.ticket.holder_name == "Made Wirawan"
+
+
+@pytest.mark.parametrize(
+    "attendees",
+    [[], ["Ayu Lestari"], ["Ayu Lestari", "Made", "Kadek"], ["Ayu Lestari", "   "], ["Ayu", "x" * 201]],
+)
+def test_the_wrong_number_of_names_or_a_blank_one_places_nothing(named, attendees):
+    with pytest.raises(InvalidInput) as refused:
+        place(named, 2, attendees)
+    assert refused.value.code == "validation_error" and refused.value.details["items"]
+    assert not Order.objects.exists()
+    named.refresh_from_db()
+    assert named.held == 0
+
+
+def test_without_the_setting_the_buyer_stands_in(unnamed):
+    order = place(unnamed, 2)
+    assert {ticket.holder_name for ticket in order.issued_tickets.all()} == {"Budi Santoso"}
+    assert {ticket.attendee_name for ticket in order.issued_tickets.all()} == {""}
+    # Blank names (a form's empty inputs) are no names.
+    assert {t.attendee_name for t in place(unnamed, 2, ["", " "]).issued_tickets.all()} == {""}
+    # Names sent anyway are kept, but their count must be right.
+    with pytest.raises(InvalidInput):
+        place(unnamed, 2, ["Only one"])
+
+
+def test_api_items_attendees(named, orders_api, checkin_key, client):  # noqa: F811
+    body = {
+        "buyer": BUYER,
+        "items": [{"ticket_id": named.pk, "quantity": 2, "attendees": [{"name": "Ayu"}, {"name": "Made"}]}],
+    }
+    response = orders_api.post(body)
+    assert response.status_code == 201, response.content
+    order = Order.objects.get(code=response.json()["code"])
+    assert sorted(order.issued_tickets.values_list("attendee_name", flat=True)) == ["Ayu", "Made"]
+
+    wrong = {"buyer": BUYER, "items": [{"ticket_id": named.pk, "quantity": 2, "attendees": [{"name": "Ayu"}]}]}
+    assert_error(orders_api.post(wrong), 400, "validation_error")
+    missing = {"buyer": BUYER, "items": [{"ticket_id": named.pk, "quantity": 1}]}
+    assert_error(orders_api.post(missing), 400, "validation_error")
+    malformed = {"buyer": BUYER, "items": [{"ticket_id": named.pk, "quantity": 1, "attendees": ["Ayu"]}]}
+    assert_error(orders_api.post(malformed), 400, "validation_error")
+    assert Order.objects.count() == 1
+
+    ticket = order.issued_tickets.get(attendee_name="Made")
+    admitted = client.post(
+        "/api/checkins",
+        json.dumps({"code": ticket.code}),
+        content_type="application/json",
+        headers={"Authorization": f"Api-Key {checkin_key[1]}"},
+    )
+    assert admitted.json()["ticket"]["attendee_name"] == "Made"
+
+
+def test_checkout_asks_one_name_per_seat(client, named):
+    page = client.get("/events/tedxnamed/").content.decode()
+    assert f'name="attendee_{named.pk}_1"' in page and f'name="attendee_{named.pk}_4"' in page
+    assert "checkout-attendees.js" in page and "{#" not in page and "comment" not in page
+
+    fields = {**BUYER, "language": "en", f"quantity_{named.pk}": "2"}
+    refused = checkout_post(client, "tedxnamed", {**fields, f"attendee_{named.pk}_1": "Ayu Lestari"})
+    assert refused.status_code == 400 and not Order.objects.exists()
+    assert "one attendee name per ticket" in refused.content.decode() or "needs a name" in refused.content.decode()
+    assert 'value="Ayu Lestari"' in refused.content.decode()  # what was typed stays
+
+    placed = checkout_post(
+        client,
+        "tedxnamed",
+        {
+            **fields,
+            f"attendee_{named.pk}_1": "Ayu Lestari",
+            f"attendee_{named.pk}_2": "Made Wirawan",
+            f"attendee_{named.pk}_3": "not chosen",
+        },
+    )
+    assert placed.status_code == 302
+    names = sorted(IssuedTicket.objects.values_list("attendee_name", flat=True))
+    assert names == ["Ayu Lestari", "Made Wirawan"]
+    order = Order.objects.get()
+    assert "Made Wirawan" in client.get(order.get_absolute_url()).content.decode()
+
+
+def test_checkout_of_an_event_without_names_has_no_name_inputs(client, unnamed):
+    page = client.get("/events/tedxplain/").content.decode()
+    assert "attendee_" not in page and "checkout-attendees.js" not in page
