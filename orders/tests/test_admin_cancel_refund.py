@@ -7,7 +7,6 @@ from django.contrib.auth.models import Permission, User
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from notifications.tests.conftest import celery_eager  # noqa: F401 (a fixture)
 from orders.models import AttentionReason, OrderStatus
 from orders.services import order_expire
 from payments.models import Payment, Refund, RefundStatus

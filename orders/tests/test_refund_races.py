@@ -14,7 +14,6 @@ from django.test import Client
 from django.urls import reverse
 
 from notifications.models import Notification, NotificationKind
-from notifications.tests.conftest import celery_eager  # noqa: F401
 from orders.checkout.refunds import order_refund, order_refund_owed, refunds_resume
 from orders.models import OrderEvent, OrderStatus
 from payments.models import Payment, Refund, RefundStatus

@@ -9,7 +9,6 @@ from django.conf import settings
 from django.core import mail
 
 from notifications.models import Notification, NotificationKind, NotificationStatus
-from notifications.tests.conftest import celery_eager  # noqa: F401 (a fixture)
 from orders.checkout.refunds import order_refund, refund_complete_manual, refund_submit, refunds_resume
 from orders.models import OrderEvent, OrderStatus
 from payments.models import Refund, RefundStatus, WebhookEvent, WebhookOutcome
@@ -255,7 +254,7 @@ def late_payment_without_seats(placed_order, xendit_simulator):  # noqa: F811
 def test_late_payments_without_seats_are_refunded_automatically_when_set(
     placed_order,  # noqa: F811
     xendit_simulator,
-    celery_eager,  # noqa: F811
+    celery_eager,
     settings,
 ):
     settings.REFUND_LATE_PAYMENTS_AUTOMATICALLY = True
