@@ -116,7 +116,8 @@ def test_checkout_asks_one_name_per_seat(client, named):
     assert f'name="attendee_{named.pk}_1"' in page and f'name="attendee_{named.pk}_4"' in page
     assert "checkout-attendees.js" in page and "{#" not in page and "comment" not in page
 
-    fields = {**BUYER, "language": "en", f"quantity_{named.pk}": "2"}
+    # "confirmed": as the checkout script sends it (the total was shown before submitting).
+    fields = {**BUYER, "language": "en", f"quantity_{named.pk}": "2", "confirmed": "1"}
     refused = checkout_post(client, "tedxnamed", {**fields, f"attendee_{named.pk}_1": "Ayu Lestari"})
     assert refused.status_code == 400 and not Order.objects.exists()
     assert "one attendee name per ticket" in refused.content.decode() or "needs a name" in refused.content.decode()

@@ -47,8 +47,8 @@ def test_finance_cancels_and_refunds_a_paid_order_and_the_order_page_shows_it_vo
 
     # The buyer's page, on a phone.
     page.set_viewport_size({"width": 390, "height": 844})
-    page.goto(f"{live_server.url}/orders/{order.code}/")
-    expect(page.locator("#order-status")).to_have_text("Cancelled")
+    page.goto(f"{live_server.url}{order.get_absolute_url()}")  # the private link of the emails
+    expect(page.locator("#order-status")).to_have_text("Dibatalkan")  # Indonesian first: "Cancelled"
     expect(page.locator("#cancelled")).to_contain_text("void")
     expect(page.locator("#void-tickets li")).to_have_count(2)
     expect(page.locator("#etickets")).to_have_count(0)  # no QR code left to scan

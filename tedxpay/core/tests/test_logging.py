@@ -48,13 +48,13 @@ def test_order_pages_and_admin_searches_leave_no_secret_or_personal_data(admin_c
     client.get(f"/order/{order.code}/")  # a mistyped link: no route
     lines = _access_lines(caplog)
     assert [line.route for line in lines] == [
-        "/orders/<str:code>/",
+        "/orders/<str:code>/<str:secret>/",
         "/admin/orders/order/",
         "/admin/orders/order/",
         "<unmatched>",
     ]
     text = " ".join(line.getMessage() for line in lines)
-    for secret in (order.code, "siti", "6281234567890", "3456"):
+    for secret in (order.code, order.link_secret, "siti", "6281234567890", "3456"):
         assert secret not in text
 
 
