@@ -13,7 +13,13 @@ export DEBUG=${DEBUG:-true}
 export XENDIT_SIMULATOR_CLOCK_SECONDS=${XENDIT_SIMULATOR_CLOCK_SECONDS:-1}
 
 # Translations: the .po files are in git, the compiled .mo files are made here (needs
-# msgfmt, from Debian's gettext package).
+# msgfmt, from Debian's gettext package, installed on first use as `make test` does).
+if ! command -v msgfmt >/dev/null; then
+  sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  echo "Installing Debian's gettext (msgfmt, for the Indonesian translations)"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq gettext >/dev/null
+fi
 .venv/bin/python manage.py compilemessages --locale id --ignore .venv --ignore var --ignore node_modules -v 0
 .venv/bin/python manage.py migrate --no-input
 .venv/bin/python manage.py seed_demo
