@@ -6,8 +6,9 @@ errors an action reports as a refusal.
 
 Records that money or the state machine own (orders, payments, webhook events, emails)
 are never edited in a form: the admin shows them and offers actions that call services
-(STYLE.md habit 6). `has_change_permission` is therefore False everywhere here, which
-makes Django render the detail page read-only; the actions ask for permissions of their
+(docs/architecture.md: a status changes only through its service function).
+`has_change_permission` is therefore False everywhere here, which makes Django render
+the detail page read-only; the actions ask for permissions of their
 own: "operate" is the model's `operate_<model>` permission, and the actions that matter
 more (cancel, refund, export personal data, replay callbacks) have one each.
 """

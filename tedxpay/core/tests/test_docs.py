@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
-OUTSIDE = re.compile(r"DESIGN\.md|DESIGN §|DESIGN:|XENDIT\.md|\.\./shared/|/work/shared")
+OUTSIDE = re.compile(r"DESIGN\.md|DESIGN §|DESIGN:|XENDIT\.md|STYLE\.md|ENVIRONMENT\.md|\.\./shared/|/work/shared")
 
 
 def _tracked_text_files() -> list[Path]:
