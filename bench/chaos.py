@@ -33,6 +33,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -396,6 +397,7 @@ def main() -> int:
     parser.add_argument("--converge-timeout", type=float, default=600.0)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--json", help="write the result here too")
+    parser.add_argument("--keep", action="store_true", help="keep the run's folder (database, logs, mail) afterwards")
     args = parser.parse_args()
     if args.short:
         args.orders = min(args.orders, 150)
@@ -404,6 +406,7 @@ def main() -> int:
 
     started = time.monotonic()
     run_dir = Path(tempfile.mkdtemp(prefix="tedxpay-chaos."))
+    failed = True
     subprocess.run([str(ROOT / "scripts" / "services.sh"), "start", str(run_dir)], check=True, capture_output=True)
     stack = None
     try:
@@ -609,6 +612,20 @@ def main() -> int:
         except Exception:  # Django was never set up: nothing to close
             pass
         subprocess.run([str(ROOT / "scripts" / "services.sh"), "stop", str(run_dir)], check=False)
+        remove_run_dir(run_dir, keep_everything=args.keep, keep_logs=failed)
+
+
+def remove_run_dir(run_dir: Path, *, keep_everything: bool, keep_logs: bool) -> None:
+    """The database alone is about 200 MB a run: it goes, unless asked to keep it. A failed run
+    keeps its logs, mail and environment (a few MB) so the failure can be read afterwards."""
+    if keep_everything:
+        print(f"kept {run_dir}")
+        return
+    if not keep_logs:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        return
+    shutil.rmtree(run_dir / "mariadb", ignore_errors=True)
+    print(f"logs kept in {run_dir} (the database removed)")
 
 
 if __name__ == "__main__":

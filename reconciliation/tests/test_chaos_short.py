@@ -4,6 +4,7 @@ with SIGKILL must end with zero discrepancies and a reconciliation report with e
 invoice matched or explained. It starts its own MariaDB and Redis, like `make chaos`."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -33,3 +34,7 @@ def test_a_short_chaos_run_ends_with_zero_discrepancies(tmp_path):
     print(run.stderr[-3000:])
     assert run.returncode == 0
     assert "RESULT: ok, zero discrepancies" in run.stdout
+    # A passed run leaves nothing behind: its database alone is about 200 MB.
+    run_dir = re.search(r" in (\S+tedxpay-chaos\.\S+)$", run.stdout, re.MULTILINE)
+    assert run_dir, "the run names its folder"
+    assert not Path(run_dir.group(1)).exists()
