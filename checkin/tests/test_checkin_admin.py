@@ -60,6 +60,7 @@ def test_undo_action_asks_for_a_reason_then_undoes(admin_client, admin_user, pai
 
     form = admin_client.post(url, data)
     assert form.status_code == 200 and b"Undo check-ins" in form.content
+    assert b'name="action" value="undo_checkins"' in form.content and b'name="apply" value="yes"' in form.content
     checkin.refresh_from_db()
     assert checkin.current
 

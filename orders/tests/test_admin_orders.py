@@ -268,6 +268,9 @@ def test_resolve_attention_asks_for_a_note_then_clears_the_flag_with_an_audit_ro
     page = admin_client.post(CHANGELIST, {"action": "resolve_attention", "_selected_action": [flagged.pk, clean.pk]})
     assert page.status_code == 200
     assert "What was done" in page.content.decode() and flagged.code in page.content.decode()
+    # The page posts the action back itself, with the selection, when the note is sent.
+    assert 'name="action" value="resolve_attention"' in page.content.decode()
+    assert f'name="_selected_action" value="{flagged.pk}"' in page.content.decode()
     missing_note, _ = run_action(admin_client, "resolve_attention", [flagged, clean], apply="yes", note="")
     assert missing_note.status_code == 200 and "This field is required" in missing_note.content.decode()
     assert Order.objects.get(pk=flagged.pk).needs_attention
