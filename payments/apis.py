@@ -93,8 +93,8 @@ class RefundCallbackApi(APIView):
             )
         ],
         responses={
-            200: CallbackReceiptSerializer,
-            400: error_response("`malformed_request` (not a JSON object) or `validation_error`"),
+            200: CallbackReceiptSerializer,  # also for a JSON object that is not a refund webhook: stored `unmatched`
+            400: error_response("`malformed_request`: the body is not a JSON object"),
             401: error_response("`authentication_failed`: missing or wrong token"),
             503: error_response("`service_unavailable`: retry later (gateway or database busy)"),
         },
@@ -104,8 +104,19 @@ class RefundCallbackApi(APIView):
             token=request.headers.get("x-callback-token"), remote_addr=request.META.get("REMOTE_ADDR", "")
         )
         raw_body = request.body
-        serializer = RefundCallbackSerializer(data=webhook_parse(raw_body))
-        serializer.is_valid(raise_exception=True)
+        payload = webhook_parse(raw_body)  # 400 only for a body that is not a JSON object
+        serializer = RefundCallbackSerializer(data=payload)
+        if not serializer.is_valid():
+            # As for an invoice callback: authenticated, so kept and answered 200 (a 400
+            # would make Xendit retry it for a day, and we would never see it).
+            event = webhook_store_unusable(
+                payload=payload,
+                raw_body=raw_body.decode("utf-8"),
+                problem=str(serializer.errors),
+                webhook_id=(request.headers.get("webhook-id") or "")[:100],
+                what="a refund webhook",
+            )
+            return Response({"received": True, "event_id": event.pk, "outcome": event.outcome})
         data = serializer.validated_data
         event = refund_webhook_receive(
             callback=RefundCallback(

@@ -196,11 +196,14 @@ def webhook_store(*, callback: Callback, raw_body: str) -> WebhookEvent:
     raise ServiceUnavailable("Callback is being processed concurrently; please retry.")
 
 
-def webhook_store_unusable(*, payload: dict, raw_body: str, problem: str, webhook_id: str = "") -> WebhookEvent:
-    """An authenticated JSON object that is not a callback for an invoice of ours (another
+def webhook_store_unusable(
+    *, payload: dict, raw_body: str, problem: str, webhook_id: str = "", what: str = "a callback for an invoice of ours"
+) -> WebhookEvent:
+    """An authenticated JSON object that is not `what` we expect at this address (another
     system on the same Xendit account: an `external_id` longer than ours, an id in another
-    format, no status). Stored as `unmatched`, raw, for the record; the caller answers 200,
-    since a 400 would only make Xendit send it again for a day."""
+    format, no status, a refund webhook without a refund). Stored as `unmatched`, raw, for
+    the record; the caller answers 200, since a 400 would only make Xendit send it again for
+    a day."""
 
     def text(key: str, length: int) -> str:
         value = payload.get(key)
@@ -214,10 +217,10 @@ def webhook_store_unusable(*, payload: dict, raw_body: str, problem: str, webhoo
         request_id=get_request_id(),
         webhook_id=webhook_id,
         outcome=WebhookOutcome.UNMATCHED,
-        outcome_detail=f"not a callback for an invoice of ours: {problem}"[:2000],
+        outcome_detail=f"not {what}: {problem}"[:2000],
         processed_at=timezone.now(),
     )
-    logger.warning("payment callback %s stored unmatched: %s", event.pk, problem)
+    logger.warning("webhook %s stored unmatched (not %s): %s", event.pk, what, problem)
     return event
 
 

@@ -218,6 +218,22 @@ def test_a_refund_webhook_needs_the_token(client, xendit_simulator):
     assert WebhookEvent.objects.count() == 0
 
 
+def test_an_authenticated_body_that_is_no_refund_webhook_is_kept_unmatched_and_answered_200(client, xendit_simulator):
+    # A 400 would make Xendit send it again for a day, and nobody would ever see it.
+    body = {"event": "refund.succeeded", "data": {"status": "SUCCEEDED"}}  # no refund id
+
+    response = client.post(
+        REFUND_CALLBACK,
+        data=json.dumps(body),
+        content_type="application/json",
+        headers={"x-callback-token": settings.XENDIT_CALLBACK_TOKEN},
+    )
+
+    assert response.status_code == 200 and response.json()["outcome"] == WebhookOutcome.UNMATCHED
+    event = WebhookEvent.objects.get(pk=response.json()["event_id"])
+    assert json.loads(event.raw_body) == body and event.outcome_detail.startswith("not a refund webhook")
+
+
 def test_an_unknown_refund_is_stored_unmatched(client, xendit_simulator):
     body = {
         "event": "refund.succeeded",
