@@ -97,10 +97,8 @@ class Order(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     # Who placed it, for the hoarding caps (orders/holds.py) and for finance to see who
     # holds what: the checkout's client address, or the API key of an API order.
+    # (`api_key` above is the other half.)
     client_address = models.GenericIPAddressField(null=True, blank=True, editable=False)
-    api_key = models.ForeignKey(
-        "core.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="orders", editable=False
-    )
 
     class Meta:
         ordering = ["-created_at"]

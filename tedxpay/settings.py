@@ -496,7 +496,7 @@ if env("EMAIL_URL", default=""):
     globals().update(env.email_url("EMAIL_URL"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="TEDx Tickets <tickets@tedxpay.local>")
 ANYMAIL = {key.removeprefix("ANYMAIL_"): value for key, value in env.ENVIRON.items() if key.startswith("ANYMAIL_")}
-# A send must finish well inside the Celery task's soft time limit (60 s) or the task is
+# A send must finish well inside the send task's soft time limit (45 s) or the task is
 # interrupted mid-send. Anymail's HTTP timeout (default 30 s) must be a number, not the
 # string an env var gives; SMTP uses EMAIL_TIMEOUT.
 ANYMAIL["REQUESTS_TIMEOUT"] = env.float("ANYMAIL_REQUESTS_TIMEOUT", default=20.0)

@@ -32,7 +32,7 @@ class TicketListApi(APIView):
 
             slug = serializers.CharField()
             name = serializers.CharField()
-            starts_at = serializers.DateTimeField(help_text="UTC; show it in `time_zone`.")
+            starts_at = serializers.DateTimeField(help_text="With the Jakarta offset (+07:00); show it in `time_zone`.")
             venue = serializers.CharField()
             city = serializers.CharField()
             time_zone = serializers.CharField(
