@@ -1,24 +1,33 @@
 """The checkout page of an event. It calls the same `order_place` as the API; everything
 it shows (prices, what is left, the total) comes from the server."""
 
-import secrets
-import time
-
 from django.conf import settings
-from django.core import signing
-from django.core.cache import cache
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from orders.checkout.placing import OrderLineRequest, order_place
+from orders.form_submissions import (
+    CHECKOUT_TOKEN_FIELD,
+    FormOutcome,
+    checkout_token_issue,
+    checkout_token_key,
+    submission_claim,
+    submission_failed,
+    submission_find,
+    submission_fingerprint,
+    submission_placed,
+    submission_refused,
+)
 from orders.forms import BuyerForm, QuantitiesForm, attendee_field_name, attendee_names_from
 from orders.holds import PendingOrderExists, checkout_hold_request, hold_claim
 from orders.models import EventSource, Order, OrderStatus
 from orders.voucher_display import AppliedVoucher, checkout_voucher
 from tedxpay.core.client_address import client_address
 from tedxpay.core.errors import ApplicationError
+from tedxpay.core.idempotency import IdempotencyConflict, IdempotencyInFlight
 from tedxpay.core.language import PAGE_LANGUAGES, remember_language
 from tedxpay.core.throttling import CheckoutRateThrottle
 from tickets.models import Event
@@ -31,6 +40,10 @@ CONFIRMED_FIELD = "confirmed"
 SWITCH_LANGUAGE_FIELD = "switch_language"
 EDIT_FIELD = "edit"
 _REVIEW = object()
+# The form was already sent with other choices: shown again, refused (409).
+_CONFLICT = object()
+# The first submission of a form is still placing its order.
+_PLACING = object()
 
 
 def _phase_rows(event: Event, quantities_form: QuantitiesForm, applied: AppliedVoucher | None, data=None) -> list[dict]:
@@ -128,6 +141,7 @@ def event_checkout(request, slug: str):
 
     switch_to = request.POST.get(SWITCH_LANGUAGE_FIELD) if data is not None else None
     review = False
+    conflict = False
     throttled = None
     # Errors are shown after a real submission, not after a language switch or "change".
     show_errors = data is not None and switch_to is None and EDIT_FIELD not in request.POST
@@ -144,6 +158,8 @@ def event_checkout(request, slug: str):
             response = _checkout_submit(request, event, buyer_form, quantities_form, voucher=voucher_code)
             if response is _REVIEW:
                 review = True
+            elif response is _CONFLICT:
+                conflict = True
             elif response is not None:
                 return response
         else:
@@ -168,11 +184,11 @@ def event_checkout(request, slug: str):
         "ttl_minutes": int(settings.ORDER_TTL.total_seconds() // 60),
         # A fresh one on every rendering, failed submissions included: the form shown
         # again is a new attempt.
-        "checkout_token": _checkout_token_issue(request),
+        "checkout_token": checkout_token_issue(),
         "checkout_token_field": CHECKOUT_TOKEN_FIELD,
         "language_switch_form": "checkout",
     }
-    status = 429 if throttled else 400 if show_errors and not review else 200
+    status = 429 if throttled else 409 if conflict else 400 if show_errors and not review else 200
     response = render(request, "orders/checkout.html", context, status=status)
     if throttled:
         response["Retry-After"] = str(int(throttled.wait() or 60))
@@ -181,51 +197,25 @@ def event_checkout(request, slug: str):
     return response
 
 
-# --- one order per submitted form -----------------------------------------------------
-# A double click, a reload of the POST or the back button from Xendit's page sends the same
-# form twice. Each rendering of the checkout carries a random one-time token (a hidden
-# field; no JavaScript needed), signed so only tokens we issued count. No session: a flash
-# sale's page views write nothing, and tabs cannot overwrite each other's tokens. The
-# first POST with it claims it
-# with `cache.add`, which is atomic: in-process with the default local-memory cache, across
-# gunicorn workers with the Redis cache production runs (CACHE_URL, as the API throttling
-# already needs). The claim then records the outcome, so any later POST of the same token
-# gets the first one's answer: the same order's invoice, or the same errors.
-
-CHECKOUT_TOKEN_FIELD = "checkout_token"
-CHECKOUT_TOKEN_SIGNER = signing.TimestampSigner(salt="tedxpay.checkout-token")
-# Long past the order's own life: a replay a day later still finds its order.
-CHECKOUT_OUTCOME_TTL = 24 * 60 * 60
-# How long a repeat waits for the first submission to finish. Placing takes up to about 40 s
-# when Xendit is slow (docs/api.md); a double click must end on the first one's invoice.
-CHECKOUT_REPLAY_WAIT = 45.0
-_REPLAY_POLL_INTERVAL = 0.2
-_PLACING = "placing"
-_PLACED = "placed"
-_FAILED = "failed"
-
-
-def _checkout_token_issue(request) -> str:
-    return CHECKOUT_TOKEN_SIGNER.sign(secrets.token_urlsafe(24))
-
-
-def _checkout_outcome_key(request) -> str | None:
-    """The cache key of this POST's token, or None when we did not issue it or it is older
-    than its outcome is kept (a form left open for days, a forged field)."""
-    try:
-        nonce = CHECKOUT_TOKEN_SIGNER.unsign(request.POST.get(CHECKOUT_TOKEN_FIELD, ""), max_age=CHECKOUT_OUTCOME_TTL)
-    except signing.BadSignature:  # SignatureExpired included
-        return None
-    return f"checkout-token:{nonce}"
+# --- one order per submitted form (orders/form_submissions.py) -------------------------
 
 
 def _checkout_submit(request, event: Event, buyer_form: BuyerForm, quantities_form: QuantitiesForm, *, voucher: str):
-    """The answer to a checkout POST: a redirect, or None to show the form (with errors)."""
-    key = _checkout_outcome_key(request)
-    if key is not None and (outcome := cache.get(key)) is not None:
-        # Before validating: after the first submission took the last seats, the same
-        # quantities are no longer offered, yet the answer is still the first one's order.
-        return _checkout_replay(key, outcome, buyer_form, quantities_form)
+    """The answer to a checkout POST: a redirect, _REVIEW, _CONFLICT, or None to show the
+    form (with errors)."""
+    key = checkout_token_key(request.POST.get(CHECKOUT_TOKEN_FIELD, ""))
+    fingerprint = submission_fingerprint(path=request.path, form_data=request.POST)
+    if key is not None:
+        try:
+            # Before validating: after the first submission took the last seats, the same
+            # quantities are no longer offered, yet the answer is still the first one's order.
+            earlier = submission_find(key=key, fingerprint=fingerprint)
+        except IdempotencyInFlight:
+            return _still_placing(event, request)
+        except IdempotencyConflict:
+            return _sent_with_other_choices(buyer_form)
+        if earlier is not None:
+            return _checkout_replay(earlier, buyer_form, quantities_form)
     # Both validated, always: every problem is shown in one round.
     buyer_valid = buyer_form.is_valid()
     if not (quantities_form.is_valid() and buyer_valid):
@@ -236,9 +226,16 @@ def _checkout_submit(request, event: Event, buyer_form: BuyerForm, quantities_fo
         return None
     if request.POST.get(CONFIRMED_FIELD) != "1":
         return _REVIEW
-    if not cache.add(key, {"state": _PLACING}, CHECKOUT_OUTCOME_TTL):
-        # The same form is being placed by a request that arrived a moment earlier.
-        return _checkout_replay(key, cache.get(key), buyer_form, quantities_form)
+    try:
+        # The row is written before the order is placed: a twin arriving from now on, in any
+        # worker, finds it.
+        record, earlier = submission_claim(key=key, fingerprint=fingerprint)
+    except IdempotencyInFlight:
+        return _still_placing(event, request)
+    except IdempotencyConflict:
+        return _sent_with_other_choices(buyer_form)
+    if earlier is not None:
+        return _checkout_replay(earlier, buyer_form, quantities_form)
     hold = checkout_hold_request(
         event_id=event.pk,
         seats=sum(quantities.values()),
@@ -264,20 +261,40 @@ def _checkout_submit(request, event: Event, buyer_form: BuyerForm, quantities_fo
             claimed.record(order)
     except PendingOrderExists as existing:
         # One unpaid order per buyer and event: the second form leads to the first's payment.
-        cache.set(key, {"state": _PLACED, "code": existing.order.code}, CHECKOUT_OUTCOME_TTL)
+        submission_placed(record=record, order=existing.order)
         return redirect(_order_destination(existing.order))
     except ApplicationError as error:
-        outcome = {"state": _FAILED, "code": error.code, "message": error.message, "details": error.details}
-        cache.set(key, outcome, CHECKOUT_OUTCOME_TTL)
-        _form_error(buyer_form, quantities_form, outcome)
+        outcome = submission_refused(record=record, error=error)
+        _form_error(buyer_form, quantities_form, outcome.error)
         return None
     except BaseException:
-        # A repeat must not wait CHECKOUT_REPLAY_WAIT for an answer that is not coming.
-        outcome = {"state": _FAILED, "code": "", "message": "", "details": {}}
-        cache.set(key, outcome, CHECKOUT_OUTCOME_TTL)
+        # A repeat must hear that this went wrong, not wait for an outcome that is not coming.
+        submission_failed(record=record)
         raise
-    cache.set(key, {"state": _PLACED, "code": order.code}, CHECKOUT_OUTCOME_TTL)
+    submission_placed(record=record, order=order)
     return redirect(_order_destination(order))
+
+
+def _still_placing(event: Event, request):
+    # The same form is being placed by a request that arrived a moment earlier. Waiting for
+    # it here would hold this worker thread for as long as Xendit takes (up to ≈ 39 s); the
+    # buyer's browser waits instead, on a page that looks again every second.
+    token = request.POST.get(CHECKOUT_TOKEN_FIELD, "")
+    return redirect("checkout-placing", slug=event.slug, token=token)
+
+
+def _sent_with_other_choices(buyer_form: BuyerForm):
+    # This rendering of the form was already sent with other choices (back, changed,
+    # resubmitted): the token stands for that first request only. The form comes back, as
+    # now filled in, with a new token, so sending it again is a deliberate new order.
+    buyer_form.add_error(
+        None,
+        _(
+            "This form was already sent with different choices. Check your choices and send the form again "
+            "to place this order."
+        ),
+    )
+    return _CONFLICT
 
 
 def _attendees(request, quantities_form: QuantitiesForm, ticket_id: int, quantity: int) -> tuple[str, ...]:
@@ -287,27 +304,40 @@ def _attendees(request, quantities_form: QuantitiesForm, ticket_id: int, quantit
     return attendee_names_from(request.POST, ticket, quantity)
 
 
-def _checkout_replay(key: str, outcome: dict | None, buyer_form: BuyerForm, quantities_form: QuantitiesForm):
-    """A form submitted again: the first submission's answer, once it has one."""
-    deadline = time.monotonic() + CHECKOUT_REPLAY_WAIT
-    while outcome is not None and outcome["state"] == _PLACING and time.monotonic() < deadline:
-        time.sleep(_REPLAY_POLL_INTERVAL)
-        outcome = cache.get(key)
-    if outcome is not None and outcome["state"] == _PLACED:
-        order = Order.objects.select_related("payment").get(code=outcome["code"])
-        return redirect(_order_destination(order))
-    if outcome is not None and outcome["state"] == _FAILED:
-        _form_error(buyer_form, quantities_form, outcome)
-        return None
-    # Still placing after the wait (Xendit is very slow), or the cache lost the entry.
-    buyer_form.add_error(
-        None,
-        _(
-            "Your order is still being placed. Reload this page in a minute (sending the form again is safe: "
-            "it places no second order) to continue to payment."
-        ),
-    )
+def _checkout_replay(outcome: FormOutcome, buyer_form: BuyerForm, quantities_form: QuantitiesForm):
+    """A form submitted again after the first submission finished: its answer."""
+    if outcome.order is not None:
+        return redirect(_order_destination(outcome.order))
+    _form_error(buyer_form, quantities_form, outcome.error)
     return None
+
+
+@require_GET
+def checkout_placing(request, slug: str, token: str):
+    """Where a form sent again while the first submission is still placing its order
+    waits: this page reloads itself every second until that order exists, then leads to
+    its payment, as the first submission's answer would have."""
+    event = get_object_or_404(Event, slug=slug)
+    key = checkout_token_key(token)
+    if key is None:
+        raise Http404
+    try:
+        outcome = submission_find(key=key, fingerprint=None)
+    except IdempotencyInFlight:
+        outcome = _PLACING
+    if outcome is not _PLACING and outcome is not None and outcome.order is not None:
+        return redirect(_order_destination(outcome.order))
+    context = {"event": event, "placing": outcome is _PLACING, "message": None}
+    if outcome is None:
+        # No outcome: the first submission's worker died, or the token was never used here.
+        context["message"] = _(
+            "Your order could not be finished, and nothing is to be paid. Please go back to the event and order again."
+        )
+    elif outcome is not _PLACING:
+        context["message"] = _refusal_message(outcome.error)
+    response = render(request, "orders/checkout_placing.html", context, status=202 if outcome is _PLACING else 200)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _order_destination(order: Order) -> str:
@@ -339,6 +369,11 @@ def _form_error(buyer_form: BuyerForm, quantities_form: QuantitiesForm, outcome:
                 placed = True
         if placed:
             return
+    buyer_form.add_error(None, _refusal_message(outcome))
+
+
+def _refusal_message(error: dict) -> str:
+    """A refusal in words for the buyer, where there is no field to show it on."""
     messages = {
         "payment_gateway_unavailable": _(
             "We could not reach the payment service. Nothing was charged and no seats are held; "
@@ -346,8 +381,10 @@ def _form_error(buyer_form: BuyerForm, quantities_form: QuantitiesForm, outcome:
         ),
         "order_cancelled": _("This order was cancelled while it was being placed. Nothing is to be paid."),
         "quantity_limit": _("You chose more tickets of one kind than one order may hold."),
+        "sold_out": _("The tickets you chose are no longer available in that number."),
+        "not_on_sale": _("The tickets you chose are no longer available in that number."),
     }
     # Other refusals (a voucher's, a per-buyer limit) carry their own message; only an
     # unexpected failure has none.
-    fallback = outcome.get("message") or _("Something went wrong placing your order. Please try again.")
-    buyer_form.add_error(None, messages.get(code, fallback))
+    fallback = error.get("message") or _("Something went wrong placing your order. Please try again.")
+    return messages.get(error.get("code", ""), fallback)

@@ -12,6 +12,7 @@ from tickets import views as ticket_views
 urlpatterns = [
     path("", ticket_views.home, name="home"),
     path("events/<slug:slug>/", order_views.event_checkout, name="event-checkout"),
+    path("events/<slug:slug>/placing/<str:token>/", order_views.checkout_placing, name="checkout-placing"),
     path("orders/<str:code>/", order_pages.order_lookup, name="order-lookup"),
     path("orders/<str:code>/<str:secret>/", order_pages.order_detail, name="order-detail"),
     path(

@@ -74,11 +74,15 @@ def test_the_same_form_sent_twice_places_one_order_and_both_go_to_its_invoice(xe
     assert ticket.held == 2
 
 
-def test_a_double_click_waits_for_the_first_submission_and_ends_on_its_invoice(xendit_simulator, client, ticket):
+def test_a_double_click_is_answered_at_once_and_its_page_ends_on_the_first_submissions_invoice(
+    xendit_simulator, client, ticket
+):
     # The first POST is still waiting for Xendit when the second arrives: the browser shows
-    # the second one's answer, which must be the first one's invoice, not a second order.
+    # the second one's answer, which must lead to the first one's invoice, not a second
+    # order. The second is not held until the first is done: it is sent at once to a page
+    # that reloads itself, and that page goes on to the invoice once there is one.
     token = rendered_token(client)
-    xendit_simulator.inject_fault("create", "delay", seconds=1.0)
+    xendit_simulator.inject_fault("create", "delay", seconds=3.0)
     responses = {}
 
     def submit(name: str):
@@ -95,12 +99,22 @@ def test_a_double_click_waits_for_the_first_submission_and_ends_on_its_invoice(x
     # The second click lands while the first is inside Xendit's create (held by the fault).
     wait_until(create_reached_the_simulator)
     submit("second")
+    waiting = client.get(responses["second"]["Location"])
+    assert first.is_alive(), "the second click was answered only after the first was done"
     first.join(30)
     assert not first.is_alive()
 
     order = Order.objects.select_related("payment").get()
-    assert [responses[name].status_code for name in ("first", "second")] == [302, 302]
-    assert responses["first"]["Location"] == responses["second"]["Location"] == order.payment.invoice_url
+    assert responses["second"].status_code == 302
+    assert responses["second"]["Location"].startswith("/events/tedxtwice/placing/")
+    assert waiting.status_code == 202
+    page = waiting.content.decode()
+    assert '<meta http-equiv="refresh" content="1">' in page and "Pesanan Anda sedang dibuat" in page
+    assert waiting["Cache-Control"] == "no-store"
+    # The page's next look, now that the first submission is done.
+    again = client.get(responses["second"]["Location"])
+    assert (again.status_code, again["Location"]) == (302, order.payment.invoice_url)
+    assert responses["first"].status_code == 302 and responses["first"]["Location"] == order.payment.invoice_url
     assert SimulatedInvoice.objects.filter(external_id=order.code).count() == 1
 
 

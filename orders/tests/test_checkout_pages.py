@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from orders.form_submissions import CHECKOUT_TOKEN_SIGNER
 from orders.models import Order
-from orders.views import CHECKOUT_TOKEN_SIGNER
 from tickets.models import Ticket
 from tickets.tests.factories import EventFactory, TicketFactory
 

@@ -8,11 +8,11 @@ from django.core.cache import cache
 from django.db.models import Sum
 from django.utils import timezone
 
+from orders.form_submissions import CHECKOUT_TOKEN_SIGNER
 from orders.holds import HoldLimitReached, HoldRequest, hold_claim
 from orders.models import Order, OrderItem, OrderStatus
 from orders.tests.conftest import assert_error, buyer_fields, order_body
 from orders.tests.factories import OrderFactory, OrderItemFactory
-from orders.views import CHECKOUT_TOKEN_SIGNER
 from tickets.tests.factories import TicketFactory
 
 ATTACKER = "198.51.100.66"

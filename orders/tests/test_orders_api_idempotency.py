@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from orders.models import Order
 from orders.tests.conftest import assert_error, order_body
-from tedxpay.core.idempotency import idempotency_claim, idempotency_key_purge, request_fingerprint
+from tedxpay.core.idempotency import api_key_scope, idempotency_claim, idempotency_key_purge, request_fingerprint
 from tedxpay.core.models import IdempotencyKey
 from tedxpay.core.services import api_key_create
 from tickets.tests.factories import TicketFactory
@@ -66,7 +66,7 @@ def test_a_request_in_flight_makes_the_second_a_409(orders_api, api_key, ticket)
     body = order_body((ticket, 1))
     # What the first request did on arrival, before starting its work.
     fingerprint = request_fingerprint(method="POST", path="/api/orders", data=body)
-    idempotency_claim(api_key=api_key[0], key="busy-1", fingerprint=fingerprint)
+    idempotency_claim(scope=api_key_scope(api_key[0].pk), key="busy-1", fingerprint=fingerprint)
 
     response = orders_api.post(body, idempotency_key="busy-1")
 
@@ -134,7 +134,7 @@ def test_a_gateway_failure_frees_the_key_for_a_retry(orders_api, xendit_simulato
 def test_a_request_abandoned_in_flight_is_taken_over(orders_api, api_key, xendit_simulator, ticket, settings):
     body = order_body((ticket, 1))
     fingerprint = request_fingerprint(method="POST", path="/api/orders", data=body)
-    record, _ = idempotency_claim(api_key=api_key[0], key="orphan", fingerprint=fingerprint)
+    record, _ = idempotency_claim(scope=api_key_scope(api_key[0].pk), key="orphan", fingerprint=fingerprint)
     # Its worker died long ago.
     past = timezone.now() - settings.IDEMPOTENCY_IN_FLIGHT_TIMEOUT - timedelta(seconds=1)
     IdempotencyKey.objects.filter(pk=record.pk).update(created_at=past)

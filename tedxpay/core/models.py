@@ -51,16 +51,21 @@ class ApiKey(models.Model):
 
 
 class IdempotencyKey(models.Model):
-    """One `Idempotency-Key` of one API key (docs/api.md, "Idempotency"), see tedxpay/core/idempotency.py.
+    """One idempotency key, see tedxpay/core/idempotency.py: the API's `Idempotency-Key`
+    header (docs/api.md, "Idempotency") and the checkout form's one-time token
+    (docs/buyer-pages.md, "Sent twice") are the same mechanism.
 
-    The row is inserted before the work starts; the unique (api_key, key) pair is what makes
-    a concurrent second request see "in flight" instead of doing the work twice, across
-    processes. `response_status` stays null while the first request runs.
+    `scope` says whose key it is: `api-key:<id>` for an API client, `checkout-form` for the
+    checkout's tokens. Keys are unique per scope, so two clients, or a client and the form,
+    may pick the same key without meeting. The row is inserted before the work starts; the
+    unique (scope, key) pair is what makes a concurrent second request see "in flight"
+    instead of doing the work twice, across processes. `response_status` stays null while
+    the first request runs.
     """
 
-    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="idempotency_keys")
+    scope = models.CharField(max_length=40, help_text="Whose key: api-key:<id> or checkout-form.")
     key = models.CharField(max_length=255)
-    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and JSON body.")
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and body.")
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
     response_body = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(db_index=True)
@@ -68,8 +73,8 @@ class IdempotencyKey(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["api_key", "key"], name="idempotency_key_once_per_api_key"),
+            models.UniqueConstraint(fields=["scope", "key"], name="idempotency_key_once_per_scope"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.key} ({self.response_status or 'in flight'})"
+        return f"{self.scope} {self.key} ({self.response_status or 'in flight'})"

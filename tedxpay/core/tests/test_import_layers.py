@@ -38,6 +38,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "*.apis",
             "*.views",
             "orders.order_pages",
+            # The checkout form's one-time token as an idempotency key (the page's own helper).
+            "orders.form_submissions",
             "*.urls",
             "*.forms",
             "*.serializers",
