@@ -1,6 +1,7 @@
 """Idempotency-Key on POST /api/orders (docs/api.md, "Idempotency", tedxpay/core/idempotency.py)."""
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -8,11 +9,19 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from orders.form_submissions import checkout_token_key
 from orders.models import Order
-from orders.tests.conftest import assert_error, order_body
-from tedxpay.core.idempotency import api_key_scope, idempotency_claim, idempotency_key_purge, request_fingerprint
+from orders.tests.conftest import OrdersApi, assert_error, buyer_fields, order_body
+from tedxpay.core.idempotency import (
+    CHECKOUT_FORM_SCOPE,
+    api_key_scope,
+    idempotency_claim,
+    idempotency_key_purge,
+    request_fingerprint,
+)
 from tedxpay.core.models import IdempotencyKey
 from tedxpay.core.services import api_key_create
+from tedxpay.core.tests.concurrency import run_together
 from tickets.tests.factories import TicketFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -100,6 +109,63 @@ def test_concurrent_duplicates_one_order_and_a_409(orders_api, api_key, xendit_s
     assert Order.objects.count() == 1
     third = orders_api.post(body, idempotency_key="twin")
     assert third.status_code == 201 and third.json() == answers["first"].json()
+
+
+@pytest.mark.mysql
+def test_many_concurrent_copies_place_one_order_and_the_others_hear_at_once(
+    orders_api, api_key, xendit_simulator, ticket
+):
+    # Twelve requests with one key at the same moment, two of them with another body. The
+    # one that claims the key is held 2 s in Xendit's create; every other one is answered
+    # at once (409 in flight, or 422 for the other body), without waiting for it.
+    xendit_simulator.inject_fault("create", "delay", seconds=2.0)
+    same, other = order_body((ticket, 1)), order_body((ticket, 2))
+
+    def send(body: dict):
+        def post():
+            started = time.monotonic()
+            response = OrdersApi(Client(), api_key[1]).post(body, idempotency_key="crowd")
+            return body, response, time.monotonic() - started
+
+        return post
+
+    results = run_together(*[send(same) for _ in range(10)], *[send(other) for _ in range(2)])
+
+    assert not [result for result in results if isinstance(result, Exception)]
+    created = [result for result in results if result[1].status_code == 201]
+    assert len(created) == 1
+    winner_body, winner, winner_seconds = created[0]
+    assert winner_seconds >= 2.0
+    for body, response, seconds in results:
+        if response is winner:
+            continue
+        if body == winner_body:
+            assert_error(response, 409, "idempotency_in_flight")
+        else:
+            assert_error(response, 422, "idempotency_conflict")
+        assert seconds < 2.0, "a duplicate waited for the first request"
+    assert Order.objects.count() == 1
+    ticket.refresh_from_db()
+    assert ticket.held == winner_body["items"][0]["quantity"]
+    replay = orders_api.post(winner_body, idempotency_key="crowd")
+    assert replay.status_code == 201 and replay.json() == winner.json() and replay["Idempotent-Replayed"] == "true"
+
+
+def test_a_client_key_never_meets_a_checkout_forms_token(orders_api, api_key, xendit_simulator, client, ticket):
+    # The checkout's form tokens are keys of the same table, in a scope of their own: a
+    # client that happens to send one as its Idempotency-Key gets its own order.
+    token = client.get(f"/events/{ticket.event.slug}/").context["checkout_token"]
+    form = {f"quantity_{ticket.pk}": "1", **buyer_fields(), "confirmed": "1", "checkout_token": token}
+    assert client.post(f"/events/{ticket.event.slug}/", form).status_code == 302
+
+    response = orders_api.post(order_body((ticket, 1)), idempotency_key=checkout_token_key(token))
+
+    assert response.status_code == 201 and not response.has_header("Idempotent-Replayed")
+    assert Order.objects.count() == 2
+    assert set(IdempotencyKey.objects.values_list("scope", flat=True)) == {
+        CHECKOUT_FORM_SCOPE,
+        api_key_scope(api_key[0].pk),
+    }
 
 
 def test_a_client_error_is_replayed(orders_api, xendit_simulator):
