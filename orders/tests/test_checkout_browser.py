@@ -2,11 +2,15 @@
 Debian's Chromium, and sees the paid order page with one QR code per seat."""
 
 import re
+import threading
 
 import pytest
+from django.db import connection
+from django.test import Client
 from playwright.sync_api import expect
 
 from orders.models import Order, OrderStatus
+from orders.tests.test_checkout_double_submit import create_reached_the_simulator, wait_until
 from payments.models import PaymentStatus
 from tickets.tests.factories import TicketFactory
 
@@ -68,3 +72,40 @@ def test_letting_the_invoice_expire_shows_the_expired_order(page, live_server, x
     expect(page.locator("#order-status")).to_have_text("Kedaluwarsa")
     ticket.refresh_from_db()
     assert ticket.held == 0
+
+
+def test_sent_again_while_the_first_is_placing_waits_on_a_page_that_moves_on_to_the_first_invoice(
+    page, live_server, xendit_simulator
+):
+    # The same rendering of the form sent twice, the first still waiting for Xendit (another
+    # tab of the restored page, a reload): the browser's submission is answered at once with
+    # a page that reloads itself (no script: the CSP allows none inline) and lands on the
+    # first submission's invoice once it exists. One order.
+    ticket = TicketFactory(event__slug="tedxtwin", event__name="TEDxTwin", quota=10)
+    page.goto(f"{live_server.url}/events/tedxtwin/")
+    page.select_option(f"select[name=quantity_{ticket.pk}]", "1")
+    page.fill("#id_full_name", "Siti Rahma")
+    page.fill("#id_email", "siti@example.com")
+    page.fill("#id_phone", "0812-3456-7890")
+    # What the click will send, read from the form (its script has set the `confirmed` flag).
+    fields: dict[str, list[str]] = {}
+    for name, value in page.evaluate("() => [...new FormData(document.getElementById('checkout')).entries()]"):
+        fields.setdefault(name, []).append(value)
+    xendit_simulator.inject_fault("create", "delay", seconds=3.0)
+
+    def first_submission():
+        try:
+            Client().post("/events/tedxtwin/", fields)
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=first_submission)
+    first.start()
+    wait_until(create_reached_the_simulator)
+    page.click("#buy")
+
+    expect(page.locator("#placing")).to_contain_text("Pesanan Anda sedang dibuat")
+    expect(page).to_have_url(re.compile(r"/_xendit/web/"), timeout=15_000)
+    first.join(30)
+    order = Order.objects.select_related("payment").get()
+    assert page.url == order.payment.invoice_url

@@ -35,8 +35,9 @@
     updateTotal();
   }
 
-  // A second click would only wait for the first submission's answer (the server places
-  // one order per form); a disabled button says at once that it is on its way.
+  // A second click would only lead to the first submission's order (the server places one
+  // order per form, orders/form_submissions.py); a disabled button says at once that it is
+  // on its way.
   var button = document.getElementById("buy");
   if (button) {
     var label = button.textContent;
