@@ -42,8 +42,6 @@ EDIT_FIELD = "edit"
 _REVIEW = object()
 # The form was already sent with other choices: shown again, refused (409).
 _CONFLICT = object()
-# The first submission of a form is still placing its order.
-_PLACING = object()
 
 
 def _phase_rows(event: Event, quantities_form: QuantitiesForm, applied: AppliedVoucher | None, data=None) -> list[dict]:
@@ -210,10 +208,8 @@ def _checkout_submit(request, event: Event, buyer_form: BuyerForm, quantities_fo
             # Before validating: after the first submission took the last seats, the same
             # quantities are no longer offered, yet the answer is still the first one's order.
             earlier = submission_find(key=key, fingerprint=fingerprint)
-        except IdempotencyInFlight:
-            return _still_placing(event, request)
-        except IdempotencyConflict:
-            return _sent_with_other_choices(buyer_form)
+        except (IdempotencyInFlight, IdempotencyConflict) as twin:
+            return _answer_to_a_twin(twin, event, request, buyer_form)
         if earlier is not None:
             return _checkout_replay(earlier, buyer_form, quantities_form)
     # Both validated, always: every problem is shown in one round.
@@ -230,10 +226,8 @@ def _checkout_submit(request, event: Event, buyer_form: BuyerForm, quantities_fo
         # The row is written before the order is placed: a twin arriving from now on, in any
         # worker, finds it.
         record, earlier = submission_claim(key=key, fingerprint=fingerprint)
-    except IdempotencyInFlight:
-        return _still_placing(event, request)
-    except IdempotencyConflict:
-        return _sent_with_other_choices(buyer_form)
+    except (IdempotencyInFlight, IdempotencyConflict) as twin:
+        return _answer_to_a_twin(twin, event, request, buyer_form)
     if earlier is not None:
         return _checkout_replay(earlier, buyer_form, quantities_form)
     hold = checkout_hold_request(
@@ -275,18 +269,15 @@ def _checkout_submit(request, event: Event, buyer_form: BuyerForm, quantities_fo
     return redirect(_order_destination(order))
 
 
-def _still_placing(event: Event, request):
-    # The same form is being placed by a request that arrived a moment earlier. Waiting for
-    # it here would hold this worker thread for as long as Xendit takes (up to ≈ 39 s); the
-    # buyer's browser waits instead, on a page that looks again every second.
-    token = request.POST.get(CHECKOUT_TOKEN_FIELD, "")
-    return redirect("checkout-placing", slug=event.slug, token=token)
-
-
-def _sent_with_other_choices(buyer_form: BuyerForm):
-    # This rendering of the form was already sent with other choices (back, changed,
-    # resubmitted): the token stands for that first request only. The form comes back, as
-    # now filled in, with a new token, so sending it again is a deliberate new order.
+def _answer_to_a_twin(twin: ApplicationError, event: Event, request, buyer_form: BuyerForm):
+    if isinstance(twin, IdempotencyInFlight):
+        # The same form is being placed by a request that arrived a moment earlier. Waiting
+        # for it here would hold this thread for as long as Xendit takes (up to ≈ 39 s); the
+        # buyer's browser waits instead, on a page that looks again every second.
+        return redirect("checkout-placing", slug=event.slug, token=request.POST[CHECKOUT_TOKEN_FIELD])
+    # This rendering of the form was already sent with other choices (back, changed, sent
+    # again): the token stands for that first request only. The form comes back, as now
+    # filled in, with a new token, so sending it again is a deliberate new order.
     buyer_form.add_error(
         None,
         _(
@@ -324,18 +315,23 @@ def checkout_placing(request, slug: str, token: str):
     try:
         outcome = submission_find(key=key, fingerprint=None)
     except IdempotencyInFlight:
-        outcome = _PLACING
-    if outcome is not _PLACING and outcome is not None and outcome.order is not None:
-        return redirect(_order_destination(outcome.order))
-    context = {"event": event, "placing": outcome is _PLACING, "message": None}
+        return _placing_page(request, event, message=None)
     if outcome is None:
-        # No outcome: the first submission's worker died, or the token was never used here.
-        context["message"] = _(
+        # No outcome: the first submission's worker died, or the token was never sent.
+        message = _(
             "Your order could not be finished, and nothing is to be paid. Please go back to the event and order again."
         )
-    elif outcome is not _PLACING:
-        context["message"] = _refusal_message(outcome.error)
-    response = render(request, "orders/checkout_placing.html", context, status=202 if outcome is _PLACING else 200)
+    elif outcome.order is not None:
+        return redirect(_order_destination(outcome.order))
+    else:
+        message = _refusal_message(outcome.error)
+    return _placing_page(request, event, message=message)
+
+
+def _placing_page(request, event: Event, *, message: str | None):
+    """Still placing (no message: 202, reloads itself) or over without an order (why)."""
+    context = {"event": event, "placing": message is None, "message": message}
+    response = render(request, "orders/checkout_placing.html", context, status=202 if message is None else 200)
     response["Cache-Control"] = "no-store"
     return response
 

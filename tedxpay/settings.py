@@ -283,8 +283,9 @@ API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=64 * 1024)
 # the other processes within these seconds. 0 reads the database every time.
 API_KEY_CACHE_SECONDS = env.float("API_KEY_CACHE_SECONDS", default=5)
 TICKET_CACHE_SECONDS = env.float("TICKET_CACHE_SECONDS", default=5)
-# Idempotency-Key on POST /api/orders (tedxpay/core/idempotency.py): how long a key's
-# response is kept for replay, and after how long a request still "in flight" is presumed
+# Idempotency keys (tedxpay/core/idempotency.py): the Idempotency-Key of POST /api/orders
+# and the checkout form's one-time token. How long a key's outcome is kept for replay (and
+# a checkout form stays valid), and after how long a request still "in flight" is presumed
 # dead (its worker crashed) so that a retry may take the key over. The second must exceed
 # the slowest order placement: DB + Xendit create (connect + read timeouts) + one look-up.
 IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
