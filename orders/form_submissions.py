@@ -14,7 +14,7 @@ What a token's row answers with (`FormOutcome`):
 - the refusal (sold out, a voucher's, the gateway's: every `ApplicationError`): shown again
   on the form, which comes back with a new token for a deliberate new attempt;
 - nothing yet: the first submission is still placing the order. The repeat is told so at
-  once and sent to a page that reloads itself until the outcome is there
+  once and sent to a page that asks again every second until the outcome is there
   (orders/views.py::checkout_placing): no request thread waits for another.
 """
 

@@ -306,8 +306,9 @@ def _checkout_replay(outcome: FormOutcome, buyer_form: BuyerForm, quantities_for
 @require_GET
 def checkout_placing(request, slug: str, token: str):
     """Where a form sent again while the first submission is still placing its order
-    waits: this page reloads itself every second until that order exists, then leads to
-    its payment, as the first submission's answer would have."""
+    waits: this page asks again every second (static/js/checkout-placing.js, or a
+    <noscript> refresh) until that order exists, then leads to its payment, as the first
+    submission's answer would have."""
     event = get_object_or_404(Event, slug=slug)
     key = checkout_token_key(token)
     if key is None:
@@ -329,7 +330,7 @@ def checkout_placing(request, slug: str, token: str):
 
 
 def _placing_page(request, event: Event, *, message: str | None):
-    """Still placing (no message: 202, reloads itself) or over without an order (why)."""
+    """Still placing (no message: 202, asks again) or over without an order (why)."""
     context = {"event": event, "placing": message is None, "message": message}
     response = render(request, "orders/checkout_placing.html", context, status=202 if message is None else 200)
     response["Cache-Control"] = "no-store"

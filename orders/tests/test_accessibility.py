@@ -7,8 +7,10 @@ import pytest
 from django.utils import timezone
 
 from notifications.tests.conftest import make_order
+from orders.form_submissions import checkout_token_key, submission_claim, submission_refused
 from orders.models import EventSource
 from orders.services import order_mark_paid
+from tedxpay.core.errors import ApplicationError
 from tickets.tests.factories import TicketFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -51,3 +53,16 @@ def test_order_pages_and_find_my_tickets(page, live_server):
     for path in (order.get_absolute_url(), order.get_public_url(), "/find-my-tickets/", "/"):
         page.goto(f"{live_server.url}{path}")
         assert serious_violations(page) == [], path
+
+
+def test_the_page_a_form_sent_twice_waits_on(page, live_server, client):
+    # orders/views.py::checkout_placing: still placing, then refused (the reason, the way back).
+    TicketFactory(event__slug="tedxwait")
+    token = client.get("/events/tedxwait/").context["checkout_token"]
+    record, _ = submission_claim(key=checkout_token_key(token), fingerprint="the first submission")
+    page.goto(f"{live_server.url}/events/tedxwait/placing/{token}/")
+    assert serious_violations(page) == []
+    submission_refused(record=record, error=ApplicationError("Sold out.", code="sold_out", status_code=409))
+    page.goto(f"{live_server.url}/events/tedxwait/placing/{token}/")
+    page.wait_for_selector("[role=alert]")
+    assert serious_violations(page) == []

@@ -9,9 +9,11 @@ from django.db import connection
 from django.test import Client
 from playwright.sync_api import expect
 
+from notifications.tests.conftest import make_order
+from orders.form_submissions import checkout_token_key, submission_claim, submission_placed
 from orders.models import Order, OrderStatus
 from orders.tests.test_checkout_double_submit import create_reached_the_simulator, wait_until
-from payments.models import PaymentStatus
+from payments.models import Payment, PaymentStatus
 from tickets.tests.factories import TicketFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -82,6 +84,12 @@ def test_sent_again_while_the_first_is_placing_waits_on_a_page_that_moves_on_to_
     # a page that reloads itself (no script: the CSP allows none inline) and lands on the
     # first submission's invoice once it exists. One order.
     ticket = TicketFactory(event__slug="tedxtwin", event__name="TEDxTwin", quota=10)
+    # The waiting page's script runs under the Content-Security-Policy, without an error.
+    problems: list[str] = []
+    page.on(
+        "console", lambda message: problems.append(message.text) if "Content Security Policy" in message.text else None
+    )
+    page.on("pageerror", lambda error: problems.append(str(error)))
     page.goto(f"{live_server.url}/events/tedxtwin/")
     page.select_option(f"select[name=quantity_{ticket.pk}]", "1")
     page.fill("#id_full_name", "Siti Rahma")
@@ -109,3 +117,23 @@ def test_sent_again_while_the_first_is_placing_waits_on_a_page_that_moves_on_to_
     first.join(30)
     order = Order.objects.select_related("payment").get()
     assert page.url == order.payment.invoice_url
+    assert problems == []
+
+
+def test_without_javascript_the_waiting_page_moves_on_by_itself_too(browser, live_server, client):
+    # No script: the page's <noscript> refresh asks again until the order exists.
+    TicketFactory(event__slug="tedxtwin", event__name="TEDxTwin", quota=10)
+    token = client.get("/events/tedxtwin/").context["checkout_token"]
+    record, _ = submission_claim(key=checkout_token_key(token), fingerprint="the first submission")
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/events/tedxtwin/placing/{token}/")
+    expect(page.locator("#placing")).to_contain_text("Pesanan Anda sedang dibuat")
+
+    # The first submission's order, here one whose invoice is not there yet: its own page.
+    order = make_order(language="id")
+    Payment.objects.filter(order=order).update(invoice_url="")
+    submission_placed(record=record, order=order)
+
+    expect(page).to_have_url(re.compile(re.escape(order.get_absolute_url()) + "$"), timeout=10_000)
+    context.close()
