@@ -23,6 +23,14 @@ wait_for() {  # wait_for SECONDS COMMAND...
   done
 }
 
+wait_for_alive() {  # wait_for_alive SECONDS PID COMMAND...: as wait_for, giving up when PID exits
+  local deadline=$((SECONDS + $1)) pid=$2; shift 2
+  until "$@" >/dev/null 2>&1; do
+    if [ $SECONDS -ge $deadline ] || ! kill -0 "$pid" 2>/dev/null; then return 1; fi
+    sleep 0.2
+  done
+}
+
 stop_pidfile() {
   local pidfile=$1 pid
   [ -f "$pidfile" ] || return 0
@@ -44,14 +52,26 @@ start() {
     mariadb-install-db --no-defaults --user="$(id -un)" --datadir="$dir/mariadb" \
       --auth-root-authentication-method=normal --skip-test-db >"$dir/mariadb-install.log" 2>&1
   fi
-  mariadbd --no-defaults --user="$(id -un)" --datadir="$dir/mariadb" --socket="$dir/mysqld.sock" \
-    --port="$db_port" --bind-address=127.0.0.1 --pid-file="$dir/mysqld.pid" \
-    --log-error="$dir/mariadb-error.log" --character-set-server=utf8mb4 \
-    --collation-server=utf8mb4_unicode_ci --innodb-buffer-pool-size=256M \
-    --innodb-flush-log-at-trx-commit=2 --max-connections=300 >/dev/null 2>&1 &
-  if ! wait_for 60 mariadb-admin --no-defaults --socket="$dir/mysqld.sock" -uroot ping; then
+  # A free port can be taken by someone else between picking and binding (several suites
+  # on one machine): then MariaDB exits with "Address already in use", and we try another.
+  local attempt
+  for attempt in 1 2 3; do
+    : >"$dir/mariadb-error.log"
+    mariadbd --no-defaults --user="$(id -un)" --datadir="$dir/mariadb" --socket="$dir/mysqld.sock" \
+      --port="$db_port" --bind-address=127.0.0.1 --pid-file="$dir/mysqld.pid" \
+      --log-error="$dir/mariadb-error.log" --character-set-server=utf8mb4 \
+      --collation-server=utf8mb4_unicode_ci --innodb-buffer-pool-size=256M \
+      --innodb-flush-log-at-trx-commit=2 --max-connections=300 >/dev/null 2>&1 &
+    local mariadb_pid=$!
+    if wait_for_alive 60 "$mariadb_pid" mariadb-admin --no-defaults --socket="$dir/mysqld.sock" -uroot ping; then
+      break
+    fi
+    if [ -z "${TEDXPAY_DB_PORT:-}" ] && [ "$attempt" -lt 3 ] && grep -q "Address already in use" "$dir/mariadb-error.log"; then
+      db_port=$(free_port)
+      continue
+    fi
     echo "MariaDB did not start; its log:" >&2; tail -30 "$dir/mariadb-error.log" >&2; exit 1
-  fi
+  done
   # The test user may create any database: pytest-django makes test_<name>, and each
   # developer or helper may use a name of its own on a shared instance.
   mariadb --no-defaults --socket="$dir/mysqld.sock" -uroot <<'SQL'
@@ -71,11 +91,19 @@ SQL
     mariadb-tzinfo-to-sql /usr/share/zoneinfo 2>/dev/null | mariadb --no-defaults --socket="$dir/mysqld.sock" -uroot mysql
   fi
 
-  redis-server --bind 127.0.0.1 --port "$redis_port" --daemonize yes --pidfile "$dir/redis.pid" \
-    --dir "$dir" --save '' --appendonly no --logfile "$dir/redis.log"
-  if ! wait_for 20 redis-cli -p "$redis_port" ping; then
+  for attempt in 1 2 3; do
+    : >"$dir/redis.log"
+    redis-server --bind 127.0.0.1 --port "$redis_port" --daemonize yes --pidfile "$dir/redis.pid" \
+      --dir "$dir" --save '' --appendonly no --logfile "$dir/redis.log"
+    if wait_for 20 redis-cli -p "$redis_port" ping; then
+      break
+    fi
+    if [ -z "${TEDXPAY_REDIS_PORT:-}" ] && [ "$attempt" -lt 3 ] && grep -q "Address already in use" "$dir/redis.log"; then
+      redis_port=$(free_port)
+      continue
+    fi
     echo "Redis did not start; its log:" >&2; tail -30 "$dir/redis.log" >&2; exit 1
-  fi
+  done
 
   cat >"$dir/env" <<ENV
 DATABASE_URL=mysql://tedxpay:tedxpay@127.0.0.1:$db_port/tedxpay
