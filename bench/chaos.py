@@ -436,7 +436,7 @@ def main() -> int:
             "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
             "ORDER_TTL_SECONDS": str(int(args.ttl)),
             "EXPIRY_SWEEP_INTERVAL_SECONDS": "5",
-            "RECONCILE_INTERVAL_SECONDS": "5",
+            "PAYMENTS_SWEEP_INTERVAL_SECONDS": "5",
             "NOTIFICATION_SWEEP_INTERVAL_SECONDS": "5",
             "DATABASE_CONN_MAX_AGE": "60",
             "LOG_LEVEL": "WARNING",

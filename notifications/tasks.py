@@ -65,8 +65,8 @@ def _seconds_until_claim_expires(notification: Notification) -> int:
 
 
 # Beat, every couple of minutes. No retry of its own: the next run does the same work.
-@shared_task(name="notifications.tasks.requeue_stalled_notifications")
-def requeue_stalled_notifications(limit: int = 200) -> int:
+@shared_task
+def notifications_requeue_stalled_task(limit: int = 200) -> int:
     """Queue the send again for emails whose task was lost (the broker was down when it was
     queued after the commit, or a claim was left by a dead sender)."""
     from notifications.services import notifications_requeue_stalled

@@ -157,9 +157,9 @@ def payment_record_gateway_status(*, payment_id: int, invoice: Invoice) -> Payme
     return payment
 
 
-def payment_note_asked(*, payment_id: int) -> None:
+def payment_mark_asked(*, payment_id: int) -> None:
     """Remember that Xendit was asked about this payment, even in vain (it failed or timed
-    out): the sweeps take the least recently asked first, so one invoice Xendit keeps
+    out): the sweep takes the least recently asked first, so one invoice Xendit keeps
     failing on does not take every pass's time budget while the others wait."""
     Payment.objects.filter(pk=payment_id).update(last_synced_at=timezone.now())
 

@@ -14,7 +14,7 @@ from django.test import Client
 from notifications.models import Notification
 from orders.checkout import invoices
 from orders.checkout.invoices import InvoiceResult, payment_reconcile
-from orders.checkout.sweeps import payments_reconcile
+from orders.checkout.sweeps import payments_sweep
 from orders.models import EventSource, Order, OrderEvent
 from orders.services import order_cancel, order_expire
 from payments.models import Payment
@@ -96,7 +96,7 @@ def test_a_callback_a_reconcile_and_the_sweep_reach_the_same_result_through_invo
         )
         assert post_callback(Client(), body).status_code == 200
         payment_reconcile(payment_id=by_reconcile.pk)
-        payments_reconcile()
+        payments_sweep()
 
     assert results[by_callback.pk] == [expected]
     assert results[by_reconcile.pk] == [expected]
