@@ -9,7 +9,6 @@ failure is logged, and `notifications_requeue_stalled` (beat) queues the row aga
 """
 
 import logging
-import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -102,14 +101,19 @@ def notification_send(*, notification_id: int) -> Notification:
     stay uncommitted, and on MariaDB row-locked, until that transaction ends.
 
     An "order expired" email whose order has been paid since (a late payment took its seats
-    back) is not sent: it becomes `obsolete`, for good. And a confirmation waits while an
-    "order expired" email of the same order is being sent (claimed before the payment), so
-    the buyer holding tickets gets the confirmation last, however retries interleave.
+    back) is not sent: it becomes `obsolete`, for good (normally already done by the
+    payment, `notifications_make_obsolete`; checked again here under the claim). A
+    confirmation whose order's "order expired" email is being sent right now (claimed before
+    the payment) is not sent yet: `NotificationDeferred`, and the task tries again later. So
+    the buyer holding tickets gets the confirmation last, however retries interleave, and
+    no worker sleeps waiting for it.
 
-    Raises `NotificationSendFailed` after recording the attempt (the task retries), and
-    `Notification.DoesNotExist` when the row is gone.
+    Raises `NotificationSendFailed` after recording the attempt (the task retries),
+    `NotificationDeferred` (nothing claimed), and `Notification.DoesNotExist` when the row
+    is gone.
     """
-    _wait_for_expired_email_in_flight(notification_id)
+    if _older_email_in_flight(notification_id):
+        raise NotificationDeferred()
     notification, claimed_at = _notification_claim(notification_id)
     if claimed_at is None:
         return notification  # sent already, obsolete, or another sender holds it
@@ -146,29 +150,51 @@ def notification_send(*, notification_id: int) -> Notification:
     return Notification.objects.get(pk=notification_id)
 
 
-# How long a confirmation waits for an "order expired" email of its order already being
-# sent: more than one send may take (EMAIL_TIMEOUT, 20 s by default).
-EXPIRED_EMAIL_WAIT = timedelta(seconds=30)
+class NotificationDeferred(Exception):
+    """An older email of the same order is being sent right now; this one waits its turn.
+    Nothing was claimed or counted: the task tries again a little later."""
 
 
-def _wait_for_expired_email_in_flight(notification_id: int) -> None:
-    """Before a confirmation is claimed: if the order's "order expired" email is being sent
-    right now (it was claimed while the order was still expired), let it finish first.
-    Ordering argument: the order is PAID (committed) before its confirmation is sent, and an
-    expired email claimed after that sees PAID under its claim and becomes obsolete; so the
-    only expired email that can still go out is one claimed before, visible here."""
+def _older_email_in_flight(notification_id: int) -> bool:
+    """A confirmation whose order's "order expired" email is being sent right now.
+
+    Ordering by design: the confirmation is queued in the transaction that pays the order,
+    and that transaction makes every unsent "order expired" email of the order obsolete
+    (`notifications_make_obsolete`); one claimed later finds the order PAID under its claim
+    and becomes obsolete too. So the only expired email that can still go out is one claimed
+    before the payment, and it is `sending` now: the confirmation goes after it. A claim
+    older than SEND_CLAIM_TIMEOUT belongs to a dead sender and holds nothing up."""
     notification = Notification.objects.filter(pk=notification_id).values("order_id", "kind").first()
     if notification is None or notification["kind"] != NotificationKind.ORDER_CONFIRMATION:
-        return
-    in_flight = Notification.objects.filter(
+        return False
+    return Notification.objects.filter(
         order_id=notification["order_id"],
         kind=NotificationKind.ORDER_EXPIRED,
         status=NotificationStatus.SENDING,
         claimed_at__gte=timezone.now() - SEND_CLAIM_TIMEOUT,
-    )
-    deadline = time.monotonic() + EXPIRED_EMAIL_WAIT.total_seconds()
-    while in_flight.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
+    ).exists()
+
+
+def notifications_make_obsolete(*, order: Order, source: str) -> int:
+    """The order was paid: its unsent "order expired" email (pending or failed) would only
+    mislead the buyer, and must not arrive after the confirmation. It becomes `obsolete`,
+    for good, with an audit row. Called in the transaction that pays the order, before the
+    confirmation is queued. Returns how many rows became obsolete."""
+    made = Notification.objects.filter(
+        order=order,
+        kind=NotificationKind.ORDER_EXPIRED,
+        status__in=[NotificationStatus.PENDING, NotificationStatus.FAILED],
+    ).update(status=NotificationStatus.OBSOLETE, claimed_at=None, updated_at=timezone.now())
+    if made:
+        what = _KIND_IN_AUDIT[NotificationKind.ORDER_EXPIRED]
+        order_event_record(
+            order=order,
+            from_status=order.status,
+            to_status=order.status,
+            source=source,
+            note=f"{what} not sent: the order is paid",
+        )
+    return made
 
 
 def _notification_obsolete_because(notification: Notification) -> str:

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from notifications.models import Notification, NotificationKind, NotificationStatus
-from notifications.services import notification_queue
+from notifications.services import notification_queue, notifications_make_obsolete
 from orders.audit import order_event_record
 from orders.buyers import buyer_contact_clean
 from orders.models import (
@@ -257,6 +257,9 @@ def order_mark_paid(*, order_id: int, paid_amount: int, paid_at: datetime, sourc
             note=f"paid {paid_amount} IDR, total {order.total} IDR",
         )
     issued_tickets_create(order=order)
+    # Before the confirmation is queued: an "order expired" email not sent yet never goes
+    # out after it (notifications/services.py, notification_send).
+    notifications_make_obsolete(order=order, source=source)
     notification_queue(order=order, kind=NotificationKind.ORDER_CONFIRMATION)
     return order
 
