@@ -3,14 +3,14 @@ import secrets
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
 
-from orders.models import NO_SEATS_REASONS, AttentionReason, OrderStatus
+from orders.models import NO_SEATS_REASONS, AttentionReason, OrderStatus, needs_attention_q
 
 
 class PaymentStatus(models.TextChoices):
     PENDING = "PENDING", "Pending"
     PAID = "PAID", "Paid"
     EXPIRED = "EXPIRED", "Expired"
-    FAILED = "FAILED", "Failed"
+    CANCELLED = "CANCELLED", "Cancelled (the order was cancelled)"
 
 
 class Payment(models.Model):
@@ -114,7 +114,7 @@ def refund_outstanding_sql() -> Case:
     Every branch is guarded so that no subtraction goes below zero: the amounts are
     UNSIGNED on MySQL, where a negative intermediate result is an error, not a number.
     """
-    flagged_paid = Q(status=PaymentStatus.PAID, order__needs_attention=True)
+    flagged_paid = Q(status=PaymentStatus.PAID) & needs_attention_q(prefix="order__")
     return Case(
         When(
             flagged_paid & Q(order__attention_reason__in=NO_SEATS_REASONS, paid_amount__gt=F("refunded_amount")),

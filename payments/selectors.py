@@ -33,7 +33,7 @@ def payments_to_sweep(
     with_invoice = Q(invoice_id__isnull=False) & (
         Q(status=PaymentStatus.PENDING)
         | (
-            Q(status__in=[PaymentStatus.EXPIRED, PaymentStatus.FAILED], order__expires_at__gte=now - late_window)
+            Q(status__in=[PaymentStatus.EXPIRED, PaymentStatus.CANCELLED], order__expires_at__gte=now - late_window)
             & ~Q(gateway_status=InvoiceStatus.EXPIRED)
         )
     )

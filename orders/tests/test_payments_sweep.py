@@ -335,7 +335,7 @@ def test_a_cancelled_orders_invoice_is_closed_too(placed_order, broker_down, xen
 
     assert xendit_simulator.invoice(payment.invoice_id)["status"] == InvoiceStatus.EXPIRED
     payment.refresh_from_db()
-    assert (payment.status, payment.gateway_status) == (PaymentStatus.FAILED, InvoiceStatus.EXPIRED)
+    assert (payment.status, payment.gateway_status) == (PaymentStatus.CANCELLED, InvoiceStatus.EXPIRED)
 
 
 def test_xendit_down_is_counted_and_the_next_run_closes_it(left_open, xendit_simulator):

@@ -49,7 +49,7 @@ def test_a_create_with_an_unknown_outcome_is_remembered(settings, xendit_simulat
     order, _invoice = place_with_a_create_that_times_out(settings, xendit_simulator)
 
     payment = order.payment
-    assert (order.status, payment.status, payment.invoice_id) == (OrderStatus.CANCELLED, PaymentStatus.FAILED, None)
+    assert (order.status, payment.status, payment.invoice_id) == (OrderStatus.CANCELLED, PaymentStatus.CANCELLED, None)
     assert payment.invoice_lookup_until == order.expires_at + UNKNOWN_INVOICE_LOOKUP_MARGIN
 
 
