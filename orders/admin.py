@@ -14,7 +14,7 @@ from checkin.admin import (
     current_checkins_prefetch,
     export_attendees_csv,
 )
-from notifications.admin import notification_status_badge
+from notifications.admin import notification_copy_label, notification_status_badge
 from notifications.models import Notification
 from orders.admin_actions import (
     buyer_contact_view,
@@ -272,9 +272,13 @@ class IssuedTicketInline(IssuedTicketColumns, ReadOnlyInline):
 
 class NotificationInline(ReadOnlyInline):
     model = Notification
-    fields = ["kind", "status_display", "to_email", "attempts", "sent_display", "last_error"]
+    fields = ["kind", "copy_display", "status_display", "to_email", "attempts", "sent_display", "last_error"]
     readonly_fields = fields
     verbose_name_plural = "emails"
+
+    @admin.display(description="copy")
+    def copy_display(self, notification):
+        return notification_copy_label(notification)
 
     @admin.display(description="status")
     def status_display(self, notification):

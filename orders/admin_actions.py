@@ -59,7 +59,7 @@ def resend_confirmation(model_admin, request, queryset):
     confirmations = {
         notification.order_id: notification
         for notification in Notification.objects.filter(
-            order__in=[order.pk for order in orders], kind=NotificationKind.ORDER_CONFIRMATION
+            order__in=[order.pk for order in orders], kind=NotificationKind.ORDER_CONFIRMATION, resend_of=None
         ).select_related("order")
     }
     to_send = []
