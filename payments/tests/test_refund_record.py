@@ -5,10 +5,12 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from orders.dashboard import sales_overview
 from orders.models import AttentionReason, EventSource, Order, OrderEvent, OrderStatus
 from orders.services import order_attention_resolve, order_cancel, order_expire, order_refund_record
 from orders.tests.test_admin_orders import pay
 from payments.models import Payment, PaymentStatus, refund_outstanding_sql
+from payments.refunds import RefundNotPossible, refund_request
 from payments.tests.conftest import order_with_payment
 from tedxpay.core.errors import Conflict, InvalidInput
 from tickets.tests.factories import TicketFactory
@@ -209,6 +211,41 @@ def test_the_sql_rule_for_what_is_still_owed_matches_the_python_one():
     for payment_id, outstanding in expected.items():
         payment = Payment.objects.select_related("order").get(pk=payment_id)
         assert payment.refund_outstanding == in_sql[payment_id] == outstanding, payment
+
+
+def test_the_dashboard_and_a_refund_of_what_is_owed_read_the_one_rule_alike():
+    """What is owed back is written once (`refund_owed_sql`). The dashboard sums it over
+    every payment in one query; the refund of what a flagged order is owed (`refund_request`
+    with `owed_only`, behind the order page's button) reads it for one payment under its
+    locks. Both give the same rupiah, payment by payment."""
+    no_seats = late_payment_without_seats()
+    partly = late_payment_without_seats("inv_late_partly_both")
+    record(partly, 100_000)
+    over = order_with_payment(quantity=1, price=350_000, invoice_id="inv_over_both")
+    pay(over, paid_amount=420_000)
+    under = order_with_payment(quantity=1, price=350_000, invoice_id="inv_under_both")
+    pay(under, paid_amount=300_000)
+    resolved = late_payment_without_seats("inv_late_resolved_both")
+    order_attention_resolve(order_id=resolved.order_id, note="refunded before tedxpay recorded refunds")
+
+    on_the_dashboard = {sales.event.pk: sales.to_refund for sales in sales_overview().events}
+
+    refunded_by_button = {}
+    for payment in (no_seats, partly, over, under, resolved):
+        try:
+            refund = refund_request(payment_id=payment.pk, amount=None, owed_only=True, requested_by="finance.sari")
+        except RefundNotPossible:
+            refunded_by_button[payment.order.event_id] = 0
+        else:
+            refunded_by_button[payment.order.event_id] = refund.amount
+    assert refunded_by_button == {
+        no_seats.order.event_id: 350_000,
+        partly.order.event_id: 250_000,
+        over.order.event_id: 70_000,
+        under.order.event_id: 0,
+        resolved.order.event_id: 0,
+    }
+    assert {event_id: on_the_dashboard.get(event_id, 0) for event_id in refunded_by_button} == refunded_by_button
 
 
 @pytest.mark.skipif(not connection.features.has_select_for_update, reason="row locks need MariaDB/MySQL")
