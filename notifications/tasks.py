@@ -96,8 +96,8 @@ def order_links_send_task(self, email: str, language: str, order_codes: list[str
 
 
 # Beat, every minute. No retry of its own: the next run does the same work.
-@shared_task(name="notifications.tasks.queue_payment_reminders")
-def queue_payment_reminders() -> int:
+@shared_task
+def payment_reminders_queue_task() -> int:
     from notifications.reminders import payment_reminders_queue
 
     return payment_reminders_queue()

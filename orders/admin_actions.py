@@ -26,7 +26,7 @@ from tedxpay.core.errors import InvalidInput
 
 
 @admin.action(
-    description="Cancel selected pending orders (seats back, invoice closed, buyer emailed)", permissions=["cancel"]
+    description="Cancel selected pending orders (seats back, invoice expired, buyer emailed)", permissions=["cancel"]
 )
 def cancel_orders(model_admin, request, queryset):
     report = ActionReport("Cancelled")

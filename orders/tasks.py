@@ -100,7 +100,7 @@ def refunds_resume_task() -> dict:
 # killed mid-run gives the message back (acks_late), and the resume sweep below restarts
 # a cancellation whose messages were all lost.
 @shared_task(acks_late=True, reject_on_worker_lost=True)
-def event_cancellation_task(cancellation_id: int) -> dict:
+def event_cancellation_run_task(cancellation_id: int) -> dict:
     from orders.checkout.event_cancellation import event_cancellation_continue, event_cancellation_run
 
     result = event_cancellation_run(cancellation_id=cancellation_id)

@@ -431,7 +431,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": PAYMENTS_SWEEP_INTERVAL_SECONDS * 0.9},
     },
     "send-payment-reminders": {
-        "task": "notifications.tasks.queue_payment_reminders",
+        "task": "notifications.tasks.payment_reminders_queue_task",
         "schedule": 60.0,
         "options": {"expires": 55},
     },
@@ -452,7 +452,7 @@ CELERY_BEAT_SCHEDULE = {
     # The day before, Jakarta time, at 01:00 WIB (18:00 UTC): every invoice of the day
     # beside our payments (reconciliation/services.py).
     "reconciliation-report-daily": {
-        "task": "reconciliation.tasks.reconciliation_report_daily",
+        "task": "reconciliation.tasks.reconciliation_report_create_task",
         "schedule": crontab(hour=18, minute=0),
         "options": {"expires": 3 * 3600},
     },

@@ -266,7 +266,7 @@ def order_place(
     if invoice is not None:
         # The order as placed, from memory: the rows were just written and the invoice
         # recorded on a payment that was PENDING at that moment (a cancel after it is
-        # someone else's, and closes the invoice itself). No read back: in a sale, that was
+        # someone else's, and expires the invoice itself). No read back: in a sale, that was
         # two queries and more CPU than the writes.
         payment.invoice_id, payment.invoice_url = invoice.id, invoice.invoice_url
         payment.gateway_status = invoice.status

@@ -44,7 +44,7 @@ def _chosen(invoices: list[Invoice]) -> Invoice:
 
 def invoice_find_unknown(*, payment_id: int, gateway: PaymentGateway | None = None) -> str:
     """Look the payment's invoice up by our code once. Returns "paid", "expired" (found and
-    closed), "not_found" (looked again later) or "given_up" (past the time any invoice it
+    expired at Xendit, or found expired), "not_found" (looked again later) or "given_up" (past the time any invoice it
     made could be paid). Raises GatewayError when Xendit cannot be asked."""
     gateway = gateway or get_gateway()
     payment = Payment.objects.get(pk=payment_id)
