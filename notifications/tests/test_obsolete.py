@@ -4,12 +4,15 @@ by design: the payment makes the unsent one `obsolete`, for good (and the send p
 again under its claim); a confirmation whose expired email is being sent right now waits
 its turn as a new task, without a worker sleeping."""
 
+import ast
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.core import mail
 from django.utils import timezone
 
+import notifications
 from notifications.models import Notification, NotificationKind, NotificationStatus
 from notifications.services import (
     NotificationDeferred,
@@ -170,3 +173,20 @@ def test_an_expired_email_sent_before_the_late_payment_is_not_resent_after_it():
 
     assert mail.outbox == []
     assert Notification.objects.get(pk=expired.pk).status == NotificationStatus.SENT
+
+
+def test_no_email_code_sleeps_waiting_for_another_email():
+    """The order of two emails is kept by design (above), never by a worker that polls and
+    sleeps: no module of the notifications app calls sleep (read from the source)."""
+    package = Path(notifications.__file__).parent
+    sleeping = []
+    for path in sorted(package.rglob("*.py")):
+        if "tests" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call):
+                name = getattr(node.func, "attr", None) or getattr(node.func, "id", None)
+                if name == "sleep":
+                    sleeping.append(f"{path.name}:{node.lineno}")
+
+    assert sleeping == []
