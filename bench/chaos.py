@@ -335,7 +335,7 @@ def discrepancies(mail_dir: Path, ticket_ids: list[int]) -> dict[str, list]:
         notifications__kind=NotificationKind.ORDER_CONFIRMATION, notifications__status=NotificationStatus.SENT
     ):
         problems["missing emails"].append(f"no confirmation for PAID {order.code}")
-    for order in Order.objects.filter(needs_attention=True, attention_reason__in=NO_SEATS_REASONS).exclude(
+    for order in Order.objects.filter(attention_reason__in=NO_SEATS_REASONS).exclude(
         notifications__kind=NotificationKind.PAID_AFTER_EXPIRY, notifications__status=NotificationStatus.SENT
     ):
         problems["missing emails"].append(f"no paid-after-expiry email for {order.code}")
@@ -436,7 +436,7 @@ def main() -> int:
             "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
             "ORDER_TTL_SECONDS": str(int(args.ttl)),
             "EXPIRY_SWEEP_INTERVAL_SECONDS": "5",
-            "RECONCILE_INTERVAL_SECONDS": "5",
+            "PAYMENTS_SWEEP_INTERVAL_SECONDS": "5",
             "NOTIFICATION_SWEEP_INTERVAL_SECONDS": "5",
             "DATABASE_CONN_MAX_AGE": "60",
             "LOG_LEVEL": "WARNING",
@@ -549,7 +549,7 @@ def main() -> int:
         attention = list(report.rows.filter(needs_attention=True).values_list("invoice_id", "explanation"))
         classes = Counter(report.rows.values_list("classification", flat=True))
 
-        from orders.models import Order
+        from orders.models import Order, needs_attention_q
 
         print()
         print("what happened:")
@@ -559,7 +559,7 @@ def main() -> int:
         print("orders at the end:", dict(Counter(Order.objects.values_list("status", flat=True))))
         print(
             "flagged for finance:",
-            dict(Counter(Order.objects.filter(needs_attention=True).values_list("attention_reason", flat=True))),
+            dict(Counter(Order.objects.filter(needs_attention_q()).values_list("attention_reason", flat=True))),
         )
         print()
         print("discrepancies:")

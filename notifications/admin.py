@@ -20,9 +20,26 @@ def notification_status_badge(notification: Notification):
     return status_badge(notification.get_status_display(), _NOTIFICATION_TONES.get(notification.status, Tone.NEUTRAL))
 
 
+def notification_copy_label(notification: Notification) -> str:
+    """ "" for the email itself; "copy 2, asked by finance.ayu" for a copy finance asked for."""
+    if notification.resend_of_id is None:
+        return ""
+    return f"copy {notification.copy_number}, asked by {notification.requested_by or 'someone'}"
+
+
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyRecordAdmin):
-    list_display = ["order_link", "kind", "status_display", "to_email", "attempts", "error", "sent", "created"]
+    list_display = [
+        "order_link",
+        "kind",
+        "copy",
+        "status_display",
+        "to_email",
+        "attempts",
+        "error",
+        "sent",
+        "created",
+    ]
     list_filter = ["status", "kind"]
     list_select_related = ["order"]
     search_fields = ["order__code", "to_email"]
@@ -30,6 +47,7 @@ class NotificationAdmin(ReadOnlyRecordAdmin):
     actions = [resend_notifications]
     fields = [
         ("order_link", "kind", "language"),
+        "copy",
         ("status_display", "attempts"),
         "to_email",
         ("created", "sent"),
@@ -39,6 +57,7 @@ class NotificationAdmin(ReadOnlyRecordAdmin):
         "order_link",
         "kind",
         "language",
+        "copy",
         "status_display",
         "attempts",
         "to_email",
@@ -51,6 +70,10 @@ class NotificationAdmin(ReadOnlyRecordAdmin):
     def order_link(self, notification):
         url = reverse("admin:orders_order_change", args=[notification.order_id])
         return format_html('<a href="{}">{}</a>', url, notification.order.code)
+
+    @admin.display(description="copy")
+    def copy(self, notification):
+        return notification_copy_label(notification)
 
     @admin.display(description="status", ordering="status")
     def status_display(self, notification):

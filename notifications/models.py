@@ -1,4 +1,5 @@
 from django.db import models
+from django.db.models import Q
 
 
 class NotificationKind(models.TextChoices):
@@ -25,7 +26,11 @@ class NotificationStatus(models.TextChoices):
 
 class Notification(models.Model):
     """An email owed to a buyer: at most one per (order, kind), written in the transaction
-    that makes it owed, sent by a Celery task after commit."""
+    that makes it owed, sent by a Celery task after commit.
+
+    A copy finance asks for of an email already sent (`notification_resend`) is a row of
+    its own pointing at that original (`resend_of`, numbered by `copy_number`), sent the
+    same way; the original is never sent again."""
 
     order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=30, choices=NotificationKind.choices)
@@ -40,6 +45,13 @@ class Notification(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # A copy: the original email (never itself a copy), the copy's number (0: the original)
+    # and who asked for it.
+    resend_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="resends", editable=False
+    )
+    copy_number = models.PositiveSmallIntegerField(default=0, editable=False)
+    requested_by = models.CharField(max_length=150, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -47,8 +59,15 @@ class Notification(models.Model):
         ordering = ["-created_at"]
         permissions = [("operate_notification", "Can send emails again")]
         constraints = [
+            # One original per (order, kind, refund); each copy of it has its own number, so
+            # two clicks that ask for the same copy at once write one row.
             models.UniqueConstraint(
-                fields=["order", "kind", "refund_reference"], name="notification_once_per_order_kind"
+                fields=["order", "kind", "refund_reference", "copy_number"],
+                name="notification_once_per_order_kind_copy",
+            ),
+            models.CheckConstraint(
+                condition=Q(resend_of__isnull=True, copy_number=0) | Q(resend_of__isnull=False, copy_number__gt=0),
+                name="notification_copy_has_original",
             ),
         ]
         indexes = [models.Index(fields=["status", "created_at"], name="notification_status_created")]

@@ -2,19 +2,20 @@
 
 A notification row is written in the transaction that makes it owed (an order paid,
 expired…), at most one per (order, kind); the send task starts only after that
-transaction commits, so a rolled-back change never emails anyone.
+transaction commits, so a rolled-back change never emails anyone. A copy finance asks for
+is a new row pointing at the original (`notification_resend`). Every row, original or
+copy, goes out through the same claim, send and release (`notification_send`).
 
 Queueing that task can fail after the commit (the broker is down): the change stands, the
 failure is logged, and `notifications_requeue_stalled` (beat) queues the row again later.
 """
 
 import logging
-import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, transaction
+from django.db.models import F, Max, Q
 from django.utils import timezone
 
 from notifications.emails import notification_message
@@ -35,6 +36,7 @@ def notification_queue(*, order, kind: str, refund_reference: str = "") -> Notif
         order=order,
         kind=kind,
         refund_reference=refund_reference,
+        copy_number=0,
         defaults={"to_email": order.buyer.email, "language": order.language},
     )
     if created:
@@ -81,7 +83,7 @@ SEND_TIME_LIMIT = settings.NOTIFICATION_SEND_TIME_LIMIT
 SEND_CLAIM_TIMEOUT = timedelta(seconds=SEND_TIME_LIMIT + 10)
 
 _CLAIMABLE = (NotificationStatus.PENDING, NotificationStatus.FAILED)
-# Never sent again by `notification_send` (a deliberate copy of a sent one: notification_resend).
+# Never sent again (another copy of a sent email is a new row: notification_resend).
 _FINAL = (NotificationStatus.SENT, NotificationStatus.OBSOLETE)
 
 
@@ -93,8 +95,8 @@ def notification_send(*, notification_id: int) -> Notification:
     No transaction is open while the message is rendered and handed to the backend (up to
     EMAIL_TIMEOUT): on SQLite a transaction holds the whole database's write lock. Instead
     the row is claimed with one conditional UPDATE (pending/failed → `sending`), so of
-    several senders (an acks_late redelivery, an admin resend, two workers) exactly one
-    sends; then the outcome is written in a second short statement. Email stays at least
+    several senders (an acks_late redelivery, the admin's "send now", two workers) exactly
+    one sends; then the outcome is written in a second short statement (released). Email stays at least
     once: a sender that dies between the send and that write leaves a claim that is taken
     over after SEND_CLAIM_TIMEOUT, and the email goes again.
 
@@ -102,14 +104,19 @@ def notification_send(*, notification_id: int) -> Notification:
     stay uncommitted, and on MariaDB row-locked, until that transaction ends.
 
     An "order expired" email whose order has been paid since (a late payment took its seats
-    back) is not sent: it becomes `obsolete`, for good. And a confirmation waits while an
-    "order expired" email of the same order is being sent (claimed before the payment), so
-    the buyer holding tickets gets the confirmation last, however retries interleave.
+    back) is not sent: it becomes `obsolete`, for good (normally already done by the
+    payment, `notifications_make_obsolete`; checked again here under the claim). A
+    confirmation whose order's "order expired" email is being sent right now (claimed before
+    the payment) is not sent yet: `NotificationDeferred`, and the task tries again later. So
+    the buyer holding tickets gets the confirmation last, however retries interleave, and
+    no worker sleeps waiting for it.
 
-    Raises `NotificationSendFailed` after recording the attempt (the task retries), and
-    `Notification.DoesNotExist` when the row is gone.
+    Raises `NotificationSendFailed` after recording the attempt (the task retries),
+    `NotificationDeferred` (nothing claimed), and `Notification.DoesNotExist` when the row
+    is gone.
     """
-    _wait_for_expired_email_in_flight(notification_id)
+    if _older_email_in_flight(notification_id):
+        raise NotificationDeferred()
     notification, claimed_at = _notification_claim(notification_id)
     if claimed_at is None:
         return notification  # sent already, obsolete, or another sender holds it
@@ -127,11 +134,12 @@ def notification_send(*, notification_id: int) -> Notification:
         # Any failure (SMTP, ESP API, a template error, the task's soft time limit) is
         # recorded and retried; the order itself is never touched by a failed email.
         last_error = f"{type(error).__name__}: {error}"[:2000]
-        # A failed row that fails again (an admin resend) stays failed; a pending one waits
-        # for the task's next retry.
+        # A pending row waits for the task's next retry. A failed row sent again from the
+        # admin stays failed, and so does a copy: the person who asked sees the error and
+        # may ask again; no task retries either.
         back_to = (
             NotificationStatus.FAILED
-            if notification.status == NotificationStatus.FAILED
+            if notification.status == NotificationStatus.FAILED or notification.resend_of_id
             else NotificationStatus.PENDING
         )
         _notification_release(notification_id, claimed_at=claimed_at, status=back_to, last_error=last_error)
@@ -146,29 +154,51 @@ def notification_send(*, notification_id: int) -> Notification:
     return Notification.objects.get(pk=notification_id)
 
 
-# How long a confirmation waits for an "order expired" email of its order already being
-# sent: more than one send may take (EMAIL_TIMEOUT, 20 s by default).
-EXPIRED_EMAIL_WAIT = timedelta(seconds=30)
+class NotificationDeferred(Exception):
+    """An older email of the same order is being sent right now; this one waits its turn.
+    Nothing was claimed or counted: the task tries again a little later."""
 
 
-def _wait_for_expired_email_in_flight(notification_id: int) -> None:
-    """Before a confirmation is claimed: if the order's "order expired" email is being sent
-    right now (it was claimed while the order was still expired), let it finish first.
-    Ordering argument: the order is PAID (committed) before its confirmation is sent, and an
-    expired email claimed after that sees PAID under its claim and becomes obsolete; so the
-    only expired email that can still go out is one claimed before, visible here."""
+def _older_email_in_flight(notification_id: int) -> bool:
+    """A confirmation whose order's "order expired" email is being sent right now.
+
+    Ordering by design: the confirmation is queued in the transaction that pays the order,
+    and that transaction makes every unsent "order expired" email of the order obsolete
+    (`notifications_make_obsolete`); one claimed later finds the order PAID under its claim
+    and becomes obsolete too. So the only expired email that can still go out is one claimed
+    before the payment, and it is `sending` now: the confirmation goes after it. A claim
+    older than SEND_CLAIM_TIMEOUT belongs to a dead sender and holds nothing up."""
     notification = Notification.objects.filter(pk=notification_id).values("order_id", "kind").first()
     if notification is None or notification["kind"] != NotificationKind.ORDER_CONFIRMATION:
-        return
-    in_flight = Notification.objects.filter(
+        return False
+    return Notification.objects.filter(
         order_id=notification["order_id"],
         kind=NotificationKind.ORDER_EXPIRED,
         status=NotificationStatus.SENDING,
         claimed_at__gte=timezone.now() - SEND_CLAIM_TIMEOUT,
-    )
-    deadline = time.monotonic() + EXPIRED_EMAIL_WAIT.total_seconds()
-    while in_flight.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
+    ).exists()
+
+
+def notifications_make_obsolete(*, order: Order, source: str) -> int:
+    """The order was paid: its unsent "order expired" email (pending or failed) would only
+    mislead the buyer, and must not arrive after the confirmation. It becomes `obsolete`,
+    for good, with an audit row. Called in the transaction that pays the order, before the
+    confirmation is queued. Returns how many rows became obsolete."""
+    made = Notification.objects.filter(
+        order=order,
+        kind=NotificationKind.ORDER_EXPIRED,
+        status__in=[NotificationStatus.PENDING, NotificationStatus.FAILED],
+    ).update(status=NotificationStatus.OBSOLETE, claimed_at=None, updated_at=timezone.now())
+    if made:
+        what = _KIND_IN_AUDIT[NotificationKind.ORDER_EXPIRED]
+        order_event_record(
+            order=order,
+            from_status=order.status,
+            to_status=order.status,
+            source=source,
+            note=f"{what} not sent: the order is paid",
+        )
+    return made
 
 
 def _notification_obsolete_because(notification: Notification) -> str:
@@ -206,13 +236,6 @@ def _notification_claim(notification_id: int) -> tuple[Notification, datetime | 
         if notification.status in _CLAIMABLE:
             claimable = Notification.objects.filter(pk=notification_id, status=notification.status)
         elif notification.claimed_at is None or notification.claimed_at < now - SEND_CLAIM_TIMEOUT:
-            if notification.sent_at is not None:
-                # A dead resend (only a resend claims a row that was sent): the email was
-                # delivered once, and the automatic path never sends a sent row again.
-                _notification_release(
-                    notification_id, claimed_at=notification.claimed_at, status=NotificationStatus.SENT, last_error=""
-                )
-                continue
             logger.warning("notification %s: taking over a claim from %s", notification_id, notification.claimed_at)
             claimable = Notification.objects.filter(
                 pk=notification_id, status=NotificationStatus.SENDING, claimed_at=notification.claimed_at
@@ -243,15 +266,6 @@ def notification_mark_failed(*, notification_id: int, error: str = "") -> Notifi
     is sending right now is left to that sender."""
     notification = Notification.objects.select_for_update().get(pk=notification_id)
     if notification.status in _FINAL:
-        return notification
-    if notification.sent_at is not None:
-        # `sending` again only because a resend holds it (or died holding it): the email
-        # was delivered once, so this row is never `failed`; a dead claim goes back to sent.
-        if notification.claimed_at and notification.claimed_at >= timezone.now() - SEND_CLAIM_TIMEOUT:
-            return notification
-        notification.status = NotificationStatus.SENT
-        notification.claimed_at = None
-        notification.save(update_fields=["status", "claimed_at", "updated_at"])
         return notification
     if (
         notification.status == NotificationStatus.SENDING
@@ -358,91 +372,84 @@ class NotificationObsolete(Conflict):
 
 class NotificationBusy(Conflict):
     code = "notification_busy"
-    default_message = "Another sender is sending this email right now, or has just re-sent it."
+    default_message = "This email is being sent right now, or a copy of it was asked for a moment ago."
 
 
 def notification_resend(*, notification_id: int, requested_by: str, source: str = EventSource.ADMIN) -> Notification:
     """Send another copy of an email that was already sent, on purpose (the buyer lost it,
     or it went to a mistyped address that has since been corrected).
 
-    This is the only way a `sent` row is sent again: `notification_send`, which the task,
-    duplicate callbacks and redeliveries go through, still never does. The copy goes to the
-    buyer's current address (corrected with `buyer_contact_update`), and an audit row on
-    the order says who asked for it and where it went.
+    The copy is a new row pointing at the original (`resend_of`; a copy of a copy points at
+    the same original), addressed to the buyer's current address (corrected with
+    `buyer_contact_update`), in the original's language, with the name of who asked. It is
+    sent at once through `notification_send`, the one claim, send and release every email
+    goes through; the original row is never touched, so the automatic path, which never
+    sends a `sent` row, cannot send the original again. An audit row on the order says who
+    asked, where the copy went, and whether it failed.
 
-    The claim is `notification_send`'s: one conditional UPDATE (sent → sending, claimed_at,
-    attempts + 1) that only one of several concurrent callers can win, and it is also
-    conditional on `sent_at` as read, so a resend that finished a moment ago (a double
-    click) is not repeated. No transaction is open while the message goes out. Call it
-    outside any transaction.
+    Call it outside any transaction: no transaction is open while the message goes out.
 
-    Returns the row, `sent` with a new `sent_at`. Raises `NotificationNotSentYet` for a row
-    never sent (pending or failed: use notification_send), `NotificationObsolete` for one
-    that must never be sent, `NotificationBusy` when another
-    sender holds it or won the claim, and `NotificationSendFailed` when the backend refused:
-    the row then stays `sent` (the original was delivered) with the error in `last_error`,
-    and the failed attempt is in the audit trail.
+    Returns the copy, `sent`. Raises `NotificationNotSentYet` when the original was never
+    sent (pending or failed: send it instead), `NotificationObsolete` for one that must
+    never be sent, `NotificationBusy` while the original or another copy of it is being sent
+    (a double click: the second finds the first's copy, or loses the race for its number),
+    and `NotificationSendFailed` when the backend refused: the copy is then `failed` with
+    the error (no task retries it; sending it again from the admin does).
     """
     notification = Notification.objects.get(pk=notification_id)
-    now = timezone.now()
-    if notification.status in _CLAIMABLE:
+    original = notification if notification.resend_of_id is None else notification.resend_of
+    if original.status in _CLAIMABLE:
         raise NotificationNotSentYet()
-    if notification.status == NotificationStatus.OBSOLETE or _notification_obsolete_because(notification):
+    if original.status == NotificationStatus.OBSOLETE or _notification_obsolete_because(original):
         # An "order expired" email for an order paid since would only mislead the buyer.
         raise NotificationObsolete()
-    if notification.status == NotificationStatus.SENT:
-        claimable = Notification.objects.filter(
-            pk=notification_id, status=NotificationStatus.SENT, sent_at=notification.sent_at
-        )
-    elif (
-        notification.sent_at is not None
-        and notification.claimed_at is not None
-        and notification.claimed_at < now - SEND_CLAIM_TIMEOUT
-    ):
-        # A resend that died mid-send: this one is a deliberate request, so it takes over.
-        claimable = Notification.objects.filter(
-            pk=notification_id, status=NotificationStatus.SENDING, claimed_at=notification.claimed_at
-        )
-    else:
+    if original.status == NotificationStatus.SENDING:
         raise NotificationBusy()
-    claimed = claimable.update(
-        status=NotificationStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1, updated_at=now
-    )
-    if not claimed:
-        raise NotificationBusy()
-
-    to_email = Buyer.objects.filter(orders=notification.order_id).values_list("email", flat=True).first()
-    notification.to_email = to_email or notification.to_email
-    what = _KIND_IN_AUDIT.get(notification.kind, f"{notification.kind} email")
+    copy = _notification_copy_create(original, requested_by=requested_by)
+    what = _KIND_IN_AUDIT.get(copy.kind, f"{copy.kind} email")
     try:
-        notification_message(notification).send()
-    except Exception as error:
-        last_error = f"{type(error).__name__}: {error}"[:2000]
-        # Back to `sent`, not `failed`: the first copy was delivered, and a `failed` row
-        # would invite the automatic path to send it again.
-        _notification_release(notification_id, claimed_at=now, status=NotificationStatus.SENT, last_error=last_error)
+        copy = notification_send(notification_id=copy.pk)
+    except NotificationSendFailed as error:
         _notification_audit(
-            notification,
-            source=source,
-            note=f"{what} re-send to {notification.to_email} by {requested_by} failed: {last_error}",
+            copy, source=source, note=f"{what} re-send to {copy.to_email} by {requested_by} failed: {error}"
         )
-        logger.warning("notification %s (%s) not re-sent: %s", notification_id, notification.kind, last_error)
-        raise NotificationSendFailed(last_error) from error
-    sent_at = timezone.now()
-    with transaction.atomic():
-        Notification.objects.filter(pk=notification_id).update(
-            status=NotificationStatus.SENT,
-            sent_at=sent_at,
-            to_email=notification.to_email,
-            claimed_at=None,
-            last_error="",
-            updated_at=sent_at,
-        )
-        _notification_audit(
-            notification, source=source, note=f"{what} re-sent to {notification.to_email} by {requested_by}"
-        )
-    logger.info("notification %s (%s) re-sent by %s", notification_id, notification.kind, requested_by)
-    return Notification.objects.get(pk=notification_id)
+        raise
+    except NotificationDeferred:
+        # Its order's "order expired" email is going out right now: the copy stays pending,
+        # and the stalled-email sweep sends it after that one.
+        raise NotificationBusy() from None
+    if copy.status == NotificationStatus.OBSOLETE:
+        raise NotificationObsolete()  # the order changed between our check and the send
+    if copy.status != NotificationStatus.SENT:
+        raise NotificationBusy()  # another sender took it over (it sends the copy)
+    _notification_audit(copy, source=source, note=f"{what} re-sent to {copy.to_email} by {requested_by}")
+    logger.info("notification %s (%s) re-sent by %s as %s", original.pk, copy.kind, requested_by, copy.pk)
+    return copy
+
+
+def _notification_copy_create(original: Notification, *, requested_by: str) -> Notification:
+    """Write the next copy of `original`, pending. Refused (`NotificationBusy`) while an
+    earlier copy is still on its way, and when another caller wrote the same copy number
+    first: two clicks at once make one copy."""
+    copies = Notification.objects.filter(resend_of=original)
+    if copies.filter(status__in=[NotificationStatus.PENDING, NotificationStatus.SENDING]).exists():
+        raise NotificationBusy()
+    number = (copies.aggregate(last=Max("copy_number"))["last"] or 0) + 1
+    to_email = Buyer.objects.filter(orders=original.order_id).values_list("email", flat=True).first()
+    try:
+        with transaction.atomic():
+            return Notification.objects.create(
+                order_id=original.order_id,
+                kind=original.kind,
+                refund_reference=original.refund_reference,
+                to_email=to_email or original.to_email,
+                language=original.language,
+                resend_of=original,
+                copy_number=number,
+                requested_by=requested_by,
+            )
+    except IntegrityError:
+        raise NotificationBusy() from None
 
 
 def _notification_audit(notification: Notification, *, source: str, note: str) -> None:

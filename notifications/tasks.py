@@ -13,6 +13,10 @@ from django.utils import timezone
 from notifications.models import Notification, NotificationStatus
 from tedxpay.celery import backoff_delay
 
+# How long a confirmation waits for the "order expired" email of its order that is being
+# sent right now: about one send (EMAIL_TIMEOUT, 20 s by default).
+NOTIFICATION_DEFER_DELAY = 20
+
 
 # acks_late + reject_on_worker_lost: a worker that dies mid-send gives the message back;
 # running twice is safe because only the sender that claims the row sends, and a `sent`
@@ -28,6 +32,7 @@ from tedxpay.celery import backoff_delay
 )
 def notification_send_task(self, notification_id: int) -> None:
     from notifications.services import (
+        NotificationDeferred,
         NotificationSendFailed,
         notification_mark_failed,
         notification_send,
@@ -37,6 +42,12 @@ def notification_send_task(self, notification_id: int) -> None:
         notification = notification_send(notification_id=notification_id)
     except Notification.DoesNotExist:
         return  # its order was deleted (admin clean-up): nothing left to send
+    except NotificationDeferred:
+        # An older email of the order is going out right now. A new message rather than a
+        # retry: waiting one's turn is not a failure and must not use the failure retries.
+        # Should queueing fail (broker down), the row stays pending for the stalled sweep.
+        notification_send_task.apply_async((notification_id,), countdown=NOTIFICATION_DEFER_DELAY)
+        return
     except NotificationSendFailed as error:
         if self.request.retries >= self.max_retries:
             notification_mark_failed(notification_id=notification_id)
@@ -65,8 +76,8 @@ def _seconds_until_claim_expires(notification: Notification) -> int:
 
 
 # Beat, every couple of minutes. No retry of its own: the next run does the same work.
-@shared_task(name="notifications.tasks.requeue_stalled_notifications")
-def requeue_stalled_notifications(limit: int = 200) -> int:
+@shared_task
+def notifications_requeue_stalled_task(limit: int = 200) -> int:
     """Queue the send again for emails whose task was lost (the broker was down when it was
     queued after the commit, or a claim was left by a dead sender)."""
     from notifications.services import notifications_requeue_stalled
@@ -85,8 +96,8 @@ def order_links_send_task(self, email: str, language: str, order_codes: list[str
 
 
 # Beat, every minute. No retry of its own: the next run does the same work.
-@shared_task(name="notifications.tasks.queue_payment_reminders")
-def queue_payment_reminders() -> int:
+@shared_task
+def payment_reminders_queue_task() -> int:
     from notifications.reminders import payment_reminders_queue
 
     return payment_reminders_queue()

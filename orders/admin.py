@@ -14,7 +14,7 @@ from checkin.admin import (
     current_checkins_prefetch,
     export_attendees_csv,
 )
-from notifications.admin import notification_status_badge
+from notifications.admin import notification_copy_label, notification_status_badge
 from notifications.models import Notification
 from orders.admin_actions import (
     buyer_contact_view,
@@ -38,6 +38,7 @@ from orders.models import (
     OrderEvent,
     OrderItem,
     OrderStatus,
+    needs_attention_q,
 )
 from orders.ticket_codes import short_code_normalize
 from payments.admin import payment_status_badge
@@ -271,9 +272,13 @@ class IssuedTicketInline(IssuedTicketColumns, ReadOnlyInline):
 
 class NotificationInline(ReadOnlyInline):
     model = Notification
-    fields = ["kind", "status_display", "to_email", "attempts", "sent_display", "last_error"]
+    fields = ["kind", "copy_display", "status_display", "to_email", "attempts", "sent_display", "last_error"]
     readonly_fields = fields
     verbose_name_plural = "emails"
+
+    @admin.display(description="copy")
+    def copy_display(self, notification):
+        return notification_copy_label(notification)
 
     @admin.display(description="status")
     def status_display(self, notification):
@@ -307,6 +312,24 @@ class OrderEventInline(ReadOnlyInline):
 # --- orders --------------------------------------------------------------------------------
 
 
+class NeedsAttentionFilter(admin.SimpleListFilter):
+    """Orders with an attention reason (`Order.needs_attention` is derived from it). The
+    parameter keeps the name of a plain boolean filter, so links to it read as before."""
+
+    title = "needs attention"
+    parameter_name = "needs_attention__exact"
+
+    def lookups(self, request, model_admin):
+        return [("1", "Yes"), ("0", "No")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "1":
+            return queryset.filter(needs_attention_q())
+        if self.value() == "0":
+            return queryset.exclude(needs_attention_q())
+        return queryset
+
+
 @admin.register(Order)
 class OrderAdmin(ReadOnlyRecordAdmin):
     change_list_template = "admin/orders/order/change_list.html"
@@ -325,7 +348,7 @@ class OrderAdmin(ReadOnlyRecordAdmin):
         "status",
         "is_comp",
         HoldingSeatsFilter,
-        "needs_attention",
+        NeedsAttentionFilter,
         "attention_reason",
         "event",
         PaymentChannelFilter,
@@ -456,7 +479,7 @@ class OrderAdmin(ReadOnlyRecordAdmin):
         # As people know it ("BCA Virtual Account", "OVO"); the CSV export keeps Xendit's code.
         return (channel_name(method=payment.method, channel=payment.channel) or "—") if payment else "—"
 
-    @admin.display(description="attention", ordering="needs_attention")
+    @admin.display(description="attention", ordering="attention_reason")
     def attention_display(self, order):
         if not order.needs_attention:
             return ""

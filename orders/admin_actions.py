@@ -26,7 +26,7 @@ from tedxpay.core.errors import InvalidInput
 
 
 @admin.action(
-    description="Cancel selected pending orders (seats back, invoice closed, buyer emailed)", permissions=["cancel"]
+    description="Cancel selected pending orders (seats back, invoice expired, buyer emailed)", permissions=["cancel"]
 )
 def cancel_orders(model_admin, request, queryset):
     report = ActionReport("Cancelled")
@@ -59,7 +59,7 @@ def resend_confirmation(model_admin, request, queryset):
     confirmations = {
         notification.order_id: notification
         for notification in Notification.objects.filter(
-            order__in=[order.pk for order in orders], kind=NotificationKind.ORDER_CONFIRMATION
+            order__in=[order.pk for order in orders], kind=NotificationKind.ORDER_CONFIRMATION, resend_of=None
         ).select_related("order")
     }
     to_send = []

@@ -11,7 +11,7 @@ from django.db.models import Count, DateTimeField, ExpressionWrapper, F, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from orders.models import IssuedTicket, Order, OrderItem, OrderStatus
+from orders.models import IssuedTicket, Order, OrderItem, OrderStatus, needs_attention_q
 from payments.models import Payment, PaymentStatus, refund_outstanding_sql
 from tedxpay.core.admin_records import JAKARTA
 from tickets.models import Event, Ticket
@@ -238,7 +238,7 @@ def sales_overview(*, now: datetime | None = None, days: int = CHART_DAYS) -> Sa
         Order.objects.values("event_id", "status")
         .annotate(
             orders=Count("id"),
-            flagged=Count("id", filter=Q(needs_attention=True)),
+            flagged=Count("id", filter=needs_attention_q()),
             discounts=Sum("discount"),
             comps=Count("id", filter=Q(is_comp=True)),
         )

@@ -26,7 +26,7 @@ class PaymentGatewayUnavailable(ApplicationError):
 
 class OrderCancelled(ApplicationError):
     """The order was cancelled (by finance, in the admin) while its Xendit invoice was being
-    created. Its seats are back and the invoice is being closed at Xendit, so there is
+    created. Its seats are back and the invoice is being expired at Xendit, so there is
     nothing to pay: a 409, like `sold_out`, the outcome of this moment."""
 
     code = "order_cancelled"

@@ -1,7 +1,7 @@
 """The expiry sweep: PENDING orders past `expires_at` become EXPIRED through
 `order_expire`, which gives the seats back and queues the expiry of the invoice at Xendit
 after commit (`orders/checkout/invoices.py::invoice_expire`, run by a task). Run every
-minute by `orders.tasks.expire_stale_orders`.
+minute by `orders.tasks.order_expire_stale_task`.
 """
 
 import logging

@@ -62,6 +62,12 @@ class AttentionReason(models.TextChoices):
 NO_SEATS_REASONS = (AttentionReason.PAID_AFTER_EXPIRY_NO_STOCK, AttentionReason.PAID_AFTER_CANCEL)
 
 
+def needs_attention_q(prefix: str = "") -> Q:
+    """`Order.needs_attention` in a query: `Order.objects.filter(needs_attention_q())`, or
+    from a related model with `prefix="order__"`."""
+    return ~Q(**{f"{prefix}attention_reason": ""})
+
+
 class Order(models.Model):
     code = models.CharField(max_length=16, unique=True, default=new_order_code, editable=False)
     buyer = models.ForeignKey(Buyer, on_delete=models.PROTECT, related_name="orders")
@@ -90,8 +96,9 @@ class Order(models.Model):
     )
     expires_at = models.DateTimeField()
     paid_at = models.DateTimeField(null=True, blank=True, editable=False)
-    needs_attention = models.BooleanField(default=False, db_index=True)
-    attention_reason = models.CharField(max_length=40, choices=AttentionReason.choices, blank=True)
+    # Set by `order_flag`, cleared by `order_attention_resolve`: while there is a reason, the
+    # order needs finance's attention (`needs_attention`, derived, never stored apart).
+    attention_reason = models.CharField(max_length=40, choices=AttentionReason.choices, blank=True, db_index=True)
     attention_note = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -116,12 +123,6 @@ class Order(models.Model):
             models.Index(fields=["status", "expires_at"], name="order_status_expiry"),
             models.Index(fields=["client_address", "status"], name="order_client_address_status"),
         ]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(needs_attention=False) | ~Q(attention_reason=""),
-                name="order_attention_has_reason",
-            ),
-        ]
 
     def __str__(self) -> str:
         return self.code
@@ -134,6 +135,11 @@ class Order(models.Model):
     def get_public_url(self) -> str:
         """The page of the bare code: nothing personal, an offer to email the link."""
         return reverse("order-lookup", args=[self.code])
+
+    @property
+    def needs_attention(self) -> bool:
+        """Finance has something to look at: the order has an attention reason."""
+        return bool(self.attention_reason)
 
 
 class OrderItem(models.Model):

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from notifications.models import Notification, NotificationKind, NotificationStatus
-from notifications.services import notification_queue
+from notifications.services import notification_queue, notifications_make_obsolete
 from orders.audit import order_event_record
 from orders.buyers import buyer_contact_clean
 from orders.models import (
@@ -36,8 +36,8 @@ from orders.tasks import invoice_expire_task, order_refund_owed_task
 from payments.gateways.base import Invoice
 from payments.models import Payment, PaymentStatus
 from payments.services import (
+    payment_cancel,
     payment_expire,
-    payment_fail,
     payment_lock,
     payment_mark_paid,
     payment_refund_record,
@@ -124,17 +124,16 @@ def _payment_close(*, order: Order, cancelled: bool, source: str) -> None:
     if payment is None:
         return
     if cancelled:
-        payment_fail(payment_id=payment.pk, source=source, note="order cancelled")
+        payment_cancel(payment_id=payment.pk, source=source, note="order cancelled")
     else:
         payment_expire(payment_id=payment.pk, source=source)
 
 
 def order_flag(*, order: Order, reason: str, note: str, source: str) -> None:
     """Ask finance to look at this order (shown in the admin), with an audit row."""
-    order.needs_attention = True
     order.attention_reason = reason
     order.attention_note = note
-    order.save(update_fields=["needs_attention", "attention_reason", "attention_note", "updated_at"])
+    order.save(update_fields=["attention_reason", "attention_note", "updated_at"])
     order_event_record(
         order=order,
         from_status=order.status,
@@ -257,6 +256,10 @@ def order_mark_paid(*, order_id: int, paid_amount: int, paid_at: datetime, sourc
             note=f"paid {paid_amount} IDR, total {order.total} IDR",
         )
     issued_tickets_create(order=order)
+    if from_status == OrderStatus.EXPIRED:
+        # Only an expired order owes an "order expired" email. Before the confirmation is
+        # queued: one not sent yet never goes out after it (notification_send).
+        notifications_make_obsolete(order=order, source=source)
     notification_queue(order=order, kind=NotificationKind.ORDER_CONFIRMATION)
     return order
 
@@ -301,10 +304,9 @@ def order_attention_resolve(*, order_id: int, note: str = "", source: str = Even
     if not order.needs_attention:
         return order
     resolved = f"attention resolved: {order.attention_reason}: {order.attention_note}"
-    order.needs_attention = False
     order.attention_reason = ""
     order.attention_note = ""
-    order.save(update_fields=["needs_attention", "attention_reason", "attention_note", "updated_at"])
+    order.save(update_fields=["attention_reason", "attention_note", "updated_at"])
     order_event_record(
         order=order,
         from_status=order.status,

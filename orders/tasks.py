@@ -7,6 +7,7 @@ floor at its top; each task imports its service when it runs (docs/architecture.
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.db import DatabaseError
 
 from orders.models import EventSource
@@ -22,22 +23,29 @@ INVOICE_EXPIRE_MAX_RETRIES = 8
 # acks_late + reject_on_worker_lost: a worker killed mid-run gives the message back, and
 # running the sweep twice is harmless (each order is claimed under a lock).
 @shared_task(acks_late=True, reject_on_worker_lost=True)
-def expire_stale_orders() -> int:
+def order_expire_stale_task() -> int:
     # Xendit is asked about the stale orders' invoices first: a paid one is recorded, not expired.
     from orders.checkout.expiry_check import order_expire_stale_asked
 
     return len(order_expire_stale_asked())
 
 
-# Beat, every few minutes. No retry of its own: the sweep is the retry, each expiry is safe
-# to run twice, and a payment not reached this run comes up again next run.
-@shared_task(acks_late=True, reject_on_worker_lost=True)
-def close_left_open_invoices(limit: int = 50) -> dict:
-    """Expire at Xendit the invoices of orders we expired or cancelled whose expiry after
-    commit never ran (the broker refused the task) or gave up."""
-    from orders.checkout.sweeps import invoices_close_left_open
+# Beat, every few minutes. No retry of its own: the next pass is the retry, each step is
+# safe to run twice, and a payment not reached this pass comes first in the next one. Its
+# own time limits: the pass's time budget is worked out from the soft one (sweeps.py).
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=settings.PAYMENTS_SWEEP_SOFT_TIME_LIMIT,
+    time_limit=settings.PAYMENTS_SWEEP_TIME_LIMIT,
+)
+def payments_sweep_task(limit: int = 200) -> dict:
+    """Look at the payments whose invoice needs it: read and apply the invoices of pending
+    payments (lost callbacks), expire at Xendit those our expiry or cancel left open, look
+    up by our code the invoices whose create had an unknown outcome."""
+    from orders.checkout.sweeps import payments_sweep
 
-    return invoices_close_left_open(limit=limit)
+    return payments_sweep(limit=limit)
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=INVOICE_EXPIRE_MAX_RETRIES)
@@ -92,7 +100,7 @@ def refunds_resume_task() -> dict:
 # killed mid-run gives the message back (acks_late), and the resume sweep below restarts
 # a cancellation whose messages were all lost.
 @shared_task(acks_late=True, reject_on_worker_lost=True)
-def event_cancellation_task(cancellation_id: int) -> dict:
+def event_cancellation_run_task(cancellation_id: int) -> dict:
     from orders.checkout.event_cancellation import event_cancellation_continue, event_cancellation_run
 
     result = event_cancellation_run(cancellation_id=cancellation_id)

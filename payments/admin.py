@@ -12,7 +12,7 @@ _PAYMENT_TONES = {
     PaymentStatus.PAID: Tone.GOOD,
     PaymentStatus.PENDING: Tone.WAITING,
     PaymentStatus.EXPIRED: Tone.CLOSED,
-    PaymentStatus.FAILED: Tone.ALERT,
+    PaymentStatus.CANCELLED: Tone.ALERT,
 }
 
 _OUTCOME_TONES = {

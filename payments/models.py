@@ -2,15 +2,16 @@ import secrets
 
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
+from django.db.models.lookups import GreaterThan
 
-from orders.models import NO_SEATS_REASONS, AttentionReason, OrderStatus
+from orders.models import NO_SEATS_REASONS, AttentionReason, OrderStatus, needs_attention_q
 
 
 class PaymentStatus(models.TextChoices):
     PENDING = "PENDING", "Pending"
     PAID = "PAID", "Paid"
     EXPIRED = "EXPIRED", "Expired"
-    FAILED = "FAILED", "Failed"
+    CANCELLED = "CANCELLED", "Cancelled (the order was cancelled)"
 
 
 class Payment(models.Model):
@@ -85,50 +86,59 @@ class Payment(models.Model):
     @property
     def refund_owed(self) -> int:
         """What the buyer is owed back while the order is flagged for it, refunds not
-        deducted: the whole payment when the order has no seats for it (NO_SEATS_REASONS),
-        the excess when a paid order is flagged for an overpayment; otherwise 0 (an
-        underpayment is not owed back; a resolved flag is finance's decision).
-        `refund_outstanding_sql` is the same rule in SQL."""
-        order = self.order
-        if self.status != PaymentStatus.PAID or self.paid_amount is None or not order.needs_attention:
-            return 0
-        if order.attention_reason in NO_SEATS_REASONS:
-            return self.paid_amount
-        if (
-            order.attention_reason == AttentionReason.AMOUNT_MISMATCH
-            and order.status == OrderStatus.PAID
-            and self.paid_amount > order.total
-        ):
-            return self.paid_amount - order.total
-        return 0
+        deducted (`refund_owed_sql`, the one definition of the rule, read for this row)."""
+        return self._read(refund_owed_sql())
 
     @property
     def refund_outstanding(self) -> int:
-        """Still to refund: what is owed back less what was already refunded."""
-        return max(self.refund_owed - self.refunded_amount, 0)
+        """Still to refund: what is owed back less what was already refunded
+        (`refund_outstanding_sql`, read for this row)."""
+        return self._read(refund_outstanding_sql())
+
+    def _read(self, expression) -> int:
+        # One query, as the database has the row now: the rule is written once, in SQL, so
+        # a page, a service and an aggregate over many payments can never disagree.
+        if self.pk is None:
+            return 0
+        value = Payment.objects.filter(pk=self.pk).annotate(value=expression).values_list("value", flat=True).get()
+        return int(value)
 
 
-def refund_outstanding_sql() -> Case:
-    """`Payment.refund_outstanding` as an expression on Payment rows, for aggregates.
+def refund_owed_sql() -> Case:
+    """What the buyer of each Payment row is owed back, refunds not deducted: the one
+    definition of the rule (`Payment.refund_owed` reads it for one row, the dashboard sums
+    it over many).
 
-    Every branch is guarded so that no subtraction goes below zero: the amounts are
-    UNSIGNED on MySQL, where a negative intermediate result is an error, not a number.
+    Only while the order is flagged (a resolved flag is finance's decision) and the payment
+    is PAID: the whole payment when the order has no seats for it (NO_SEATS_REASONS: paid
+    after expiry with the seats gone, paid after cancel); the excess when a PAID order is
+    flagged for an overpayment; otherwise 0 (an underpayment is not owed back). The
+    subtraction is guarded: amounts are UNSIGNED on MySQL, where a negative intermediate
+    result is an error, not a number.
     """
-    flagged_paid = Q(status=PaymentStatus.PAID, order__needs_attention=True)
+    flagged_paid = Q(status=PaymentStatus.PAID, paid_amount__isnull=False) & needs_attention_q(prefix="order__")
     return Case(
-        When(
-            flagged_paid & Q(order__attention_reason__in=NO_SEATS_REASONS, paid_amount__gt=F("refunded_amount")),
-            then=F("paid_amount") - F("refunded_amount"),
-        ),
+        When(flagged_paid & Q(order__attention_reason__in=NO_SEATS_REASONS), then=F("paid_amount")),
         When(
             flagged_paid
             & Q(
                 order__attention_reason=AttentionReason.AMOUNT_MISMATCH,
                 order__status=OrderStatus.PAID,
-                paid_amount__gt=F("order__total") + F("refunded_amount"),
+                paid_amount__gt=F("order__total"),
             ),
-            then=F("paid_amount") - F("order__total") - F("refunded_amount"),
+            then=F("paid_amount") - F("order__total"),
         ),
+        default=Value(0),
+        output_field=models.PositiveBigIntegerField(),
+    )
+
+
+def refund_outstanding_sql() -> Case:
+    """Still to refund on each Payment row: `refund_owed_sql` less what was refunded, never
+    below 0 (guarded as above)."""
+    owed = refund_owed_sql()
+    return Case(
+        When(GreaterThan(owed, F("refunded_amount")), then=owed - F("refunded_amount")),
         default=Value(0),
         output_field=models.PositiveBigIntegerField(),
     )

@@ -132,12 +132,11 @@ def refund_request(
         )
     if owed_only:
         # What a flagged order is owed back (the whole payment with no seats for it, the
-        # excess of an overpayment), less refunds done and under way: read under the locks,
-        # so two clicks at once cannot both refund an overpayment's excess.
+        # excess of an overpayment; `refund_owed_sql`), less refunds done and under way:
+        # read under the locks, so two clicks at once cannot both refund an overpayment's
+        # excess.
         payment.order = Order.objects.get(pk=payment.order_id)
-        amount = min(
-            max(payment.refund_owed - payment.refunded_amount - payment.refund_in_flight, 0), payment.refundable
-        )
+        amount = min(max(payment.refund_outstanding - payment.refund_in_flight, 0), payment.refundable)
         if not amount:
             raise RefundNotPossible(
                 f"Order {payment.order.code} is owed nothing back (or its refund is under way).",

@@ -22,13 +22,14 @@ from tedxpay.core.errors import Conflict, IllegalTransition, InvalidInput
 
 logger = logging.getLogger(__name__)
 
-# Which moves are legal (docs/architecture.md, "State machines"). PAID is final: nothing moves a paid payment backwards.
-# FAILED → PAID and EXPIRED → PAID exist because money that arrives is never dropped: the
-# order decides whether it gets its seats or is flagged for a refund.
+# Which moves are legal (docs/architecture.md, "State machines"). PAID is final: nothing
+# moves a paid payment backwards. CANCELLED → PAID and EXPIRED → PAID exist because money
+# that arrives is never dropped: the order decides whether it gets its seats or is flagged
+# for a refund.
 _ALLOWED = {
-    PaymentStatus.PAID: {PaymentStatus.PENDING, PaymentStatus.EXPIRED, PaymentStatus.FAILED},
+    PaymentStatus.PAID: {PaymentStatus.PENDING, PaymentStatus.EXPIRED, PaymentStatus.CANCELLED},
     PaymentStatus.EXPIRED: {PaymentStatus.PENDING},
-    PaymentStatus.FAILED: {PaymentStatus.PENDING},
+    PaymentStatus.CANCELLED: {PaymentStatus.PENDING},
 }
 
 
@@ -98,7 +99,7 @@ def payment_attach_invoice(*, payment_id: int, invoice: Invoice) -> Payment:
 def payment_mark_paid(
     *, payment_id: int, invoice: Invoice, source: str = EventSource.WEBHOOK, order: Order | None = None
 ) -> Payment:
-    """Record the money Xendit says was paid: PENDING, EXPIRED or FAILED → PAID, with the
+    """Record the money Xendit says was paid: PENDING, EXPIRED or CANCELLED → PAID, with the
     amount, time and channel. Quiet (Xendit's status remembered) when already PAID.
     `invoice` must come from the gateway, not a callback. The order's side is
     `orders.services.order_pay`, which calls this under the order's lock."""
@@ -137,13 +138,13 @@ def payment_expire(*, payment_id: int, source: str = EventSource.EXPIRY) -> Paym
 
 
 @transaction.atomic
-def payment_fail(*, payment_id: int, source: str = EventSource.SYSTEM, note: str = "") -> Payment:
-    """PENDING → FAILED: the order was cancelled before it could be paid. The caller holds
+def payment_cancel(*, payment_id: int, source: str = EventSource.SYSTEM, note: str = "") -> Payment:
+    """PENDING → CANCELLED: the order was cancelled before it could be paid. The caller holds
     the order's lock (`order_cancel`)."""
     payment = payment_lock(payment_id)
-    if payment.status == PaymentStatus.FAILED:
+    if payment.status == PaymentStatus.CANCELLED:
         return payment
-    _payment_set_status(payment=payment, to_status=PaymentStatus.FAILED, source=source, note=note)
+    _payment_set_status(payment=payment, to_status=PaymentStatus.CANCELLED, source=source, note=note)
     return payment
 
 
@@ -157,9 +158,9 @@ def payment_record_gateway_status(*, payment_id: int, invoice: Invoice) -> Payme
     return payment
 
 
-def payment_note_asked(*, payment_id: int) -> None:
+def payment_mark_asked(*, payment_id: int) -> None:
     """Remember that Xendit was asked about this payment, even in vain (it failed or timed
-    out): the sweeps take the least recently asked first, so one invoice Xendit keeps
+    out): the sweep takes the least recently asked first, so one invoice Xendit keeps
     failing on does not take every pass's time budget while the others wait."""
     Payment.objects.filter(pk=payment_id).update(last_synced_at=timezone.now())
 

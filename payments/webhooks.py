@@ -33,10 +33,9 @@ logger = logging.getLogger(__name__)
 
 # A delivery still `received` after this long is taken to have died mid-way (a killed
 # worker): the next copy may take its key. Processing takes one gateway read (also on the
-# adoption path) and a short transaction. A read's worst case is not connect + read: the
-# SDK's urllib3 retries a failed connect twice, so 3 × XENDIT_CONNECT_TIMEOUT (3.05 s) +
-# XENDIT_READ_TIMEOUT (15 s) ≈ 24 s with the defaults. Two minutes is well above that,
-# with room for raised timeouts and a slow database.
+# adoption path) and a short transaction; a read's worst case is the gateway's `worst_call`
+# (≈ 24 s with the default timeouts). Two minutes is well above that, with room for raised
+# timeouts and a slow database.
 IN_FLIGHT_TIMEOUT = timedelta(minutes=2)
 
 # Outcomes after which a stored event may be processed again (replay, redelivery).

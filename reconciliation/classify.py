@@ -95,6 +95,6 @@ def classify(invoice: Invoice, ours: OurPayment | None, *, note: str = "") -> Ve
     still_open = invoice.status == "PENDING" and ours.status != "PENDING"
     return verdict(
         Classification.MATCHED,
-        "Still open at Xendit although our order is closed: the left-open sweep closes it." if still_open else "",
+        "Still open at Xendit although our order is closed: the payments sweep expires it." if still_open else "",
         False,
     )

@@ -403,7 +403,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Log through Django's LOGGING (request-id format) instead of Celery's own root handler.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-RECONCILE_INTERVAL_SECONDS = env.int("RECONCILE_INTERVAL_SECONDS", default=300)
+# How often the payments sweep looks at the payments whose invoice needs it (pending ones,
+# invoices our expiry or cancel left open, invoices whose create had an unknown outcome),
+# and its own time limits: its time budget is the soft one less one worst gateway call
+# (orders/checkout/sweeps.py).
+PAYMENTS_SWEEP_INTERVAL_SECONDS = env.int("PAYMENTS_SWEEP_INTERVAL_SECONDS", default=300)
+PAYMENTS_SWEEP_SOFT_TIME_LIMIT = 120
+PAYMENTS_SWEEP_TIME_LIMIT = 150
 # How often PENDING orders past their expiry time are expired (seats back).
 EXPIRY_SWEEP_INTERVAL_SECONDS = env.int("EXPIRY_SWEEP_INTERVAL_SECONDS", default=60)
 # How often emails whose send was lost (broker down, a killed worker) are queued again:
@@ -414,46 +420,42 @@ CELERY_BEAT_SCHEDULE = {
     # `expires`: a run the worker could not start in time is dropped, not queued up behind
     # others; the next run does the same work.
     "expire-stale-orders": {
-        "task": "orders.tasks.expire_stale_orders",
+        "task": "orders.tasks.order_expire_stale_task",
         "schedule": float(EXPIRY_SWEEP_INTERVAL_SECONDS),
         "options": {"expires": EXPIRY_SWEEP_INTERVAL_SECONDS * 0.9},
     },
-    "reconcile-payments": {
-        "task": "payments.tasks.reconcile_payments",
-        "schedule": float(RECONCILE_INTERVAL_SECONDS),
-        "options": {"expires": RECONCILE_INTERVAL_SECONDS * 0.9},
+    # Payments whose invoice needs looking at: pending ones (a callback may be lost), and
+    # those of orders we expired or cancelled whose invoice is still open at Xendit.
+    "sweep-payments": {
+        "task": "orders.tasks.payments_sweep_task",
+        "schedule": float(PAYMENTS_SWEEP_INTERVAL_SECONDS),
+        "options": {"expires": PAYMENTS_SWEEP_INTERVAL_SECONDS * 0.9},
     },
     "send-payment-reminders": {
-        "task": "notifications.tasks.queue_payment_reminders",
+        "task": "notifications.tasks.payment_reminders_queue_task",
         "schedule": 60.0,
         "options": {"expires": 55},
     },
     "purge-idempotency-keys": {
-        "task": "tedxpay.core.tasks.idempotency_keys_purge",
+        "task": "tedxpay.core.tasks.idempotency_key_purge_task",
         "schedule": 3600.0,
         "options": {"expires": 3000},
     },
     # Work queued after a commit is lost when the broker refuses it at that moment (the
-    # change itself stands): these two sweeps find it from the database and do it later.
-    # Emails still `pending` minutes after they were owed (or left `sending` by a dead
-    # sender) are queued again.
+    # change itself stands): the sweeps find it from the database and do it later. Emails
+    # still `pending` minutes after they were owed (or left `sending` by a dead sender) are
+    # queued again; invoices left open are expired by the payments sweep above.
     "requeue-stalled-notifications": {
-        "task": "notifications.tasks.requeue_stalled_notifications",
+        "task": "notifications.tasks.notifications_requeue_stalled_task",
         "schedule": float(NOTIFICATION_SWEEP_INTERVAL_SECONDS),
         "options": {"expires": NOTIFICATION_SWEEP_INTERVAL_SECONDS * 0.9},
     },
     # The day before, Jakarta time, at 01:00 WIB (18:00 UTC): every invoice of the day
     # beside our payments (reconciliation/services.py).
     "reconciliation-report-daily": {
-        "task": "reconciliation.tasks.reconciliation_report_daily",
+        "task": "reconciliation.tasks.reconciliation_report_create_task",
         "schedule": crontab(hour=18, minute=0),
         "options": {"expires": 3 * 3600},
-    },
-    # Invoices of orders we expired or cancelled that were never closed at Xendit.
-    "close-left-open-invoices": {
-        "task": "orders.tasks.close_left_open_invoices",
-        "schedule": 300.0,
-        "options": {"expires": 270},
     },
     # Refunds whose create call was lost are asked again (same idempotency key); pending
     # ones whose webhook never came are read from Xendit (orders/checkout/refunds.py).

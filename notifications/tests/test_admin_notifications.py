@@ -67,6 +67,11 @@ def test_send_now_sends_a_failed_email_and_resends_a_sent_one(admin_client, conf
         f"Sent 2: {failed.order.code} order confirmation with e-tickets (to {failed.to_email}), "
         f"{sent.order.code} order confirmation with e-tickets (again, to {sent.to_email}; first sent "
     )
+    # The copy is its own row in the list, beside the original, saying who asked for it.
+    copy = Notification.objects.get(resend_of=sent)
+    listed = admin_client.get(CHANGELIST, {"order__id__exact": sent.order_id})
+    assert {n.pk for n in listed.context["cl"].result_list} == {sent.pk, copy.pk}
+    assert "copy 1, asked by admin" in listed.content.decode()
 
 
 @override_settings(EMAIL_BACKEND="notifications.tests.backends.FailingBackend")

@@ -17,7 +17,7 @@ from notifications.services import (
     notification_queue,
     notifications_requeue_stalled,
 )
-from notifications.tasks import requeue_stalled_notifications
+from notifications.tasks import notifications_requeue_stalled_task
 from notifications.tests.conftest import make_order, pay
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +48,7 @@ def test_the_beat_task_runs_the_sweep(confirmation, celery_eager):
     notification = confirmation()
     Notification.objects.filter(pk=notification.pk).update(updated_at=timezone.now() - LATER)
 
-    assert requeue_stalled_notifications.apply().get() == 1
+    assert notifications_requeue_stalled_task.apply().get() == 1
 
     notification.refresh_from_db()
     assert notification.status == NotificationStatus.SENT

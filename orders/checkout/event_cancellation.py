@@ -25,7 +25,7 @@ from django.utils import timezone
 from orders.checkout.refunds import order_refund, refund_submit
 from orders.models import EventCancellation, EventCancellationStatus, EventSource, Order, OrderStatus
 from orders.services import order_cancel, order_cancel_paid
-from orders.tasks import event_cancellation_task
+from orders.tasks import event_cancellation_run_task
 from payments.gateways.base import get_gateway
 from payments.models import Payment, PaymentStatus, Refund, RefundReason, RefundStatus
 from tedxpay.core.errors import ApplicationError, Conflict
@@ -108,7 +108,7 @@ def event_cancellation_start(*, event_id: int, requested_by: str, note: str = ""
 
 def event_cancellation_continue(*, cancellation_id: int, countdown: float = 0) -> None:
     """Queue the next run (the task calls this when a run ran out of time)."""
-    event_cancellation_task.apply_async((cancellation_id,), countdown=countdown)
+    event_cancellation_run_task.apply_async((cancellation_id,), countdown=countdown)
 
 
 @dataclass

@@ -31,7 +31,7 @@ from tedxpay.core.time_limits import caused_by_soft_time_limit
 
 logger = logging.getLogger("tedxpay.orders.expiry")
 
-# A list call is ≈ 24 s at worst (see RECONCILE_TIME_BUDGET): 20 s + 24 s + the expiries
+# A list call is ≈ 24 s at worst (the gateway's `worst_call`): 20 s + 24 s + the expiries
 # stay inside the task's 60 s soft time limit.
 ASK_TIME_BUDGET = timedelta(seconds=20)
 # Past this after its expiry time an order expires even if Xendit could not be asked.

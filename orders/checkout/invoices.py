@@ -87,7 +87,7 @@ def payment_reconcile(
     return invoice_apply(payment_id=payment.pk, invoice=invoice, source=source).result
 
 
-def invoice_expire(*, payment_id: int, invoice_id: str | None = None) -> str:
+def invoice_expire(*, payment_id: int, invoice_id: str | None = None, gateway: PaymentGateway | None = None) -> str:
     """Expire the payment's invoice at Xendit after our own expiry or cancel, then apply
     what Xendit answers (`invoice_apply`): a buyer who paid between our expiry and this call
     is recorded (seats back if still there, else flagged for a refund), never lost.
@@ -105,7 +105,7 @@ def invoice_expire(*, payment_id: int, invoice_id: str | None = None) -> str:
     invoice_id = payment.invoice_id or invoice_id
     if not invoice_id or payment.status == PaymentStatus.PAID:
         return "skipped"
-    gateway = get_gateway()
+    gateway = gateway or get_gateway()
     try:
         invoice = gateway.expire_invoice(invoice_id)
     except GatewayError as error:

@@ -5,7 +5,7 @@ Xendit invoice outside any transaction.
 Whatever fails after the commit, the order does not stay PENDING behind an error: it gets
 its invoice, or it is cancelled (seats back) and the caller gets
 `payment_gateway_unavailable`. An order cancelled by someone else (finance, in the admin)
-while Xendit was creating its invoice gets the invoice recorded and closed, and the caller
+while Xendit was creating its invoice gets the invoice recorded and expired at Xendit, and the caller
 gets `order_cancelled`: nobody is sent to pay for seats that were given back. An order whose
 total is 0 needs no invoice: it is confirmed (PAID, e-tickets, confirmation email) in the
 placing transaction itself.
@@ -193,7 +193,7 @@ def order_place(
     errors (nothing written),
     `PaymentGatewayUnavailable` (the order was written, then cancelled: no seat stays held),
     or `OrderCancelled` (cancelled by someone else while its invoice was being created; the
-    invoice is closed at Xendit). An order whose total is 0 comes back PAID, with no invoice.
+    invoice is expired at Xendit). An order whose total is 0 comes back PAID, with no invoice.
     Must not run inside a transaction: the gateway call happens after the commit.
     `client_address` (checkout) and `api_key_id` (API) record who placed it, for the hoarding
     caps (orders/holds.py).
@@ -266,7 +266,7 @@ def order_place(
     if invoice is not None:
         # The order as placed, from memory: the rows were just written and the invoice
         # recorded on a payment that was PENDING at that moment (a cancel after it is
-        # someone else's, and closes the invoice itself). No read back: in a sale, that was
+        # someone else's, and expires the invoice itself). No read back: in a sale, that was
         # two queries and more CPU than the writes.
         payment.invoice_id, payment.invoice_url = invoice.id, invoice.invoice_url
         payment.gateway_status = invoice.status
@@ -275,7 +275,7 @@ def order_place(
     placed = _order_read(order.pk)
     if placed.status in (OrderStatus.CANCELLED, OrderStatus.EXPIRED):
         # Closed by someone else while Xendit was creating the invoice; `_order_invoice_open`
-        # closed it. Nothing to pay: the caller must not send the buyer to the invoice page.
+        # expired it at Xendit. Nothing to pay: the caller must not send the buyer to the invoice page.
         raise _order_closed_error(placed)
     return placed
 
@@ -346,7 +346,7 @@ def _order_invoice_open(
         amount=order.total,
         payer_email=buyer.email,
         description=f"{order.event.name} — order {order.code}",
-        # Rounded down: the invoice closes no later than the order, so nobody pays for
+        # Rounded down: the invoice expires no later than the order, so nobody pays for
         # seats the expiry sweep has just given back.
         invoice_duration=max(int((order.expires_at - timezone.now()).total_seconds()), 1),
         success_redirect_url=order_url,
@@ -408,16 +408,16 @@ def _invoice_item_name(order: Order, line: OrderItem) -> str:
 def _invoice_expire_orphan(*, order: Order, payment: Payment, invoice: Invoice) -> None:
     """The order was cancelled (or expired) while Xendit was creating its invoice.
 
-    That transition committed first and found no invoice id, so it closed nothing. Both
-    lock the payment row, and the cancel reads the invoice id after taking that lock, so
-    whichever comes second sees the other: here the attach did, and the close is ours. The
-    invoice id is recorded (just now, by the attach), so the webhook and reconcile know it;
-    the close runs after commit (at once here, outside any transaction) through the same
-    task as any expiry, which records a payment that beat it as a late one, flagged for a
-    refund.
+    That transition committed first and found no invoice id, so it expired nothing at
+    Xendit. Both lock the payment row, and the cancel reads the invoice id after taking that
+    lock, so whichever comes second sees the other: here the attach did, and expiring the
+    invoice is ours. The invoice id is recorded (just now, by the attach), so the webhook and
+    the sweep know it; the expiry runs after commit (at once here, outside any transaction)
+    through the same task as any other, which records a payment that beat it as a late one,
+    flagged for a refund.
     """
     logger.warning(
-        "order %s became %s while invoice %s was being created; closing the invoice",
+        "order %s became %s while invoice %s was being created; expiring the invoice",
         order.code,
         payment.status,
         invoice.id,
@@ -426,9 +426,9 @@ def _invoice_expire_orphan(*, order: Order, payment: Payment, invoice: Invoice) 
         invoice_expire_after_commit(order_id=order.pk)
     except Exception:
         # Our database failed us just now. Nobody gets the invoice's link (order_place
-        # raises), and it closes by itself at the order's expiry time; a payment before
+        # raises), and it expires by itself at the order's expiry time; a payment before
         # that reaches a CANCELLED order and is flagged for a refund.
-        logger.exception("could not queue closing invoice %s of %s", invoice.id, order.code)
+        logger.exception("could not queue expiring invoice %s of %s", invoice.id, order.code)
 
 
 def _order_cancel_invoice_unrecorded(
@@ -437,9 +437,9 @@ def _order_cancel_invoice_unrecorded(
     """The invoice exists at Xendit but could not be recorded (the database failed us).
 
     The buyer will not be sent to it, so: cancel the order (seats back at once rather than
-    at expiry) and close the invoice at Xendit. The close is a task that first records the
+    at expiry) and expire the invoice at Xendit. The expiry is a task that first records the
     invoice id on the payment (retrying until the database answers), so the webhook and
-    reconcile know the invoice; a payment that beat the close is recorded, and flagged for a
+    the sweep know the invoice; a payment that beat the expiry is recorded, and flagged for a
     refund, never lost. If the cancel fails too, its error goes up (a database error: 503
     `service_unavailable`), the order stays PENDING until the expiry sweep gives its seats
     back, and the invoice id is in the log and in the task.
@@ -451,10 +451,10 @@ def _order_cancel_invoice_unrecorded(
         try:
             invoice_expire_task.delay(payment_id, invoice.id)
         except Exception:
-            # The broker is down too. The invoice closes by itself at the order's expiry
+            # The broker is down too. The invoice expires by itself at the order's expiry
             # time; a payment before that arrives as a callback, is matched by our code
             # and, the order being cancelled, flagged for a refund.
-            logger.exception("could not queue closing invoice %s of %s", invoice.id, order.code)
+            logger.exception("could not queue expiring invoice %s of %s", invoice.id, order.code)
 
 
 def _invoice_find_once(*, gateway: PaymentGateway, external_id: str) -> Invoice | None:

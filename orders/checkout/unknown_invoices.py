@@ -3,9 +3,10 @@ longer be paid.
 
 A create that timed out (Xendit took 17 s, we waited 15) or whose reply was lost may have
 made an invoice after placement's one look-up found nothing; the order was cancelled, its
-payment has no invoice id, so neither a callback's match by invoice id nor the sweeps over
-invoice ids would ever see it. Placement marks such a payment (`invoice_lookup_until`);
-this sweep lists Xendit's invoices for its order code until then and, once one turns up:
+payment has no invoice id, so neither a callback's match by invoice id nor a read by invoice
+id would ever see it. Placement marks such a payment (`invoice_lookup_until`); the payments
+sweep (`orders/checkout/sweeps.py`, step "find") lists Xendit's invoices for its order code
+until then and, once one turns up:
 
 - paid: attached and applied through the one rule (`invoice_apply`): the money is recorded
   and the cancelled order flagged for a refund, never lost;
@@ -19,26 +20,17 @@ logged (the daily reconciliation report shows it for finance).
 
 import contextlib
 import logging
-import time
-from datetime import timedelta
 
-from celery.exceptions import SoftTimeLimitExceeded
 from django.utils import timezone
 
 from orders.checkout.invoices import invoice_apply, invoice_expire
 from orders.models import EventSource
 from payments.gateways.base import GatewayError, Invoice, InvoiceStatus, PaymentGateway, get_gateway
 from payments.models import Payment
-from payments.selectors import payments_with_unknown_invoice
-from payments.services import payment_attach_invoice, payment_invoice_lookup_done, payment_note_asked
+from payments.services import payment_attach_invoice, payment_invoice_lookup_done, payment_mark_asked
 from tedxpay.core.errors import Conflict
-from tedxpay.core.time_limits import caused_by_soft_time_limit
 
 logger = logging.getLogger("tedxpay.orders.expiry")
-
-# One look-up is one list call (≈ 24 s at worst, see RECONCILE_TIME_BUDGET); a find may add
-# an expire and a read. No new look-up starts once this is spent.
-UNKNOWN_INVOICE_TIME_BUDGET = timedelta(seconds=10)
 
 
 def _chosen(invoices: list[Invoice]) -> Invoice:
@@ -52,7 +44,7 @@ def _chosen(invoices: list[Invoice]) -> Invoice:
 
 def invoice_find_unknown(*, payment_id: int, gateway: PaymentGateway | None = None) -> str:
     """Look the payment's invoice up by our code once. Returns "paid", "expired" (found and
-    closed), "not_found" (looked again later) or "given_up" (past the time any invoice it
+    expired at Xendit, or found expired), "not_found" (looked again later) or "given_up" (past the time any invoice it
     made could be paid). Raises GatewayError when Xendit cannot be asked."""
     gateway = gateway or get_gateway()
     payment = Payment.objects.get(pk=payment_id)
@@ -64,7 +56,7 @@ def invoice_find_unknown(*, payment_id: int, gateway: PaymentGateway | None = No
         if timezone.now() >= payment.invoice_lookup_until:
             payment_invoice_lookup_done(payment_id=payment_id)
             return "given_up"
-        payment_note_asked(payment_id=payment_id)
+        payment_mark_asked(payment_id=payment_id)
         return "not_found"
     chosen = _chosen(invoices)
     logger.warning(
@@ -75,7 +67,7 @@ def invoice_find_unknown(*, payment_id: int, gateway: PaymentGateway | None = No
     )
     if chosen.status == InvoiceStatus.PENDING:
         # Attached and expired at Xendit; a payment that beats the expiry is recorded.
-        result = invoice_expire(payment_id=payment_id, invoice_id=chosen.id)
+        result = invoice_expire(payment_id=payment_id, invoice_id=chosen.id, gateway=gateway)
     else:
         # Conflict: a callback attached it meanwhile (the same one: the match is by our code).
         with contextlib.suppress(Conflict):
@@ -99,32 +91,3 @@ def invoice_find_unknown(*, payment_id: int, gateway: PaymentGateway | None = No
                 logger.warning("could not expire the second invoice %s: %r", other.id, error)
     payment_invoice_lookup_done(payment_id=payment_id)
     return result
-
-
-def invoices_find_unknown(
-    *, limit: int = 50, gateway: PaymentGateway | None = None, time_budget: timedelta = UNKNOWN_INVOICE_TIME_BUDGET
-) -> dict:
-    """One pass over the payments whose invoice is looked up by our code. A failure is
-    logged and counted and the payment comes up again next pass (least recently asked
-    first); SoftTimeLimitExceeded ends the pass."""
-    counts = {"checked": 0, "paid": 0, "expired": 0, "not_found": 0, "given_up": 0, "skipped": 0, "failed": 0}
-    gateway = gateway or get_gateway()
-    deadline = time.monotonic() + time_budget.total_seconds()
-    for payment_id in payments_with_unknown_invoice(limit=limit):
-        if time.monotonic() >= deadline:
-            logger.warning("unknown invoices: time budget of %s spent; the rest waits", time_budget)
-            break
-        counts["checked"] += 1
-        try:
-            counts[invoice_find_unknown(payment_id=payment_id, gateway=gateway)] += 1
-        except SoftTimeLimitExceeded:
-            raise
-        except Exception as error:
-            if caused_by_soft_time_limit(error):
-                raise SoftTimeLimitExceeded() from error
-            logger.warning("unknown invoices: looking up payment %s failed: %r", payment_id, error)
-            payment_note_asked(payment_id=payment_id)
-            counts["failed"] += 1
-    if counts["checked"]:
-        logger.info("unknown invoices: %s", counts)
-    return counts

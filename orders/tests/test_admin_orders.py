@@ -204,8 +204,8 @@ def test_cancel_action_cancels_pending_orders_through_the_service(admin_client, 
     order = Order.objects.get(pk=pending.order_id)
     ticket.refresh_from_db()
     assert order.status == OrderStatus.CANCELLED and ticket.held == 0
-    assert Payment.objects.get(pk=pending.pk).status == PaymentStatus.FAILED
-    event = OrderEvent.objects.get(order=order, to_status=OrderStatus.CANCELLED)
+    assert Payment.objects.get(pk=pending.pk).status == PaymentStatus.CANCELLED
+    event = OrderEvent.objects.get(order=order, subject=OrderEvent.Subject.ORDER, to_status=OrderStatus.CANCELLED)
     assert event.source == EventSource.ADMIN and event.note == f"cancelled in the admin by {admin_user.username}"
     assert Order.objects.get(pk=paid.pk).status == OrderStatus.PAID
     assert messages == [

@@ -12,7 +12,7 @@ from notifications.models import Notification, NotificationKind
 from orders.checkout import expiry_check
 from orders.checkout.placing import OrderLineRequest, order_place
 from orders.models import Order, OrderEvent, OrderStatus
-from orders.tasks import expire_stale_orders
+from orders.tasks import order_expire_stale_task
 from orders.tests.test_expiry import celery_eager  # noqa: F401 (fixture)
 from payments.models import PaymentStatus
 from tickets.tests.factories import TicketFactory
@@ -39,7 +39,7 @@ def test_an_order_paid_on_time_with_its_callback_lost_is_paid_not_expired(xendit
     xendit_simulator.pay(order.payment.invoice_id, channel="OVO", callback="none")
     past_its_time(order)
 
-    expire_stale_orders()
+    order_expire_stale_task()
 
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID and not order.needs_attention
@@ -59,7 +59,7 @@ def test_many_stale_orders_are_asked_about_in_one_list_not_one_read_each(xendit_
     past_its_time(*orders)
     xendit_simulator.inject_fault("get", "error", status=503, count=50)  # a read per order would fail
 
-    expire_stale_orders()
+    order_expire_stale_task()
 
     statuses = [Order.objects.get(pk=order.pk).status for order in orders]
     assert statuses == [OrderStatus.PAID, OrderStatus.PAID, OrderStatus.EXPIRED, OrderStatus.EXPIRED]
@@ -72,7 +72,7 @@ def test_a_failed_list_falls_back_to_reading_each_invoice(xendit_simulator, cele
     past_its_time(paid, unpaid)
     xendit_simulator.inject_fault("list", "error", status=503, count=5)
 
-    expire_stale_orders()
+    order_expire_stale_task()
 
     assert Order.objects.get(pk=paid.pk).status == OrderStatus.PAID
     assert Order.objects.get(pk=unpaid.pk).status == OrderStatus.EXPIRED
@@ -85,10 +85,10 @@ def test_when_xendit_cannot_be_asked_the_seats_wait_but_not_past_the_grace(xendi
     past_its_time(old, ago=expiry_check.EXPIRY_ASK_GRACE + timedelta(seconds=5))
     xendit_simulator.inject_fault("any", "error", status=503, count=20)  # no list, no read either
 
-    expire_stale_orders()
+    order_expire_stale_task()
 
     assert Order.objects.get(pk=recent.pk).status == OrderStatus.PENDING  # next sweep asks again
     assert Order.objects.get(pk=old.pk).status == OrderStatus.EXPIRED
     xendit_simulator.clear_faults()
-    expire_stale_orders()
+    order_expire_stale_task()
     assert Order.objects.get(pk=recent.pk).status == OrderStatus.EXPIRED

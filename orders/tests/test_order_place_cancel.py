@@ -86,7 +86,7 @@ class CancelDuringCreate:
 def assert_closed_at_xendit_and_recorded() -> Order:
     order = Order.objects.select_related("payment").get()
     assert order.status == OrderStatus.CANCELLED
-    assert order.payment.status == PaymentStatus.FAILED
+    assert order.payment.status == PaymentStatus.CANCELLED
     # Created after the cancel, then expired at the simulator: nobody can pay it.
     invoice = SimulatedInvoice.objects.get(external_id=order.code)
     assert invoice.status == "EXPIRED"

@@ -40,7 +40,7 @@ def place(ticket, quantity=2):
 def assert_cancelled_with_seats_back(ticket) -> Order:
     order = Order.objects.select_related("payment").get()
     assert order.status == OrderStatus.CANCELLED
-    assert order.payment.status == PaymentStatus.FAILED
+    assert order.payment.status == PaymentStatus.CANCELLED
     ticket.refresh_from_db()
     assert ticket.held == 0
     return order

@@ -34,7 +34,7 @@ def held(ticket) -> int:
 def assert_cancelled_with_seats_back(*tickets):
     order = Order.objects.get()
     assert order.status == OrderStatus.CANCELLED
-    assert order.payment.status == PaymentStatus.FAILED
+    assert order.payment.status == PaymentStatus.CANCELLED
     assert [held(ticket) for ticket in tickets] == [0] * len(tickets)
     statuses = list(order.events.filter(subject="order").values_list("from_status", "to_status"))
     assert statuses == [("", "PENDING"), ("PENDING", "CANCELLED")]

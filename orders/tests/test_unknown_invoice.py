@@ -13,13 +13,13 @@ from django.utils import timezone
 
 from notifications.models import Notification, NotificationKind
 from orders.checkout.placing import UNKNOWN_INVOICE_LOOKUP_MARGIN, OrderLineRequest, order_place
-from orders.checkout.unknown_invoices import invoices_find_unknown
+from orders.checkout.sweeps import payments_sweep
 from orders.errors import PaymentGatewayUnavailable
 from orders.models import AttentionReason, Order, OrderStatus
+from orders.tasks import payments_sweep_task
 from orders.tests.test_expiry import celery_eager  # noqa: F401 (fixture)
 from payments.gateways.simulator.models import SimulatedInvoice
 from payments.models import Payment, PaymentStatus
-from payments.tasks import reconcile_payments
 from payments.tests.conftest import order_with_payment
 from tickets.tests.factories import TicketFactory
 
@@ -49,7 +49,7 @@ def test_a_create_with_an_unknown_outcome_is_remembered(settings, xendit_simulat
     order, _invoice = place_with_a_create_that_times_out(settings, xendit_simulator)
 
     payment = order.payment
-    assert (order.status, payment.status, payment.invoice_id) == (OrderStatus.CANCELLED, PaymentStatus.FAILED, None)
+    assert (order.status, payment.status, payment.invoice_id) == (OrderStatus.CANCELLED, PaymentStatus.CANCELLED, None)
     assert payment.invoice_lookup_until == order.expires_at + UNKNOWN_INVOICE_LOOKUP_MARGIN
 
 
@@ -58,9 +58,9 @@ def test_an_orphan_paid_with_its_callback_lost_is_recorded_and_flagged(settings,
     xendit_simulator.pay(invoice.pk, channel="BCA", callback="none")  # a buyer paid; the callback is lost
 
     out = StringIO()
-    call_command("reconcile_payments", stdout=out)  # what an operator runs after an incident
+    call_command("sweep_payments", stdout=out)  # what an operator runs after an incident
 
-    assert "unknown_invoices: checked=1 paid=1" in out.getvalue()
+    assert "checked=1 paid=1" in out.getvalue()
     payment = Payment.objects.select_related("order").get(pk=order.payment.pk)
     assert (payment.invoice_id, payment.status, payment.paid_amount) == (invoice.pk, PaymentStatus.PAID, 200_000)
     assert payment.invoice_lookup_until is None
@@ -73,7 +73,7 @@ def test_an_orphan_paid_with_its_callback_lost_is_recorded_and_flagged(settings,
 def test_an_orphan_still_open_is_expired_at_xendit_by_the_beat_task(settings, xendit_simulator, celery_eager):  # noqa: F811
     order, invoice = place_with_a_create_that_times_out(settings, xendit_simulator)
 
-    reconcile_payments()
+    payments_sweep_task()
 
     invoice.refresh_from_db()
     assert invoice.status == "EXPIRED"
@@ -85,9 +85,9 @@ def test_nothing_found_is_asked_again_until_the_invoice_could_no_longer_be_paid(
     payment = order_with_payment(quantity=1, price=200_000)
     Payment.objects.filter(pk=payment.pk).update(invoice_lookup_until=timezone.now() + timedelta(minutes=5))
 
-    assert invoices_find_unknown()["not_found"] == 1
+    assert payments_sweep()["not_found"] == 1
     assert Payment.objects.get(pk=payment.pk).invoice_lookup_until is not None  # asked again next pass
 
     Payment.objects.filter(pk=payment.pk).update(invoice_lookup_until=timezone.now() - timedelta(seconds=1))
-    assert invoices_find_unknown()["given_up"] == 1
+    assert payments_sweep()["given_up"] == 1
     assert Payment.objects.get(pk=payment.pk).invoice_lookup_until is None

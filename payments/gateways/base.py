@@ -6,7 +6,7 @@ the SDK needs happens inside the Xendit module, at the call.
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
@@ -152,6 +152,10 @@ class GatewayError(Exception):
 
 
 class PaymentGateway(Protocol):
+    # The longest one call can take, retries of a failed connect included: what time
+    # budgets around gateway calls (the sweep, placement) are worked out from.
+    worst_call: timedelta
+
     def create_invoice(self, request: InvoiceRequest) -> Invoice: ...
 
     def get_invoice(self, invoice_id: str) -> Invoice: ...

@@ -26,7 +26,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import urllib3
@@ -89,6 +89,9 @@ class XenditGateway:
         self._refunds = RefundApi(self._client)
         self._timeout = (connect_timeout, read_timeout)
         self.base_url = base_url
+        # Not connect + read: urllib3 tries a failed connect up to three times (_RETRIES),
+        # so 3 × 3.05 s + 15 s ≈ 24 s with the defaults.
+        self.worst_call = timedelta(seconds=(1 + _RETRIES.connect) * connect_timeout + read_timeout)
 
     def close(self) -> None:
         self._client.rest_client.pool_manager.clear()

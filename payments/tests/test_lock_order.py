@@ -85,7 +85,7 @@ def test_an_expired_callback_and_a_cancel_at_once_do_not_deadlock(placed_order, 
         assert (order.status, payment.status) == (OrderStatus.EXPIRED, PaymentStatus.EXPIRED)
         assert event.outcome == WebhookOutcome.PROCESSED
     else:
-        assert (order.status, payment.status) == (OrderStatus.CANCELLED, PaymentStatus.FAILED)
+        assert (order.status, payment.status) == (OrderStatus.CANCELLED, PaymentStatus.CANCELLED)
         assert event.outcome == WebhookOutcome.IGNORED
     assert ticket.held == 0
     assert payment.gateway_status == "EXPIRED"

@@ -191,7 +191,7 @@ def test_payment_on_a_cancelled_order_is_kept_and_flagged():
     payment = order_with_payment(quantity=1)
     order_cancel(order_id=payment.order_id, source=EventSource.ADMIN)
     payment.refresh_from_db()
-    assert payment.status == PaymentStatus.FAILED
+    assert payment.status == PaymentStatus.CANCELLED
 
     order_pay(payment_id=payment.pk, invoice=invoice_for(payment))
 

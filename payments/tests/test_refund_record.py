@@ -5,10 +5,12 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from orders.dashboard import sales_overview
 from orders.models import AttentionReason, EventSource, Order, OrderEvent, OrderStatus
 from orders.services import order_attention_resolve, order_cancel, order_expire, order_refund_record
 from orders.tests.test_admin_orders import pay
 from payments.models import Payment, PaymentStatus, refund_outstanding_sql
+from payments.refunds import RefundNotPossible, refund_request
 from payments.tests.conftest import order_with_payment
 from tedxpay.core.errors import Conflict, InvalidInput
 from tickets.tests.factories import TicketFactory
@@ -190,7 +192,8 @@ def test_the_database_refuses_a_refunded_amount_above_what_was_paid():
         Payment.objects.filter(pk=payment.pk).update(refunded_amount=350_001)
 
 
-def test_the_sql_rule_for_what_is_still_owed_matches_the_python_one():
+def payments_in_every_refund_state() -> dict[str, Payment]:
+    """One payment per case of the refund-owed rule, each of its own event."""
     no_seats = late_payment_without_seats()
     partly = late_payment_without_seats("inv_late_partly")
     record(partly, 100_000)
@@ -202,13 +205,49 @@ def test_the_sql_rule_for_what_is_still_owed_matches_the_python_one():
     resolved = late_payment_without_seats("inv_late_resolved")
     order_attention_resolve(order_id=resolved.order_id, note="refunded before tedxpay recorded refunds")
     pending = order_with_payment(quantity=1, price=350_000, invoice_id="inv_pending_sql")
+    return {
+        "no_seats": no_seats,
+        "partly": partly,
+        "over": over,
+        "under": under,
+        "resolved": resolved,
+        "pending": pending,
+    }
+
+
+# Still owed back in each case.
+OUTSTANDING = {"no_seats": 350_000, "partly": 250_000, "over": 70_000, "under": 0, "resolved": 0, "pending": 0}
+
+
+def test_the_sql_rule_for_what_is_still_owed_matches_the_python_one():
+    payments = payments_in_every_refund_state()
 
     in_sql = dict(Payment.objects.annotate(outstanding=refund_outstanding_sql()).values_list("pk", "outstanding"))
 
-    expected = {no_seats.pk: 350_000, partly.pk: 250_000, over.pk: 70_000, under.pk: 0, resolved.pk: 0, pending.pk: 0}
-    for payment_id, outstanding in expected.items():
-        payment = Payment.objects.select_related("order").get(pk=payment_id)
-        assert payment.refund_outstanding == in_sql[payment_id] == outstanding, payment
+    for case, outstanding in OUTSTANDING.items():
+        payment = Payment.objects.select_related("order").get(pk=payments[case].pk)
+        assert payment.refund_outstanding == in_sql[payment.pk] == outstanding, case
+
+
+def test_the_dashboard_and_a_refund_of_what_is_owed_read_the_one_rule_alike():
+    """What is owed back is written once (`refund_owed_sql`). The dashboard sums it over
+    every payment in one query; the refund of what a flagged order is owed (`refund_request`
+    with `owed_only`, behind the order page's button) reads it for one payment under its
+    locks. Both give the same rupiah, payment by payment."""
+    payments = payments_in_every_refund_state()
+
+    on_the_dashboard = {sales.event.pk: sales.to_refund for sales in sales_overview().events}
+
+    by_the_button = {}
+    for case, payment in payments.items():
+        try:
+            refund = refund_request(payment_id=payment.pk, amount=None, owed_only=True, requested_by="finance.sari")
+        except RefundNotPossible:
+            by_the_button[case] = 0
+        else:
+            by_the_button[case] = refund.amount
+    assert by_the_button == OUTSTANDING
+    assert {case: on_the_dashboard.get(payment.order.event_id, 0) for case, payment in payments.items()} == OUTSTANDING
 
 
 @pytest.mark.skipif(not connection.features.has_select_for_update, reason="row locks need MariaDB/MySQL")

@@ -119,6 +119,25 @@ def test_processed_and_duplicate_callbacks_are_still_refused(client):
         )  # not even counted as an attempt
 
 
+def test_a_failed_refund_webhook_is_not_replayed_here():
+    """docs/payments.md: received, failed and unmatched invoice callbacks can be replayed; a
+    refund webhook shares the inbox but never goes through the invoice rules (the refund
+    sweep reads a pending refund from Xendit instead)."""
+    refund_event = WebhookEvent.objects.create(
+        invoice_id="inv-refunded",
+        refund_id="rfd-1",
+        status="REFUND_SUCCEEDED",
+        raw_body="{}",
+        outcome=WebhookOutcome.FAILED,
+    )
+
+    with pytest.raises(Conflict) as refused:
+        webhook_replay(event_id=refund_event.pk)
+
+    assert refused.value.details == {"refund_id": "rfd-1"}
+    assert WebhookEvent.objects.values_list("outcome", "attempts").get(pk=refund_event.pk) == (WebhookOutcome.FAILED, 0)
+
+
 class AdoptedMeanwhileGateway:
     """Delegates to the real gateway; on the first invoice read, a concurrent replay runs to
     the end first (it adopts the invoice and processes the event), and this read then

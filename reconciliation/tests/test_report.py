@@ -19,7 +19,7 @@ from payments.tests.conftest import order_with_payment
 from reconciliation import services
 from reconciliation.models import Classification, ReconciliationReport, ReconciliationRow
 from reconciliation.services import JAKARTA, reconciliation_report_create
-from reconciliation.tasks import reconciliation_report_daily
+from reconciliation.tasks import reconciliation_report_create_task
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -162,7 +162,7 @@ def test_the_command_and_the_daily_task(gateway, xendit_simulator, placed_order,
     out = capsys.readouterr().out
     assert f"reconciliation {today()}:" in out and "invoices=1 matched=1" in out and "unexplained=0" in out
     assert payment.invoice_id in out
-    report_id = reconciliation_report_daily()
+    report_id = reconciliation_report_create_task()
     assert ReconciliationReport.objects.get(pk=report_id).date == today() - timedelta(days=1)
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from django.db.models import Count, F, Sum
 
 from notifications.models import Notification
-from orders.models import Order
+from orders.models import Order, needs_attention_q
 from payments.models import Payment, WebhookEvent
 from tickets.models import Ticket
 
@@ -39,7 +39,7 @@ def metrics_text() -> str:
         "Orders flagged for finance, by reason.",
         (
             ({"reason": row["attention_reason"]}, row["n"])
-            for row in Order.objects.filter(needs_attention=True).values("attention_reason").annotate(n=Count("id"))
+            for row in Order.objects.filter(needs_attention_q()).values("attention_reason").annotate(n=Count("id"))
         ),
     )
     lines += _family(

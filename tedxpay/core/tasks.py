@@ -5,7 +5,7 @@ from celery import shared_task
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
-def idempotency_keys_purge() -> int:
+def idempotency_key_purge_task() -> int:
     """Delete Idempotency-Key records past their retention (safe to run twice)."""
     from tedxpay.core.idempotency import idempotency_key_purge
 

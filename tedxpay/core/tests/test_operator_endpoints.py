@@ -38,7 +38,7 @@ def test_metrics_reports_orders_payments_and_stock(client):
     ticket.held = 3
     ticket.save()
     OrderFactory.create_batch(2)
-    OrderFactory(needs_attention=True, attention_reason=AttentionReason.AMOUNT_MISMATCH)
+    OrderFactory(attention_reason=AttentionReason.AMOUNT_MISMATCH)
     PaymentFactory(status="PAID", paid_amount=350_000)
     PaymentFactory(status="PAID", paid_amount=150_000)
 
