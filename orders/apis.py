@@ -175,7 +175,7 @@ class OrderCreateApi(APIView):
                 "for a hidden phase without its voucher), `voucher_used_up`, `voucher_expired`, `buyer_limit` "
                 "(details: ticket_id, max_per_buyer, held_by_buyer, requested), `idempotency_in_flight`, "
                 "or `order_cancelled` (details: code, status): the order was cancelled while its invoice was "
-                "being created; its invoice is closed, nothing is to be paid and no seat is held."
+                "being created; its invoice is expired at Xendit, nothing is to be paid and no seat is held."
             ),
             422: error_response("`idempotency_conflict`: the key was used with another body."),
             413: error_response("`request_too_large`: the body is over the size limit (64 KiB by default)."),
