@@ -9,6 +9,8 @@ from orders.checkout.placing import _order_read
 from orders.models import Order
 from orders.tests.test_query_budget import order_body
 from tickets.tests.factories import EventFactory, TicketFactory
+from vouchers.models import VoucherKind
+from vouchers.tests.factories import VoucherFactory
 
 
 @pytest.mark.django_db(transaction=True)
@@ -37,3 +39,19 @@ def test_a_free_order_answers_as_stored_too(orders_api):
     stored = _order_read(Order.objects.get(code=response.json()["code"]).pk)
     assert response.json() == OrderCreateApi.OutputSerializer(stored).data
     assert response.json()["status"] == "PAID" and response.json()["invoice_url"] is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_order_with_a_voucher_answers_as_stored_too(xendit_simulator, orders_api):
+    regular = TicketFactory(name="Regular", price=200_000, max_per_order=5)
+    VoucherFactory(event=regular.event, code="KOMUNITAS", kind=VoucherKind.PERCENT, value=20, max_uses=5)
+    body = order_body(regular, 2, 1)
+    body["voucher"] = " komunitas "
+
+    response = orders_api.post(body)
+
+    assert response.status_code == 201, response.content
+    stored = _order_read(Order.objects.get(code=response.json()["code"]).pk)
+    assert response.json() == OrderCreateApi.OutputSerializer(stored).data
+    assert response.json()["voucher"] == "KOMUNITAS" and response.json()["discount"] == 80_000
+    assert response.json()["items"][0]["unit_discount"] == 40_000
