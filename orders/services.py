@@ -39,7 +39,7 @@ from payments.services import (
     payment_cancel,
     payment_expire,
     payment_lock,
-    payment_mark_paid,
+    payment_mark_paid_locked,
     payment_refund_record,
 )
 from tedxpay.core.errors import IllegalTransition, InvalidInput
@@ -212,7 +212,12 @@ def order_mark_paid(*, order_id: int, paid_amount: int, paid_at: datetime, sourc
     buyer is told. Money on a CANCELLED order is flagged the same way. Never dropped.
     Calling it again for the same payment changes nothing.
     """
-    order = order_lock(order_id)
+    return _order_mark_paid_locked(order=order_lock(order_id), paid_amount=paid_amount, paid_at=paid_at, source=source)
+
+
+def _order_mark_paid_locked(*, order: Order, paid_amount: int, paid_at: datetime, source: str) -> Order:
+    """`order_mark_paid` for the order as its caller locked it (`order_lock`) in the
+    transaction it is still in: not locked and read again, no savepoint."""
     if order.status == OrderStatus.PAID:
         return order
     if order.attention_reason in NO_SEATS_REASONS:
@@ -281,16 +286,28 @@ class OrderPaid(NamedTuple):
 
 
 @transaction.atomic
-def order_pay_telling(*, payment_id: int, invoice: Invoice, source: str = EventSource.WEBHOOK) -> OrderPaid:
+def order_pay_telling(
+    *, payment_id: int, invoice: Invoice, source: str = EventSource.WEBHOOK, order_id: int | None = None
+) -> OrderPaid:
     """`order_pay`, telling the caller what it found and did, so the one rule
-    (`orders.checkout.invoices.invoice_apply`) reads nothing again after it."""
-    order_id = Payment.objects.values_list("order_id", flat=True).get(pk=payment_id)
+    (`orders.checkout.invoices.invoice_apply`) reads nothing again after it. `order_id`:
+    the payment's order, when the caller has read the payment already (a payment never
+    changes order; checked under the lock).
+
+    Every paid callback runs this: each row is locked and read once (the order, then the
+    payment), and the payment's and the order's steps run in this transaction without
+    savepoints of their own (an error in either rolls all of it back)."""
+    if order_id is None:
+        order_id = Payment.objects.values_list("order_id", flat=True).get(pk=payment_id)
     order = order_lock(order_id)
-    already_paid = payment_lock(payment_id).status == PaymentStatus.PAID
-    payment = payment_mark_paid(payment_id=payment_id, invoice=invoice, source=source, order=order)
+    payment = payment_lock(payment_id)
+    if payment.order_id != order.pk:
+        raise IllegalTransition(f"Payment {payment_id} does not belong to order {order_id}.")
+    already_paid = payment.status == PaymentStatus.PAID
+    payment = payment_mark_paid_locked(payment=payment, invoice=invoice, source=source, order=order)
     if not already_paid:
-        order = order_mark_paid(
-            order_id=order_id, paid_amount=payment.paid_amount, paid_at=payment.paid_at, source=source
+        order = _order_mark_paid_locked(
+            order=order, paid_amount=payment.paid_amount, paid_at=payment.paid_at, source=source
         )
     return OrderPaid(payment=payment, order=order, newly_paid=not already_paid)
 

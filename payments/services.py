@@ -103,9 +103,19 @@ def payment_mark_paid(
     amount, time and channel. Quiet (Xendit's status remembered) when already PAID.
     `invoice` must come from the gateway, not a callback. The order's side is
     `orders.services.order_pay`, which calls this under the order's lock."""
+    if not invoice.is_paid:  # refused before any lock is taken
+        raise IllegalTransition(f"Invoice {invoice.id} is {invoice.status}, not paid.")
+    return payment_mark_paid_locked(payment=payment_lock(payment_id), invoice=invoice, source=source, order=order)
+
+
+def payment_mark_paid_locked(
+    *, payment: Payment, invoice: Invoice, source: str = EventSource.WEBHOOK, order: Order | None = None
+) -> Payment:
+    """`payment_mark_paid` for a caller that locked the payment itself (`payment_lock`) in
+    the transaction it is still in: the row is not locked and read again, and no savepoint
+    is taken (the order's payment step runs on every paid callback)."""
     if not invoice.is_paid:
         raise IllegalTransition(f"Invoice {invoice.id} is {invoice.status}, not paid.")
-    payment = payment_lock(payment_id)
     if order is not None:
         payment.order = order  # the caller's, locked: its audit row needs no read of it
     payment.gateway_status = invoice.status

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -160,12 +160,8 @@ def webhook_store(*, callback: Callback, raw_body: str) -> WebhookEvent:
     key = _dedupe_key(callback)
     for attempt in range(_STORE_ATTEMPTS):
         try:
-            # Its own transaction: on InnoDB a failed duplicate insert keeps a shared lock
-            # on the key until rollback, and locking the holder row while keeping it
-            # deadlocks against the other copies doing the same.
-            with transaction.atomic():
-                # The holder of the key is processed at once: this is its first attempt.
-                return WebhookEvent.objects.create(dedupe_key=key, attempts=1, **fields)
+            # The holder of the key is processed at once: this is its first attempt.
+            return _insert_alone(dedupe_key=key, attempts=1, **fields)
         except IntegrityError:
             pass
         except OperationalError:
@@ -193,6 +189,19 @@ def webhook_store(*, callback: Callback, raw_body: str) -> WebhookEvent:
             return taken
     # Copies kept racing for the key: let Xendit send this one again later.
     raise ServiceUnavailable("Callback is being processed concurrently; please retry.")
+
+
+def _insert_alone(**fields) -> WebhookEvent:
+    """The INSERT in a transaction of its own: on InnoDB a failed duplicate insert keeps a
+    shared lock on the key until rollback, and locking the holder row while keeping it
+    deadlocks against the other copies doing the same. In autocommit (a request) the
+    statement is that transaction, rolled back at once when refused, without the
+    round trips of opening and committing one (every callback and every copy of one
+    stores itself here); inside a caller's transaction, a savepoint of its own."""
+    if connection.in_atomic_block:
+        with transaction.atomic():
+            return WebhookEvent.objects.create(**fields)
+    return WebhookEvent.objects.create(**fields)
 
 
 def webhook_store_unusable(
@@ -255,18 +264,22 @@ def webhook_finish(
     only_from: frozenset | None = None,
     release_key: bool = False,
     event: WebhookEvent | None = None,
+    payment_id: int | None = None,
 ) -> WebhookEvent:
     """Record what became of the event. `only_from`: only if its outcome is still one of
     these (a concurrent run's outcome stands). `release_key`: the outcome depended on what
     Xendit shows now (it did not confirm the callback's status yet), so the event gives its
     de-duplication key up and the next delivery of that invoice and status is processed.
-    `event`: the row as the caller holds it (locked): updated in memory, not read again."""
+    `event`: the row as the caller holds it (locked): updated in memory, not read again.
+    `payment_id`: the payment the event was matched to, recorded with the outcome."""
     finishing = WebhookEvent.objects.filter(pk=event_id)
     if only_from is not None:
         finishing = finishing.filter(outcome__in=only_from)
     changes = {"outcome": outcome, "outcome_detail": detail, "processed_at": timezone.now()}
     if release_key:
         changes["dedupe_key"] = None
+    if payment_id is not None:
+        changes["payment_id"] = payment_id
     if not finishing.update(**changes):
         return WebhookEvent.objects.get(pk=event_id)  # finished by a concurrent run: its outcome stands
     if event is not None:

@@ -21,11 +21,6 @@ def on_sale_filter(now: datetime) -> Q:
     return Q(is_active=True, valid_from__lte=now, valid_until__gt=now)
 
 
-def ticket_on_sale(ticket: Ticket, now: datetime) -> bool:
-    """`on_sale_filter`, for a row already read."""
-    return ticket.is_active and ticket.valid_from <= now < ticket.valid_until
-
-
 def stock_reserve(*, quantities: Mapping[int, int], now: datetime, require_on_sale: bool = True) -> None:
     """Hold `quantities` ({ticket_id: units}) or raise, holding nothing in that case.
 
@@ -47,10 +42,10 @@ def _raise_why_not_reserved(ticket_id: int, units: int, now: datetime, require_o
     # One read explains the refusal; in a flash sale most answers are this one. The row is
     # read after the UPDATE in the same transaction (READ COMMITTED: the latest commit).
     # In SQL, as the UPDATE (tickets/stock_sql.py says why).
-    ticket = stock_row_read(ticket_id)
+    ticket = stock_row_read(ticket_id, now=now)
     if ticket is None:
         raise TicketNotFound(f"Ticket {ticket_id} does not exist.", details={"ticket_id": ticket_id})
-    if require_on_sale and not ticket_on_sale(ticket, now):
+    if require_on_sale and not ticket.on_sale:
         raise NotOnSale(f"'{ticket.name}' is not on sale now.", details={"ticket_id": ticket_id})
     raise SoldOut(
         f"Only {ticket.available} left of '{ticket.name}'.",

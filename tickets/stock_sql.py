@@ -5,17 +5,19 @@ Why SQL here and nowhere else: Django builds these statements from scratch on ev
 (the UPDATE compares a sum of F() expressions with a column and checks the sale window;
 `.first()` orders by the model's default ordering, which joins the event). Measured on our
 benchmark machine: about 1.4 ms and 1.5 ms of CPU per call through the ORM, more than the
-database spends running them, against 0.1 and 0.3 ms written once. Every placed order and
-every sold-out answer of a sale runs them, so that is CPU the web workers keep for buyers.
+database spends running them, against about 0.1 ms each written once. Every placed order
+and every sold-out answer of a sale runs them, so that is CPU the web workers keep for
+buyers.
 
-It is the statement `tickets/services.py::stock_reserve` documents (docs/architecture.md: one
-conditional UPDATE per ticket, seats and sale window checked by the row itself). Table
+The UPDATE is the one `tickets/services.py::stock_reserve` documents (docs/architecture.md:
+one conditional UPDATE per ticket; seats and sale window checked by the row itself). Table
 and column names are read from the model and quoted by the connection, so SQLite and
 MariaDB run the same text; the stock tests run on both.
 """
 
 import functools
 from datetime import datetime
+from typing import NamedTuple
 
 from django.db import connection
 
@@ -50,15 +52,35 @@ def stock_row_reserve(*, ticket_id: int, units: int, now: datetime, require_on_s
         return cursor.rowcount == 1
 
 
-def stock_row_read(ticket_id: int) -> Ticket | None:
-    """What explains a refused reserve: name, quota, held and the sale window, as the
-    database has them now (a model instance with only those fields), or None."""
+class TicketStock(NamedTuple):
+    name: str
+    quota: int
+    held: int
+    on_sale: bool
+
+    @property
+    def available(self) -> int:
+        return max(self.quota - self.held, 0)
+
+
+@functools.cache
+def _read_sql(vendor: str) -> str:
     quote = connection.ops.quote_name
-    columns = ", ".join(
-        quote(Ticket._meta.get_field(name).column)
-        for name in ("id", "name", "quota", "held", "is_active", "valid_from", "valid_until")
+    table = quote(Ticket._meta.db_table)
+    ticket_id, name, quota, held, is_active, valid_from, valid_until = (
+        quote(Ticket._meta.get_field(field).column)
+        for field in ("id", "name", "quota", "held", "is_active", "valid_from", "valid_until")
     )
-    sql = f"SELECT {columns} FROM {quote(Ticket._meta.db_table)} WHERE {quote(Ticket._meta.pk.column)} = %s"  # noqa: S608
-    # Through `raw()`: Django's field converters turn the columns into Python values
-    # (aware datetimes, booleans) the same way on every database.
-    return next(iter(Ticket.objects.raw(sql, [ticket_id])), None)
+    # The sale window is judged by the database, as in the UPDATE: no dates to convert here.
+    on_sale = f"CASE WHEN {is_active} AND {valid_from} <= %s AND {valid_until} > %s THEN 1 ELSE 0 END"
+    return f"SELECT {name}, {quota}, {held}, {on_sale} FROM {table} WHERE {ticket_id} = %s"  # noqa: S608
+
+
+def stock_row_read(ticket_id: int, *, now: datetime) -> TicketStock | None:
+    """What explains a refused reserve, as the database has it now: name, quota, held and
+    whether the phase is on sale at `now`; None when there is no such ticket."""
+    moment = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(_read_sql(connection.vendor), [moment, moment, ticket_id])
+        row = cursor.fetchone()
+    return None if row is None else TicketStock(row[0], int(row[1]), int(row[2]), bool(row[3]))

@@ -20,7 +20,6 @@ from payments.webhooks import (
     REPLAYABLE_OUTCOMES,
     RETRYABLE_OUTCOMES,
     Callback,
-    webhook_attach_payment,
     webhook_finish,
     webhook_lock,
     webhook_replayable,
@@ -66,7 +65,7 @@ def _event_process(*, event: WebhookEvent, gateway, open_outcomes: frozenset = R
         event = _event_apply(event=event, gateway=gateway, open_outcomes=open_outcomes)
     except GatewayError as error:
         logger.warning("payment callback %s: gateway error %r", event.pk, error)
-        webhook_finish(event_id, WebhookOutcome.FAILED, f"gateway: {error.message}")
+        webhook_finish(event_id, WebhookOutcome.FAILED, f"gateway: {error.message}", payment_id=event.payment_id)
         if error.retryable:
             raise ServiceUnavailable(
                 "Could not confirm the invoice with Xendit; please retry.", details={"event_id": event_id}
@@ -76,13 +75,13 @@ def _event_process(*, event: WebhookEvent, gateway, open_outcomes: frozenset = R
         # Lock wait timeout, deadlock, lost connection: the transition rolled back whole.
         logger.warning("payment callback %s: database busy: %s", event.pk, error)
         try:
-            webhook_finish(event_id, WebhookOutcome.FAILED, f"database: {error}")
+            webhook_finish(event_id, WebhookOutcome.FAILED, f"database: {error}", payment_id=event.payment_id)
         except OperationalError:
             logger.exception("payment callback %s: could not record the failure", event.pk)
         raise ServiceUnavailable("The database is busy; please retry.", details={"event_id": event_id}) from error
     except Exception as error:
         logger.exception("payment callback %s: unexpected error", event.pk)
-        webhook_finish(event_id, WebhookOutcome.FAILED, f"error: {error!r}")
+        webhook_finish(event_id, WebhookOutcome.FAILED, f"error: {error!r}", payment_id=event.payment_id)
         raise
     if event.outcome == WebhookOutcome.FAILED:
         # A PAID that Xendit does not confirm yet (its record can lag its own callback):
@@ -110,7 +109,9 @@ def _event_apply(*, event: WebhookEvent, gateway, open_outcomes: frozenset) -> W
             return webhook_finish(
                 event.pk, WebhookOutcome.UNMATCHED, "no payment has this invoice", only_from=open_outcomes
             )
-    webhook_attach_payment(event_id=event.pk, payment_id=payment.pk)
+    # Recorded with the outcome (`webhook_finish`), in the same UPDATE; a failure recorded
+    # by `_event_process` records it too.
+    event.payment_id = payment.pk
 
     if invoice is None:
         # The one network call, outside any transaction: no row is locked while Xendit
@@ -122,7 +123,11 @@ def _event_apply(*, event: WebhookEvent, gateway, open_outcomes: frozenset) -> W
                 # Xendit does not show it (yet): a forged id, or its read API lagging its
                 # own callback. The genuine delivery, later, must not be a duplicate.
                 return webhook_finish(
-                    event.pk, WebhookOutcome.IGNORED, "Xendit does not know this invoice", release_key=True
+                    event.pk,
+                    WebhookOutcome.IGNORED,
+                    "Xendit does not know this invoice",
+                    release_key=True,
+                    payment_id=payment.pk,
                 )
             raise
     if invoice.external_id != payment.external_id:
@@ -137,6 +142,7 @@ def _event_apply(*, event: WebhookEvent, gateway, open_outcomes: frozenset) -> W
             event.pk,
             WebhookOutcome.IGNORED,
             f"Xendit says the invoice is for {invoice.external_id}, not {payment.external_id}",
+            payment_id=payment.pk,
         )
     if callback_status in PAID_STATUSES and invoice.status == InvoiceStatus.PENDING:
         # The webhook's own rule. Not confirmed: a forged or early callback must not move
@@ -144,13 +150,20 @@ def _event_apply(*, event: WebhookEvent, gateway, open_outcomes: frozenset) -> W
         # redelivery is confirmed again later.
         logger.warning("paid callback for %s not confirmed: Xendit says %s", invoice.id, invoice.status)
         return webhook_finish(
-            event.pk, WebhookOutcome.FAILED, f"not confirmed yet: Xendit says {invoice.status}, not paid"
+            event.pk,
+            WebhookOutcome.FAILED,
+            f"not confirmed yet: Xendit says {invoice.status}, not paid",
+            payment_id=payment.pk,
         )
     if not invoice.is_paid and not invoice.is_expired:
         # An EXPIRED callback Xendit does not confirm (the invoice is still open): forged,
         # or early. Nothing to apply, and the key goes to the next delivery.
         return webhook_finish(
-            event.pk, WebhookOutcome.IGNORED, f"Xendit says {invoice.status}, not {callback_status}", release_key=True
+            event.pk,
+            WebhookOutcome.IGNORED,
+            f"Xendit says {invoice.status}, not {callback_status}",
+            release_key=True,
+            payment_id=payment.pk,
         )
 
     with transaction.atomic():
@@ -158,9 +171,11 @@ def _event_apply(*, event: WebhookEvent, gateway, open_outcomes: frozenset) -> W
         locked = webhook_lock(event_id=event.pk)
         if locked.outcome not in open_outcomes:
             return locked  # a concurrent replay finished it first
-        applied = invoice_apply(payment_id=payment.pk, invoice=invoice, source=EventSource.WEBHOOK)
+        applied = invoice_apply(
+            payment_id=payment.pk, invoice=invoice, source=EventSource.WEBHOOK, order_id=payment.order_id
+        )
         outcome, detail = _outcome(callback_status=callback_status, invoice=invoice, applied=applied)
-        return webhook_finish(event.pk, outcome, detail, event=locked)
+        return webhook_finish(event.pk, outcome, detail, event=locked, payment_id=payment.pk)
 
 
 def _outcome(*, callback_status: str, invoice: Invoice, applied: InvoiceApplied) -> tuple[str, str]:

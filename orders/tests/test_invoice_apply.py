@@ -94,8 +94,8 @@ def test_a_callback_a_reconcile_and_the_sweep_reach_the_same_result_through_invo
     results: dict[int, list] = {}
     real_apply = invoices.invoice_apply
 
-    def spy(*, payment_id, invoice, source):
-        applied = real_apply(payment_id=payment_id, invoice=invoice, source=source)
+    def spy(*, payment_id, invoice, source, **rest):
+        applied = real_apply(payment_id=payment_id, invoice=invoice, source=source, **rest)
         results.setdefault(payment_id, []).append(applied.result)
         return applied
 

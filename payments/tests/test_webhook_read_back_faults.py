@@ -42,3 +42,19 @@ def test_the_inbox_tells_the_order_as_it_is_after_the_callback(placed_order, xen
     assert event.outcome == WebhookOutcome.PROCESSED
     assert event.outcome_detail == "payment PAID, order PAID"
     assert event.webhook_id.startswith("wh_")  # the simulator sends Xendit's webhook-id header
+
+
+def test_a_failed_callback_still_names_the_payment_it_matched(client, placed_order, xendit_simulator):
+    # The payment is recorded with the outcome (one UPDATE), on the failure paths too: a
+    # read-back that fails, and a PAID that Xendit does not confirm yet.
+    unreadable, unconfirmed = placed_order(quantity=1), placed_order(quantity=1)
+    xendit_simulator.pay(unreadable.invoice_id, callback="none")
+    xendit_simulator.inject_fault("get", "malformed")
+
+    for payment in (unreadable, unconfirmed):
+        body = callback_body(invoice_id=payment.invoice_id, external_id=payment.external_id, amount=payment.amount)
+        assert post_callback(client, body).status_code == 503
+
+    for payment in (unreadable, unconfirmed):
+        event = WebhookEvent.objects.get(invoice_id=payment.invoice_id)
+        assert event.outcome == WebhookOutcome.FAILED and event.payment_id == payment.pk
