@@ -52,12 +52,21 @@ def _process_caches_empty():
 def celery_eager():
     """.delay() runs the task at once in the calling thread (retries too, without the
     countdown); in a live server's thread too, which sends its emails into the test outbox."""
+    from celery.result import _set_task_join_will_block
+
     from tedxpay.celery import app as celery_app
 
-    previous = celery_app.conf.task_always_eager
+    previous = celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates
     celery_app.conf.task_always_eager = True
+    # Not propagated: an eager retry is a Retry exception that apply() must see to run it
+    # again; failures still show in the end state each test asserts.
+    celery_app.conf.task_eager_propagates = False
     yield
-    celery_app.conf.task_always_eager = previous
+    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = previous
+    # Celery marks "inside a task" in one process-wide flag that each eager run sets and
+    # then puts back as it found it; eager tasks on several threads at once (the race
+    # tests) can leave it set, and every later `.apply().get()` would then refuse to run.
+    _set_task_join_will_block(False)
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from orders.checkout.placing import OrderLineRequest, order_place
 from orders.models import IssuedTicket, Order
 from orders.tests.conftest import api_key, assert_error, orders_api  # noqa: F401  (fixtures)
 from orders.tests.test_checkout_pages import checkout_post
-from orders.tests.test_expiry import celery_eager  # noqa: F401  (fixture)
 from tedxpay.core.errors import InvalidInput
 from tickets.tests.factories import TicketFactory
 
@@ -41,7 +40,7 @@ def place(ticket, quantity, attendees=()):
 
 def test_each_seat_gets_its_name_on_its_eticket(
     named,
-    celery_eager,  # noqa: F811
+    celery_eager,
     django_capture_on_commit_callbacks,
 ):
     with django_capture_on_commit_callbacks(execute=True):

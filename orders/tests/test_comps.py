@@ -8,7 +8,6 @@ from orders.buyer_limits import BuyerLimit
 from orders.checkout.comps import COMP_PAYMENT_METHOD, CompRecipient, comp_recipients_parse, comps_issue
 from orders.checkout.placing import OrderLineRequest, order_place
 from orders.models import Order, OrderStatus
-from orders.tests.test_expiry import celery_eager  # noqa: F401 (fixture)
 from tedxpay.core.errors import InvalidInput
 from tickets.errors import SoldOut
 from tickets.tests.factories import TicketFactory
@@ -44,7 +43,7 @@ def test_every_bad_line_is_reported_at_once():
 
 
 def test_comps_are_paid_free_named_orders_counted_against_the_quota_emailed_and_audited(
-    celery_eager,  # noqa: F811
+    celery_eager,
     django_capture_on_commit_callbacks,
 ):
     ticket = TicketFactory(name="Speaker", price=350_000, quota=3, requires_voucher=True)

@@ -31,19 +31,6 @@ from tickets.tests.factories import TicketFactory
 
 
 @pytest.fixture
-def celery_eager():
-    """Tasks started with .delay() run at once, in this thread (retries too, without their
-    countdown), so a test sees what the worker would do."""
-    previous = celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates
-    celery_app.conf.task_always_eager = True
-    # Not propagated: an eager retry is a Retry exception that apply() must see to run it
-    # again; failures still show in the end state each test asserts.
-    celery_app.conf.task_eager_propagates = False
-    yield
-    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = previous
-
-
-@pytest.fixture
 def celery_app_sent(monkeypatch):
     """Record the tasks published (name, args) instead of sending them to a broker."""
     sent = []

@@ -13,7 +13,6 @@ from orders.checkout import expiry_check
 from orders.checkout.placing import OrderLineRequest, order_place
 from orders.models import Order, OrderEvent, OrderStatus
 from orders.tasks import order_expire_stale_task
-from orders.tests.test_expiry import celery_eager  # noqa: F401 (fixture)
 from payments.models import PaymentStatus
 from tickets.tests.factories import TicketFactory
 
@@ -33,7 +32,7 @@ def past_its_time(*orders: Order, ago: timedelta = timedelta(seconds=1)) -> None
     Order.objects.filter(pk__in=[order.pk for order in orders]).update(expires_at=timezone.now() - ago)
 
 
-def test_an_order_paid_on_time_with_its_callback_lost_is_paid_not_expired(xendit_simulator, celery_eager):  # noqa: F811
+def test_an_order_paid_on_time_with_its_callback_lost_is_paid_not_expired(xendit_simulator, celery_eager):
     ticket = TicketFactory(price=150_000, quota=1)  # the last seat: expiring would sell it
     order = placed(ticket)
     xendit_simulator.pay(order.payment.invoice_id, channel="OVO", callback="none")
@@ -51,7 +50,7 @@ def test_an_order_paid_on_time_with_its_callback_lost_is_paid_not_expired(xendit
     assert ticket.held == 1
 
 
-def test_many_stale_orders_are_asked_about_in_one_list_not_one_read_each(xendit_simulator, celery_eager):  # noqa: F811
+def test_many_stale_orders_are_asked_about_in_one_list_not_one_read_each(xendit_simulator, celery_eager):
     ticket = TicketFactory(price=100_000, quota=10)
     orders = [placed(ticket, n) for n in range(4)]
     for order in orders[:2]:
@@ -65,7 +64,7 @@ def test_many_stale_orders_are_asked_about_in_one_list_not_one_read_each(xendit_
     assert statuses == [OrderStatus.PAID, OrderStatus.PAID, OrderStatus.EXPIRED, OrderStatus.EXPIRED]
 
 
-def test_a_failed_list_falls_back_to_reading_each_invoice(xendit_simulator, celery_eager):  # noqa: F811
+def test_a_failed_list_falls_back_to_reading_each_invoice(xendit_simulator, celery_eager):
     ticket = TicketFactory(price=100_000, quota=10)
     paid, unpaid = placed(ticket, 1), placed(ticket, 2)
     xendit_simulator.pay(paid.payment.invoice_id, callback="none")
@@ -78,7 +77,7 @@ def test_a_failed_list_falls_back_to_reading_each_invoice(xendit_simulator, cele
     assert Order.objects.get(pk=unpaid.pk).status == OrderStatus.EXPIRED
 
 
-def test_when_xendit_cannot_be_asked_the_seats_wait_but_not_past_the_grace(xendit_simulator, celery_eager):  # noqa: F811
+def test_when_xendit_cannot_be_asked_the_seats_wait_but_not_past_the_grace(xendit_simulator, celery_eager):
     ticket = TicketFactory(price=100_000, quota=10)
     recent, old = placed(ticket, 1), placed(ticket, 2)
     past_its_time(recent)

@@ -13,7 +13,6 @@ from orders.errors import PaymentGatewayUnavailable
 from orders.models import EventSource, Order, OrderStatus
 from orders.tests.conftest import order_body
 from orders.tests.test_checkout_pages import checkout_post
-from orders.tests.test_expiry import celery_eager  # noqa: F401 (fixture)
 from payments.models import PaymentStatus
 from tickets.tests.factories import TicketFactory
 
@@ -32,7 +31,7 @@ def free_ticket():
 
 def test_a_free_order_is_confirmed_without_an_invoice(
     free_ticket,
-    celery_eager,  # noqa: F811
+    celery_eager,
     django_capture_on_commit_callbacks,
 ):
     with django_capture_on_commit_callbacks(execute=True):

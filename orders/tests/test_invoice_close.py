@@ -11,7 +11,6 @@ from orders.checkout.invoices import payment_reconcile
 from orders.checkout.placing import OrderLineRequest, order_place
 from orders.expiry import order_expire_stale
 from orders.models import Order, OrderStatus
-from orders.tests.test_expiry import celery_eager  # noqa: F401 (fixture)
 from payments.gateways.simulator.models import FaultKind, SimulatedFault
 from payments.models import PaymentStatus, WebhookEvent, WebhookOutcome
 from tickets.tests.factories import TicketFactory
@@ -35,7 +34,7 @@ def expire_calls(xendit_simulator):
 
 
 @pytest.fixture
-def placed(xendit_simulator, celery_eager):  # noqa: F811
+def placed(xendit_simulator, celery_eager):
     ticket = TicketFactory(price=350_000, quota=10)
     order = order_place(
         full_name="Budi Santoso",

@@ -6,7 +6,6 @@ own database connection, in that window. Runs on SQLite and on MariaDB."""
 
 # Fixtures are shared by importing them from other test modules; pytest then passes them by
 # parameter name, which ruff reads as shadowing.
-# ruff: noqa: F811
 
 import threading
 import time
@@ -20,7 +19,6 @@ from orders.models import EventSource, Order, OrderStatus
 from orders.services import order_cancel
 from orders.tests.conftest import assert_error, order_body
 from orders.tests.test_checkout_pages import checkout_post
-from orders.tests.test_expiry import celery_eager  # noqa: F401 (fixture)
 from payments.gateways.simulator.models import SimulatedFault, SimulatedInvoice
 from payments.models import Payment, PaymentStatus
 from tickets.tests.factories import TicketFactory

@@ -14,7 +14,6 @@ from orders.checkout import placing
 from orders.checkout.placing import OrderLineRequest, order_place
 from orders.errors import PaymentGatewayUnavailable
 from orders.models import Order, OrderStatus
-from orders.tests.test_expiry import celery_eager  # noqa: F401 (fixture)
 from payments.gateways.simulator.models import SimulatedInvoice
 from payments.models import PaymentStatus
 from payments.tests.xendit_stub import running_xendit_stub
@@ -61,7 +60,7 @@ def test_an_invoice_reply_we_cannot_read_cancels_the_order(settings, ticket):
     assert_cancelled_with_seats_back(ticket)
 
 
-def test_a_database_failure_recording_the_invoice_cancels_and_closes_it(xendit_simulator, celery_eager, ticket):  # noqa: F811
+def test_a_database_failure_recording_the_invoice_cancels_and_closes_it(xendit_simulator, celery_eager, ticket):
     # No real fault makes this one UPDATE fail while the database stays usable for the
     # cancel, so our own function is patched (placing's reference only: the task that
     # closes the invoice records it through the real one).

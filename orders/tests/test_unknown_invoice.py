@@ -17,7 +17,6 @@ from orders.checkout.sweeps import payments_sweep
 from orders.errors import PaymentGatewayUnavailable
 from orders.models import AttentionReason, Order, OrderStatus
 from orders.tasks import payments_sweep_task
-from orders.tests.test_expiry import celery_eager  # noqa: F401 (fixture)
 from payments.gateways.simulator.models import SimulatedInvoice
 from payments.models import Payment, PaymentStatus
 from payments.tests.conftest import order_with_payment
@@ -45,7 +44,7 @@ def place_with_a_create_that_times_out(settings, xendit_simulator) -> tuple[Orde
     return order, invoice
 
 
-def test_a_create_with_an_unknown_outcome_is_remembered(settings, xendit_simulator, celery_eager):  # noqa: F811
+def test_a_create_with_an_unknown_outcome_is_remembered(settings, xendit_simulator, celery_eager):
     order, _invoice = place_with_a_create_that_times_out(settings, xendit_simulator)
 
     payment = order.payment
@@ -53,7 +52,7 @@ def test_a_create_with_an_unknown_outcome_is_remembered(settings, xendit_simulat
     assert payment.invoice_lookup_until == order.expires_at + UNKNOWN_INVOICE_LOOKUP_MARGIN
 
 
-def test_an_orphan_paid_with_its_callback_lost_is_recorded_and_flagged(settings, xendit_simulator, celery_eager):  # noqa: F811
+def test_an_orphan_paid_with_its_callback_lost_is_recorded_and_flagged(settings, xendit_simulator, celery_eager):
     order, invoice = place_with_a_create_that_times_out(settings, xendit_simulator)
     xendit_simulator.pay(invoice.pk, channel="BCA", callback="none")  # a buyer paid; the callback is lost
 
@@ -70,7 +69,7 @@ def test_an_orphan_paid_with_its_callback_lost_is_recorded_and_flagged(settings,
     assert Notification.objects.filter(order=order, kind=NotificationKind.PAID_AFTER_EXPIRY).exists()
 
 
-def test_an_orphan_still_open_is_expired_at_xendit_by_the_beat_task(settings, xendit_simulator, celery_eager):  # noqa: F811
+def test_an_orphan_still_open_is_expired_at_xendit_by_the_beat_task(settings, xendit_simulator, celery_eager):
     order, invoice = place_with_a_create_that_times_out(settings, xendit_simulator)
 
     payments_sweep_task()

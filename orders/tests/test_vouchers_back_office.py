@@ -12,7 +12,6 @@ from orders.checkout.comps import CompRecipient, comps_issue
 from orders.checkout.placing import OrderLineRequest, order_place
 from orders.dashboard import sales_overview
 from orders.models import Order
-from orders.tests.test_expiry import celery_eager  # noqa: F401 (fixture)
 from tickets.tests.factories import TicketFactory
 from vouchers.models import VoucherKind
 from vouchers.tests.factories import VoucherFactory
@@ -119,7 +118,7 @@ def test_dashboard_shows_discounts_given_and_comps_issued(admin_client, ticket):
 
 def test_the_confirmation_email_shows_the_voucher_or_the_comp(
     ticket,
-    celery_eager,  # noqa: F811
+    celery_eager,
     django_capture_on_commit_callbacks,
 ):
     with django_capture_on_commit_callbacks(execute=True):

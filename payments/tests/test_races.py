@@ -6,7 +6,6 @@ quietly when already there. Whichever wins, the result is one paid order."""
 
 # Fixtures are shared by importing them (orders/tests/conftest.py is not ours to extend);
 # pytest then passes them by parameter name, which ruff reads as shadowing.
-# ruff: noqa: F811
 
 import json
 from datetime import timedelta
@@ -21,7 +20,7 @@ from notifications.services import notification_send
 from orders.checkout.invoices import invoice_expire, payment_reconcile
 from orders.expiry import order_expire_stale
 from orders.models import Order, OrderEvent, OrderStatus
-from orders.tests.test_expiry import celery_eager, held, held_by_open_orders  # noqa: F401
+from orders.tests.test_expiry import held, held_by_open_orders
 from payments.models import PaymentStatus, WebhookEvent
 from payments.tests.conftest import callback_body, post_callback
 from tedxpay.core.tests.concurrency import run_together
