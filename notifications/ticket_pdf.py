@@ -19,7 +19,7 @@ from fpdf import FPDF
 
 from notifications.qr import qr_png
 from orders.models import Order
-from tedxpay.core.templatetags.money import format_rupiah
+from tedxpay.core.money import format_rupiah
 from tickets.event_time import event_time_text
 
 _PAGE = (105, 190)  # mm: a phone-shaped page that also prints well

@@ -32,6 +32,7 @@ from payments.models import Payment
 from payments.selectors import payments_with_unknown_invoice
 from payments.services import payment_attach_invoice, payment_invoice_lookup_done, payment_note_asked
 from tedxpay.core.errors import Conflict
+from tedxpay.core.money import format_rupiah
 from tedxpay.core.time_limits import caused_by_soft_time_limit
 
 logger = logging.getLogger("tedxpay.orders.expiry")
@@ -87,10 +88,10 @@ def invoice_find_unknown(*, payment_id: int, gateway: PaymentGateway | None = No
             continue
         if other.is_paid:
             logger.error(
-                "a second invoice %s for %s was paid (%s IDR): see the reconciliation report",
+                "a second invoice %s for %s was paid (%s): see the reconciliation report",
                 other.id,
                 payment.external_id,
-                other.paid_amount,
+                format_rupiah(other.paid_amount or 0),
             )
         elif other.status == InvoiceStatus.PENDING:
             try:

@@ -284,7 +284,7 @@ def test_resolve_attention_asks_for_a_note_then_clears_the_flag_with_an_audit_ro
     assert not order.needs_attention and order.attention_reason == "" and order.status == OrderStatus.PAID
     event = order.events.order_by("-pk").first()
     assert event.source == EventSource.ADMIN
-    assert event.note.startswith("attention resolved: amount_mismatch: paid 300000 IDR, total 350000 IDR")
+    assert event.note.startswith("attention resolved: amount_mismatch: paid Rp 300.000, total Rp 350.000")
     assert event.note.endswith(f"Buyer paid the rest by transfer (by {admin_user.username})")
     assert messages == [f"Resolved 1: {order.code}.", f"Skipped {clean.code}: does not need attention"]
 
