@@ -9,14 +9,12 @@ from django.contrib.admin import helpers
 from django.db.models import Prefetch
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html
 
 from checkin.models import CheckIn, CheckInSource
 from checkin.services import MAX_UNDO_REASON_LENGTH, checkin_undo
 from orders.ticket_codes import short_code_normalize
 from tedxpay.core.admin_records import (
-    JAKARTA,
     ActionReport,
     ReadOnlyInline,
     ReadOnlyRecordAdmin,
@@ -27,6 +25,7 @@ from tedxpay.core.admin_records import (
     spreadsheet_safe,
     status_badge,
 )
+from tickets.event_time import event_csv_time
 
 
 def checkin_state_badge(checkin: CheckIn):
@@ -198,7 +197,8 @@ ATTENDEE_CSV_HEADER = [
     "short code",
     "order",
     "order status",
-    "checked in (WIB)",
+    "checked in (event's time)",
+    "event time zone",
     "gate",
     "checked in by",
 ]
@@ -220,7 +220,9 @@ def attendee_csv_rows(queryset) -> Iterator[list[str]]:
             issued.short_code_display,
             issued.order.code,
             issued.order.status,
-            timezone.localtime(checkin.checked_in_at, JAKARTA).strftime("%Y-%m-%d %H:%M:%S") if checkin else "",
+            # The door's own clock: a Bali event's check-ins in WITA.
+            event_csv_time(checkin.checked_in_at, issued.order.event) if checkin else "",
+            issued.order.event.time_zone_abbreviation,
             checkin.gate if checkin else "",
             checkin.who if checkin else "",
         ]
