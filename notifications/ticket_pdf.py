@@ -47,21 +47,22 @@ def _attendee_name(issued, order: Order) -> str:
     return getattr(issued, "attendee_name", "") or order.buyer.full_name
 
 
-def _price_note(issued, order: Order) -> str:
-    """ "Complimentary ticket", or the voucher and what this ticket cost with it; "" for a
-    ticket bought at the phase's price."""
+def _price_note(issued, order: Order) -> tuple[str, str]:
+    """(headline, detail): "Complimentary ticket", or the voucher and what this ticket cost
+    with it; nothing for a ticket bought at the phase's price."""
     if order.is_comp:
-        return _("Complimentary ticket")
+        return _("Complimentary ticket"), ""
     if not order.voucher_id:
-        return ""
+        return "", ""
     item = issued.order_item
+    headline = _("Voucher %(code)s") % {"code": order.voucher.code}
     if not item.unit_discount:
-        return _("Voucher %(code)s") % {"code": order.voucher.code}
-    return _("Voucher %(code)s: %(price)s (normal price %(was)s)") % {
-        "code": order.voucher.code,
+        return headline, ""
+    detail = _("%(price)s (normal price %(was)s)") % {
         "price": format_rupiah(item.unit_charged),
         "was": format_rupiah(item.unit_price),
     }
+    return headline, detail
 
 
 def order_tickets_pdf(order: Order) -> bytes:
@@ -102,11 +103,13 @@ def order_tickets_pdf(order: Order) -> bytes:
         pdf.set_font("Helvetica", "", 10)
         label = _("Ticket %(number)s of %(total)s") % {"number": number, "total": len(issued_tickets)}
         pdf.multi_cell(width, 5, _latin1(f"{issued.ticket.name} · {label}"), align="C", **_NEXT_LINE)
-        price_note = _price_note(issued, order)
-        if price_note:
+        headline, detail = _price_note(issued, order)
+        if headline:
             pdf.set_font("Helvetica", "B", 10)
-            pdf.multi_cell(width, 5, _latin1(price_note), align="C", **_NEXT_LINE)
+            pdf.multi_cell(width, 5, _latin1(headline), align="C", **_NEXT_LINE)
             pdf.set_font("Helvetica", "", 10)
+        if detail:
+            pdf.multi_cell(width, 5, _latin1(detail), align="C", **_NEXT_LINE)
         pdf.multi_cell(width, 5, _latin1(_("Order %(code)s") % {"code": order.code}), align="C", **_NEXT_LINE)
         pdf.set_font("Courier", "", 7)
         pdf.multi_cell(width, 4, issued.code, align="C", **_NEXT_LINE)

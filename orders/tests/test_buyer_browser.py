@@ -13,8 +13,12 @@ from playwright.sync_api import expect
 
 from notifications.tests.conftest import make_order
 from orders.models import Order, OrderStatus
+from orders.services import issued_tickets_create
+from orders.tests.factories import OrderFactory, OrderItemFactory
 from tickets.models import Ticket
 from tickets.tests.factories import TicketFactory
+from vouchers.models import VoucherKind
+from vouchers.tests.factories import VoucherFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -183,3 +187,19 @@ def test_api_docs_load_without_any_request_leaving_the_machine(page, live_server
     expect(page.get_by_text("Place an order")).to_be_visible()
     expect(page.get_by_text("/api/tickets").first).to_be_visible()
     assert outside == []
+
+
+def test_an_order_page_with_a_voucher_discount_fits_the_phone(page, live_server):
+    ticket = TicketFactory(event__slug="tedxdiskon", name="Reguler", price=350_000)
+    voucher = VoucherFactory(event=ticket.event, code="KOMUNITAS", kind=VoucherKind.PERCENT, value=20)
+    order = OrderFactory(
+        event=ticket.event, status=OrderStatus.PAID, voucher=voucher, total=560_000, discount=140_000, language="id"
+    )
+    OrderItemFactory(order=order, ticket=ticket, quantity=2, unit_discount=70_000)
+    issued_tickets_create(order=order)
+
+    page.goto(f"{live_server.url}{order.get_absolute_url()}")
+
+    # The old and the new unit price, the line's subtotal and the voucher line: all on screen.
+    expect(page.locator("#order-discount")).to_contain_text("−Rp 140.000")
+    assert fits_the_phone(page)

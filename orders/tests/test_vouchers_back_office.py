@@ -159,7 +159,7 @@ def test_the_pdf_names_the_voucher_and_the_price_with_it_in_the_order_language(c
     text = pdf_text(client, order)
 
     # On both tickets, in Indonesian (the order's language; the browser chose none).
-    assert text.count("Voucher KOMUNITAS: Rp 280.000 (harga normal Rp 350.000)") == 2
+    assert text.count("Voucher KOMUNITAS Rp 280.000 (harga normal Rp 350.000)") == 2
     assert "Tiket 1 dari 2" in text and "undangan" not in text
 
 
