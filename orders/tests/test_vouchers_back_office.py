@@ -179,3 +179,15 @@ def test_the_pdf_says_a_comp_is_complimentary_in_either_language(client, ticket)
     issued_tickets_create(order=bought)
     text = pdf_text(client, bought)
     assert "Complimentary" not in text and "Voucher" not in text and "Ticket 1 of 1" in text
+
+
+def test_a_comps_order_page_says_it_was_given_not_paid(client, ticket):
+    [comp] = comps_issue(
+        ticket_id=ticket.pk, recipients=[CompRecipient("Ayu", "ayu@example.com")], issued_by="f", language="id"
+    )
+
+    page = client.get(comp.get_absolute_url()).content.decode()
+
+    assert "Tiket undangan (gratis) dari panitia." in page and 'id="order-comp"' in page
+    assert "Dibayar pada" not in page and "Comp." not in page  # not "paid with Comp"
+    assert "ayu@example.com</p>" in page  # no dangling separator where a comp has no phone
