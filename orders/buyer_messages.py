@@ -36,6 +36,8 @@ def refusal_message(code: str, details: dict | None = None, *, ticket_name: str 
         )
     if code == "pending_order_exists":
         return _("You already have an unpaid order for this event. Pay for it, or wait until it expires.")
+    if code == "validation_error" and details.get("attendee_names"):
+        return _("Give the name of each attendee: one per ticket you chose.")
     if code == "quantity_limit" and "min_per_order" in details:
         least = details["min_per_order"]
         return ngettext(
