@@ -117,7 +117,7 @@ def test_attendee_csv_has_check_in_times(admin_client, paid_order):
     assert by_code[formula.short_code_display][1] == "'=HYPERLINK(1)"  # not run as a formula by Excel
 
 
-def test_attendee_csv_gives_check_in_times_on_the_events_clock(admin_client, paid_order):
+def test_check_in_times_are_on_the_events_clock_in_the_csv_and_the_admin(admin_client, paid_order):
     bali = EventFactory(name="TEDxUbud", slug="tedxubud", time_zone="Asia/Makassar")
     issued = paid_order(event=bali).issued_tickets.get()
     admit(issued, gate="Gate A")
@@ -130,6 +130,14 @@ def test_attendee_csv_gives_check_in_times_on_the_events_clock(admin_client, pai
 
     [row] = csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig")))
     assert (row["checked in (event's time)"], row["event time zone"]) == ("2026-12-05 10:02:11", "WITA")
+    # The admin's pages say the same: the check-in list, the order page, the e-ticket list.
+    for url in (
+        reverse("admin:checkin_checkin_changelist"),
+        reverse("admin:orders_order_change", args=[issued.order_id]),
+        reverse("admin:orders_issuedticket_changelist"),
+    ):
+        page = admin_client.get(url).content.decode()
+        assert "2026-12-05 10:02 WITA" in page and "09:02" not in page, url
 
 
 def test_api_keys_keep_orders_and_can_be_given_checkin_in_the_admin(admin_client):
