@@ -151,7 +151,9 @@
     if (!reason || !reason.trim()) return;
     post(door.dataset.undoUrl, { checkin: resultBox.dataset.checkin, reason: reason.trim() })
       .then(function (answer) {
-        if (answer.status === 200) show(answer.data);
+        if (answer.status === 200) { show(answer.data); return; }
+        // Already undone elsewhere, or a reason too long: say so rather than nothing.
+        show({ tone: "amber", result: "undo_failed", title: words.textUndoFailed, detail: words.textUndoFailedDetail });
       })
       .catch(offline);
   });
