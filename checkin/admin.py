@@ -9,14 +9,12 @@ from django.contrib.admin import helpers
 from django.db.models import Prefetch
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html
 
 from checkin.models import CheckIn, CheckInSource
 from checkin.services import MAX_UNDO_REASON_LENGTH, checkin_undo
 from orders.ticket_codes import short_code_normalize
 from tedxpay.core.admin_records import (
-    JAKARTA,
     ActionReport,
     ReadOnlyInline,
     ReadOnlyRecordAdmin,
@@ -27,6 +25,7 @@ from tedxpay.core.admin_records import (
     spreadsheet_safe,
     status_badge,
 )
+from tickets.event_time import event_csv_time, event_time_text
 
 
 def checkin_state_badge(checkin: CheckIn):
@@ -35,11 +34,17 @@ def checkin_state_badge(checkin: CheckIn):
     return status_badge("Undone", Tone.CLOSED)
 
 
-def checkin_summary(checkin: CheckIn | None) -> str:
-    """ "2026-11-28 09:02 WIB, Gate B, by gate-b-1" for a current check-in; "—" for none."""
+def door_time(checkin: CheckIn, event) -> str:
+    """When the door admitted them, on the event's clock: "2026-11-28 10:02 WITA"."""
+    return event_time_text(checkin.checked_in_at, event, "Y-m-d H:i")
+
+
+def checkin_summary(checkin: CheckIn | None, event) -> str:
+    """ "2026-11-28 09:02 WIB, Gate B, by gate-b-1" for a current check-in (the event's
+    clock and zone); "—" for none."""
     if checkin is None:
         return "—"
-    parts = [jakarta_time(checkin.checked_in_at)]
+    parts = [door_time(checkin, event)]
     if checkin.gate:
         parts.append(checkin.gate)
     parts.append(f"by {checkin.who}")
@@ -63,7 +68,11 @@ class CheckInInline(ReadOnlyInline):
     verbose_name_plural = "check-ins"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("ticket", "checked_in_by", "api_key", "undone_by")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("ticket", "order__event", "checked_in_by", "api_key", "undone_by")
+        )
 
     @admin.display(description="ticket")
     def ticket_code(self, checkin):
@@ -73,9 +82,9 @@ class CheckInInline(ReadOnlyInline):
     def state(self, checkin):
         return checkin_state_badge(checkin)
 
-    @admin.display(description="checked in (WIB)")
+    @admin.display(description="checked in (event's time zone)")
     def when(self, checkin):
-        return jakarta_time(checkin.checked_in_at)
+        return door_time(checkin, checkin.order.event)
 
     @admin.display(description="undone")
     def undone(self, checkin):
@@ -124,7 +133,7 @@ def undo_checkins(model_admin, request, queryset):
 class CheckInAdmin(ReadOnlyRecordAdmin):
     list_display = ["ticket_code", "attendee", "ticket_type", "order_link", "state", "when", "gate", "source", "who"]
     list_filter = ["current", "source", "order__event", "gate"]
-    list_select_related = ["ticket__ticket", "ticket__order__buyer", "order", "checked_in_by", "api_key"]
+    list_select_related = ["ticket__ticket", "ticket__order__buyer", "order__event", "checked_in_by", "api_key"]
     search_fields = ["ticket__short_code", "order__code", "ticket__attendee_name", "order__buyer__full_name", "gate"]
     search_help_text = "Short code (K7Q2-M9XD-4F, any case), order code, attendee or buyer name, or gate."
     actions = [undo_checkins]
@@ -180,9 +189,9 @@ class CheckInAdmin(ReadOnlyRecordAdmin):
     def state(self, checkin):
         return checkin_state_badge(checkin)
 
-    @admin.display(description="checked in (WIB)", ordering="checked_in_at")
+    @admin.display(description="checked in (event's time zone)", ordering="checked_in_at")
     def when(self, checkin):
-        return jakarta_time(checkin.checked_in_at)
+        return door_time(checkin, checkin.order.event)
 
     @admin.display(description="undone")
     def undone(self, checkin):
@@ -198,7 +207,8 @@ ATTENDEE_CSV_HEADER = [
     "short code",
     "order",
     "order status",
-    "checked in (WIB)",
+    "checked in (event's time)",
+    "event time zone",
     "gate",
     "checked in by",
 ]
@@ -220,7 +230,9 @@ def attendee_csv_rows(queryset) -> Iterator[list[str]]:
             issued.short_code_display,
             issued.order.code,
             issued.order.status,
-            timezone.localtime(checkin.checked_in_at, JAKARTA).strftime("%Y-%m-%d %H:%M:%S") if checkin else "",
+            # The door's own clock: a Bali event's check-ins in WITA.
+            event_csv_time(checkin.checked_in_at, issued.order.event) if checkin else "",
+            issued.order.event.time_zone_abbreviation,
             checkin.gate if checkin else "",
             checkin.who if checkin else "",
         ]

@@ -1,5 +1,7 @@
-"""What the door page shows for a scan: a colour, words in Indonesian and English, and
-only the name and ticket type (never an email, a phone number or an amount).
+"""What the door page shows for a scan: a colour, a few words in the volunteer's language
+(Indonesian unless they switched to English, like every other page), and only the name and
+ticket type (never an email, a phone number or an amount). Times are the event's wall
+clock, in its zone (WIB, WITA or WIT), named.
 
 green: come in. red: do not let in (already in, or a ticket that is not valid here).
 amber: nothing was decided (an unknown or unreadable code, a bad request): check the code
@@ -8,22 +10,26 @@ and try again, or search by name.
 
 from dataclasses import asdict, dataclass, field
 
-from django.utils import timezone
+from django.utils.dateformat import format as date_format
 from django.utils.formats import number_format
+from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext as _
 
 from checkin.errors import AlreadyCheckedIn, RefusalReason, TicketNotFound, TicketNotValid
 from checkin.models import CheckIn
 from checkin.selectors import DoorCount
 from orders.models import IssuedTicket
 from tedxpay.core.errors import ApplicationError
+from tickets.event_time import event_local
+from tickets.models import Event
 
 GREEN, RED, AMBER = "green", "red", "amber"
 
 REASON_WORDS = {
-    RefusalReason.ORDER_NOT_PAID: ("Pesanan belum dibayar", "Order not paid"),
-    RefusalReason.ORDER_CANCELLED: ("Pesanan dibatalkan", "Order cancelled"),
-    RefusalReason.REFUNDED: ("Tiket sudah di-refund", "Ticket refunded"),
-    RefusalReason.OTHER_EVENT: ("Tiket untuk acara lain", "Ticket for another event"),
+    RefusalReason.ORDER_NOT_PAID: gettext_lazy("Order not paid"),
+    RefusalReason.ORDER_CANCELLED: gettext_lazy("Order cancelled"),
+    RefusalReason.REFUNDED: gettext_lazy("Ticket refunded"),
+    RefusalReason.OTHER_EVENT: gettext_lazy("Ticket for another event"),
 }
 
 
@@ -32,9 +38,7 @@ class ScanResult:
     tone: str
     result: str
     title: str
-    title_en: str
     detail: str = ""
-    detail_en: str = ""
     name: str = ""
     ticket_name: str = ""
     checkin_id: int | None = None
@@ -53,9 +57,10 @@ def count_words(count: DoorCount) -> dict:
     }
 
 
-def _clock(moment, *, english: bool = False) -> str:
-    # Indonesian writes 09.02, English 09:02.
-    return timezone.localtime(moment).strftime("%H:%M" if english else "%H.%M")
+def clock(moment, event: Event) -> str:
+    """ "09.02 WITA" (Indonesian writes a dot), "09:02 WITA" in English: the event's time."""
+    text = date_format(event_local(moment, event), "H.i" if get_language() == "id" else "H:i")
+    return f"{text} {event.time_zone_abbreviation}"
 
 
 def admitted(checkin: CheckIn) -> ScanResult:
@@ -63,54 +68,44 @@ def admitted(checkin: CheckIn) -> ScanResult:
     return ScanResult(
         tone=GREEN,
         result="admitted",
-        title="Silakan masuk",
-        title_en="Admitted",
+        title=_("Admitted"),
         name=issued.holder_name,
         ticket_name=issued.ticket.name,
         checkin_id=checkin.pk,
     )
 
 
-def refused(error: ApplicationError, *, issued: IssuedTicket | None = None) -> ScanResult:
+def refused(error: ApplicationError, *, event: Event, issued: IssuedTicket | None = None) -> ScanResult:
     person = {"name": issued.holder_name, "ticket_name": issued.ticket.name} if issued is not None else {}
     if isinstance(error, AlreadyCheckedIn):
-        where = f" di {error.gate}" if error.gate else ""
-        where_en = f" at {error.gate}" if error.gate else ""
+        when = {"time": clock(error.checked_in_at, event), "gate": error.gate}
         return ScanResult(
             tone=RED,
             result=error.code,
-            title="Sudah masuk",
-            title_en="Already checked in",
-            detail=f"Pukul {_clock(error.checked_in_at)}{where}",
-            detail_en=f"At {_clock(error.checked_in_at, english=True)}{where_en}",
+            title=_("Already checked in"),
+            detail=_("At %(time)s at %(gate)s") % when if error.gate else _("At %(time)s") % when,
             **person,
         )
     if isinstance(error, TicketNotValid):
-        words, words_en = REASON_WORDS[error.reason]
         return ScanResult(
             tone=RED,
             result=error.code,
-            title="Tidak berlaku",
-            title_en="Not valid",
-            detail=words,
-            detail_en=words_en,
+            title=_("Not valid"),
+            detail=str(REASON_WORDS[error.reason]),
             **person,
         )
     if isinstance(error, TicketNotFound):
         return ScanResult(
             tone=AMBER,
             result=error.code,
-            title="Kode tidak dikenal",
-            title_en="Unknown code",
-            detail="Periksa kode dan ketik ulang, atau cari nama.",
-            detail_en="Check the code and type it again, or search by name.",
+            title=_("Unknown code"),
+            detail=_("Check the code and type it again, or search by name."),
         )
     return ScanResult(
         tone=AMBER,
         result=error.code,
-        title="Kode tidak terbaca",
-        title_en="Cannot read the code",
-        detail_en=error.message,
+        title=_("Cannot read the code"),
+        detail=_("Type the ticket code, or search by name."),
     )
 
 
@@ -119,21 +114,18 @@ def undone(checkin: CheckIn) -> ScanResult:
     return ScanResult(
         tone=AMBER,
         result="undone",
-        title="Check-in dibatalkan",
-        title_en="Check-in undone",
-        detail="Tiket ini bisa dipindai lagi.",
-        detail_en="This ticket can be scanned again.",
+        title=_("Check-in undone"),
+        detail=_("This ticket can be scanned again."),
         name=issued.holder_name,
         ticket_name=issued.ticket.name,
     )
 
 
-def row_status(row) -> str:
-    """A search result's state, in both languages."""
+def row_status(row, event: Event) -> str:
+    """A search result's state, in the page's language."""
     if row.refusal:
-        words, words_en = REASON_WORDS[row.refusal]
-        return f"{words} · {words_en}"
+        return str(REASON_WORDS[row.refusal])
     if row.checked_in_at:
-        where = f", {row.gate}" if row.gate else ""
-        return f"Sudah masuk {_clock(row.checked_in_at)}{where} · Checked in"
-    return "Belum masuk · Not yet in"
+        when = {"time": clock(row.checked_in_at, event), "gate": row.gate}
+        return _("Checked in at %(time)s, %(gate)s") % when if row.gate else _("Checked in at %(time)s") % when
+    return _("Not yet in")

@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from checkin import door
@@ -32,6 +33,7 @@ from checkin.selectors import (
 from checkin.services import checkin_admit_ticket, checkin_undo
 from orders.models import IssuedTicket
 from tedxpay.core.errors import ApplicationError
+from tickets.event_time import event_zone
 from tickets.models import Event
 
 
@@ -87,7 +89,7 @@ def _scan(request, event: Event) -> door.ScanResult:
             if issued is None:
                 raise TicketNotFound()
     except ApplicationError as error:
-        return door.refused(error)
+        return door.refused(error, event=event)
     try:
         checkin = checkin_admit_ticket(
             issued=issued, event=event, gate=gate, source=CheckInSource.DOOR, user=request.user
@@ -95,7 +97,7 @@ def _scan(request, event: Event) -> door.ScanResult:
     except ApplicationError as error:
         if not is_refusal(error):
             raise
-        return door.refused(error, issued=issued)
+        return door.refused(error, event=event, issued=issued)
     return door.admitted(checkin)
 
 
@@ -124,7 +126,10 @@ def door_page(request):
         "result": result,
         "gate": request.POST.get("gate", request.GET.get("gate", "")),
         "query": query,
-        "found": attendee_search(event=event, query=query) if query else None,
+        # Each row with its state in words, as the search's JSON gives it to the script.
+        "found": [(row, door.row_status(row, event)) for row in attendee_search(event=event, query=query)]
+        if query
+        else None,
     }
     return render(request, "checkin/door.html", context)
 
@@ -174,7 +179,7 @@ def door_search(request):
                     "name": row.name,
                     "ticket_name": row.ticket_name,
                     "state": row.state,
-                    "status": door.row_status(row),
+                    "status": door.row_status(row, event),
                 }
                 for row in rows
             ]
@@ -187,8 +192,10 @@ def door_search(request):
 def door_list(request):
     event = _event(request)
     rows = attendee_list(event=event)
-    return render(
-        request,
-        "checkin/list.html",
-        {"event": event, "rows": rows, "count": door.count_words(door_count(event))},
-    )
+    # The list's times (check-ins, when it was printed) on the event's wall clock.
+    with timezone.override(event_zone(event)):
+        return render(
+            request,
+            "checkin/list.html",
+            {"event": event, "rows": rows, "count": door.count_words(door_count(event))},
+        )

@@ -97,7 +97,8 @@ def notification_message(notification: Notification) -> EmailMultiAlternatives:
         "language": language,
         **_refund_context(notification, language),
     }
-    # Month and day names follow the language; times are Jakarta's (WIB) wherever the
+    # Month and day names follow the language. An event's times are on its own clock (the
+    # event_time tag names WIB, WITA or WIT); any other time is Jakarta's wherever the
     # worker runs.
     with translation.override(language), timezone.override(JAKARTA):
         text = render_to_string(f"emails/{notification.kind}.{language}.txt", context)

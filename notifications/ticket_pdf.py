@@ -1,5 +1,7 @@
 """Every e-ticket of an order in one PDF: a page per ticket with its QR code, the short code
-when it has one, the name, the event, its time (in the event's zone) and the venue.
+when it has one, the name, the event, its time (in the event's zone) and the venue; a
+complimentary ticket says so, and a ticket bought with a voucher names it and its price
+with it (in the order's language, like the rest of the page).
 
 Made with fpdf2: pure Python (with Pillow for the QR image), installed from PyPI with no
 system package, small and well kept, and fast enough to run inside the email task (a few
@@ -17,6 +19,7 @@ from fpdf import FPDF
 
 from notifications.qr import qr_png
 from orders.models import Order
+from tedxpay.core.money import format_rupiah
 from tickets.event_time import event_time_text
 
 _PAGE = (105, 190)  # mm: a phone-shaped page that also prints well
@@ -44,9 +47,29 @@ def _attendee_name(issued, order: Order) -> str:
     return getattr(issued, "attendee_name", "") or order.buyer.full_name
 
 
+def _price_note(issued, order: Order) -> tuple[str, str]:
+    """(headline, detail): "Complimentary ticket", or the voucher and what this ticket cost
+    with it; nothing for a ticket bought at the phase's price."""
+    if order.is_comp:
+        return _("Complimentary ticket"), ""
+    if not order.voucher_id:
+        return "", ""
+    item = issued.order_item
+    headline = _("Voucher %(code)s") % {"code": order.voucher.code}
+    if not item.unit_discount:
+        return headline, ""
+    detail = _("%(price)s (normal price %(was)s)") % {
+        "price": format_rupiah(item.unit_charged),
+        "was": format_rupiah(item.unit_price),
+    }
+    return headline, detail
+
+
 def order_tickets_pdf(order: Order) -> bytes:
     """The PDF's bytes; the order's e-tickets in seat order (none: a single page saying so)."""
-    issued_tickets = list(order.issued_tickets.select_related("ticket").order_by("order_item_id", "seat_number"))
+    issued_tickets = list(
+        order.issued_tickets.select_related("ticket", "order_item").order_by("order_item_id", "seat_number")
+    )
     event = order.event
     pdf = FPDF(unit="mm", format=_PAGE)
     pdf.set_title(_latin1(f"{event.name} - {order.code}"))
@@ -80,6 +103,13 @@ def order_tickets_pdf(order: Order) -> bytes:
         pdf.set_font("Helvetica", "", 10)
         label = _("Ticket %(number)s of %(total)s") % {"number": number, "total": len(issued_tickets)}
         pdf.multi_cell(width, 5, _latin1(f"{issued.ticket.name} · {label}"), align="C", **_NEXT_LINE)
+        headline, detail = _price_note(issued, order)
+        if headline:
+            pdf.set_font("Helvetica", "B", 10)
+            pdf.multi_cell(width, 5, _latin1(headline), align="C", **_NEXT_LINE)
+            pdf.set_font("Helvetica", "", 10)
+        if detail:
+            pdf.multi_cell(width, 5, _latin1(detail), align="C", **_NEXT_LINE)
         pdf.multi_cell(width, 5, _latin1(_("Order %(code)s") % {"code": order.code}), align="C", **_NEXT_LINE)
         pdf.set_font("Courier", "", 7)
         pdf.multi_cell(width, 4, issued.code, align="C", **_NEXT_LINE)

@@ -226,7 +226,7 @@ class IssuedTicketColumns:
         return (
             super()
             .get_queryset(request)
-            .select_related("ticket", "order__buyer")
+            .select_related("ticket", "order__buyer", "order__event")
             .prefetch_related(current_checkins_prefetch())
         )
 
@@ -238,9 +238,9 @@ class IssuedTicketColumns:
     def attendee(self, issued):
         return issued.holder_name
 
-    @admin.display(description="checked in (WIB)")
+    @admin.display(description="checked in (event's time zone)")
     def checked_in(self, issued):
-        return checkin_summary(issued.current_checkins[0] if issued.current_checkins else None)
+        return checkin_summary(issued.current_checkins[0] if issued.current_checkins else None, issued.order.event)
 
 
 class IssuedTicketInline(IssuedTicketColumns, ReadOnlyInline):

@@ -21,6 +21,7 @@ from payments.admin_actions import GATEWAY_ERRORS, payments_sync
 from payments.models import Payment
 from tedxpay.core.admin_records import JAKARTA, ActionReport, csv_download, run_per_row, spreadsheet_safe
 from tedxpay.core.errors import InvalidInput
+from tickets.event_time import event_csv_time
 
 # --- cancel ------------------------------------------------------------------------------
 
@@ -218,6 +219,8 @@ CSV_HEADER = [
     "buyer email",
     "buyer phone",
     "event",
+    "event starts (event's time)",
+    "event time zone",
     "items",
     "total (IDR)",
     "paid amount (IDR)",
@@ -252,6 +255,8 @@ def order_csv_rows(queryset) -> Iterator[list]:
             spreadsheet_safe(order.buyer.email),
             order.buyer.phone,
             order.event.name,
+            event_csv_time(order.event.starts_at, order.event),
+            order.event.time_zone_abbreviation,
             "; ".join(f"{item.quantity}× {item.ticket.name}" for item in order.items.all()),
             order.total,
             "" if payment is None or payment.paid_amount is None else payment.paid_amount,

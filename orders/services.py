@@ -43,6 +43,7 @@ from payments.services import (
     payment_refund_record,
 )
 from tedxpay.core.errors import IllegalTransition, InvalidInput
+from tedxpay.core.money import format_rupiah
 from tickets.errors import NotOnSale, SoldOut
 from tickets.services import stock_release, stock_reserve
 from vouchers.errors import VoucherUsedUp
@@ -237,13 +238,15 @@ def _order_mark_paid_locked(*, order: Order, paid_amount: int, paid_at: datetime
                         voucher_id=order.voucher_id, uses=order.voucher_uses, now=paid_at, require_valid=False
                     )
         except (SoldOut, NotOnSale, VoucherUsedUp) as error:
-            note = f"{paid_amount} IDR received after expiry; seats or voucher gone ({error.message}). Refund."
+            note = (
+                f"{format_rupiah(paid_amount)} received after expiry; seats or voucher gone ({error.message}). Refund."
+            )
             _order_flag_for_refund(
                 order=order, reason=AttentionReason.PAID_AFTER_EXPIRY_NO_STOCK, note=note, source=source
             )
             return order
     elif order.status == OrderStatus.CANCELLED:
-        note = f"{paid_amount} IDR received for a cancelled order. Refund."
+        note = f"{format_rupiah(paid_amount)} received for a cancelled order. Refund."
         _order_flag_for_refund(order=order, reason=AttentionReason.PAID_AFTER_CANCEL, note=note, source=source)
         return order
 
@@ -258,7 +261,7 @@ def _order_mark_paid_locked(*, order: Order, paid_amount: int, paid_at: datetime
             order=order,
             reason=AttentionReason.AMOUNT_MISMATCH,
             source=source,
-            note=f"paid {paid_amount} IDR, total {order.total} IDR",
+            note=f"paid {format_rupiah(paid_amount)}, total {format_rupiah(order.total)}",
         )
     issued_tickets_create(order=order)
     if from_status == OrderStatus.EXPIRED:
@@ -427,7 +430,8 @@ def order_refund_record(
         order_attention_resolve(
             order_id=order.pk,
             source=source,
-            note=f"refunds of {payment.refunded_amount} IDR cover the {owed} IDR owed (recorded by {requested_by})",
+            note=f"refunds of {format_rupiah(payment.refunded_amount)} cover the {format_rupiah(owed)} owed "
+            f"(recorded by {requested_by})",
         )
     return payment
 

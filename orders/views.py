@@ -8,6 +8,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from orders.buyer_messages import refusal_message
 from orders.checkout.placing import OrderLineRequest, order_place
 from orders.form_submissions import (
     CHECKOUT_TOKEN_FIELD,
@@ -366,11 +367,12 @@ def _form_error(buyer_form: BuyerForm, quantities_form: QuantitiesForm, outcome:
                 placed = True
         if placed:
             return
-    buyer_form.add_error(None, _refusal_message(outcome))
+    buyer_form.add_error(None, _refusal_message(outcome, ticket_name=ticket.name if ticket is not None else ""))
 
 
-def _refusal_message(error: dict) -> str:
-    """A refusal in words for the buyer, where there is no field to show it on."""
+def _refusal_message(error: dict, *, ticket_name: str = "") -> str:
+    """A refusal in words for the buyer, where there is no field to show it on
+    (`ticket_name`: the phase it is about, when the page knows it)."""
     messages = {
         "payment_gateway_unavailable": _(
             "We could not reach the payment service. Nothing was charged and no seats are held; "
@@ -381,7 +383,11 @@ def _refusal_message(error: dict) -> str:
         "sold_out": _("The tickets you chose are no longer available in that number."),
         "not_on_sale": _("The tickets you chose are no longer available in that number."),
     }
-    # Other refusals (a voucher's, a per-buyer limit) carry their own message; only an
-    # unexpected failure has none.
-    fallback = error.get("message") or _("Something went wrong placing your order. Please try again.")
-    return messages.get(error.get("code", ""), fallback)
+    code = error.get("code", "")
+    # Other refusals (a voucher's, a per-buyer limit, the hoarding caps) in the buyer's
+    # words, never the API's English message.
+    return (
+        refusal_message(code, error.get("details") or {}, ticket_name=ticket_name)
+        or messages.get(code)
+        or _("Something went wrong placing your order. Please try again.")
+    )

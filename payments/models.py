@@ -5,6 +5,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.db.models.lookups import GreaterThan
 
 from orders.models import NO_SEATS_REASONS, AttentionReason, OrderStatus, needs_attention_q
+from tedxpay.core.money import format_rupiah
 
 
 class PaymentStatus(models.TextChoices):
@@ -205,7 +206,7 @@ class Refund(models.Model):
         constraints = [models.CheckConstraint(condition=Q(amount__gte=1), name="refund_amount_positive")]
 
     def __str__(self) -> str:
-        return f"{self.reference} {self.amount} IDR ({self.status})"
+        return f"{self.reference} {format_rupiah(self.amount)} ({self.status})"
 
 
 class WebhookOutcome(models.TextChoices):

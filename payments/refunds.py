@@ -30,6 +30,7 @@ from payments.gateways.base import Refund as GatewayRefund
 from payments.gateways.base import RefundStatus as GatewayRefundStatus
 from payments.models import Payment, PaymentStatus, Refund, RefundReason, RefundStatus
 from tedxpay.core.errors import Conflict, IllegalTransition, InvalidInput
+from tedxpay.core.money import format_rupiah
 from tedxpay.core.request_id import get_request_id
 
 _ALLOWED = {
@@ -75,9 +76,9 @@ def _audit(*, payment: Payment, refund: Refund, from_status: str, source: str, n
         to_status=refund.status,
         source=source,
         request_id=get_request_id(),
-        note=f"{refund.reference} ({refund.amount} IDR): {note}"
+        note=f"{refund.reference} ({format_rupiah(refund.amount)}): {note}"
         if note
-        else f"{refund.reference} ({refund.amount} IDR)",
+        else f"{refund.reference} ({format_rupiah(refund.amount)})",
     )
 
 
@@ -146,16 +147,18 @@ def refund_request(
         amount = payment.refundable
         if not amount:
             raise RefundTooLarge(
-                f"Nothing of {payment.external_id} is left to refund: {payment.refunded_amount} IDR refunded, "
-                f"{payment.refund_in_flight} IDR being refunded.",
+                f"Nothing of {payment.external_id} is left to refund: "
+                f"{format_rupiah(payment.refunded_amount)} refunded, "
+                f"{format_rupiah(payment.refund_in_flight)} being refunded.",
                 details={"refundable": 0},
             )
     if amount > payment.refundable:
         raise RefundTooLarge(
-            f"At most {payment.refundable} IDR of {payment.external_id} can be refunded: {payment.paid_amount} IDR "
-            f"received, {payment.refunded_amount} IDR refunded, {payment.refund_in_flight} IDR being refunded.",
+            f"At most {format_rupiah(payment.refundable)} of {payment.external_id} can be refunded: "
+            f"{format_rupiah(payment.paid_amount)} received, {format_rupiah(payment.refunded_amount)} refunded, "
+            f"{format_rupiah(payment.refund_in_flight)} being refunded.",
             details={
-                "amount": [f"At most {payment.refundable} IDR can still be refunded."],
+                "amount": [f"At most {format_rupiah(payment.refundable)} can still be refunded."],
                 "refundable": payment.refundable,
             },
         )

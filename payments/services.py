@@ -12,13 +12,15 @@ order, order then payment, is kept by construction: nothing here locks an order.
 import logging
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from orders.audit import order_event_record
 from orders.models import EventSource, Order, OrderEvent
+from payments.channel_names import channel_name
 from payments.gateways.base import Invoice
 from payments.models import Payment, PaymentStatus
 from tedxpay.core.errors import Conflict, IllegalTransition, InvalidInput
+from tedxpay.core.money import format_rupiah
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +57,13 @@ def _payment_set_status(*, payment: Payment, to_status: str, source: str, note: 
         source=source,
         note=note,
     )
+
+
+def _channel_in_english(invoice: Invoice) -> str:
+    # Audit notes are the back office's, which reads English whatever language is active
+    # (a Celery worker's default is Indonesian).
+    with translation.override("en"):
+        return channel_name(method=invoice.payment_method, channel=invoice.payment_channel) or "an unknown channel"
 
 
 def payment_attach_invoice_to_pending(*, payment_id: int, invoice: Invoice) -> bool:
@@ -131,7 +140,7 @@ def payment_mark_paid_locked(
         payment=payment,
         to_status=PaymentStatus.PAID,
         source=source,
-        note=f"{payment.paid_amount} {invoice.currency} via {invoice.payment_channel or 'unknown channel'}",
+        note=f"{format_rupiah(payment.paid_amount)} via {_channel_in_english(invoice)}",
         fields=["paid_amount", "paid_at", "method", "channel", "gateway_status", "last_synced_at"],
     )
     return payment
@@ -220,7 +229,8 @@ def payment_refund_record(
         )
     if expected_refunded_amount is not None and expected_refunded_amount != payment.refunded_amount:
         raise Conflict(
-            f"Meanwhile another refund was recorded for {payment.external_id}: {payment.refunded_amount} IDR "
+            f"Meanwhile another refund was recorded for {payment.external_id}: "
+            f"{format_rupiah(payment.refunded_amount)} "
             "refunded in all now. Check the audit trail before recording this one.",
             details={"refunded_amount": payment.refunded_amount},
         )
@@ -228,8 +238,9 @@ def payment_refund_record(
         raise InvalidInput(
             details={
                 "amount": [
-                    f"At most {payment.refundable} IDR can be refunded: {payment.paid_amount} IDR received, "
-                    f"{payment.refunded_amount} IDR already refunded."
+                    f"At most {format_rupiah(payment.refundable)} can be refunded: "
+                    f"{format_rupiah(payment.paid_amount)} received, "
+                    f"{format_rupiah(payment.refunded_amount)} already refunded."
                 ]
             }
         )
@@ -243,8 +254,8 @@ def payment_refund_record(
         to_status=payment.status,
         source=source,
         note=(
-            f"refund recorded by {requested_by}: {amount} IDR, reference {reference}; "
-            f"{payment.refunded_amount} of {payment.paid_amount} IDR received refunded in all"
+            f"refund recorded by {requested_by}: {format_rupiah(amount)}, reference {reference}; "
+            f"{format_rupiah(payment.refunded_amount)} of {format_rupiah(payment.paid_amount)} received refunded in all"
         ),
     )
     return payment

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from payments.gateways.base import Invoice
 from reconciliation.models import Classification
+from tedxpay.core.money import format_rupiah
 
 # Our order codes (orders.models.new_order_code): anything else is another system's.
 OUR_CODE = re.compile(r"^TDX-[0-9A-Z]{8}$")
@@ -64,7 +65,8 @@ def classify(invoice: Invoice, ours: OurPayment | None, *, note: str = "") -> Ve
             )
         return verdict(
             Classification.UNKNOWN_OURS,
-            f"{paid_there} IDR paid at Xendit on an invoice for {invoice.external_id} that no payment here holds: "
+            f"{format_rupiah(paid_there)} paid at Xendit on an invoice for {invoice.external_id} "
+            "that no payment here holds: "
             "record it by hand or refund it.",
             True,
         )
@@ -74,7 +76,7 @@ def classify(invoice: Invoice, ours: OurPayment | None, *, note: str = "") -> Ve
         if paid_there != paid_here:
             return verdict(
                 Classification.AMOUNTS_DIFFER,
-                f"Xendit says {paid_there} IDR was paid, we recorded {paid_here} IDR.",
+                f"Xendit says {format_rupiah(paid_there)} was paid, we recorded {format_rupiah(paid_here)}.",
                 True,
             )
         flag = f" Order {ours.order_code} is flagged ({ours.attention_reason})." if ours.attention_reason else ""
@@ -82,14 +84,14 @@ def classify(invoice: Invoice, ours: OurPayment | None, *, note: str = "") -> Ve
     if paid_there is not None:
         return verdict(
             Classification.PAID_THERE_NOT_HERE,
-            f"{paid_there} IDR paid at Xendit; our payment is {ours.status} "
+            f"{format_rupiah(paid_there)} paid at Xendit; our payment is {ours.status} "
             f"(order {ours.order_code} {ours.order_status}).",
             True,
         )
     if paid_here is not None:
         return verdict(
             Classification.PAID_HERE_NOT_THERE,
-            f"We recorded {paid_here} IDR paid; Xendit says the invoice is {invoice.status}.",
+            f"We recorded {format_rupiah(paid_here)} paid; Xendit says the invoice is {invoice.status}.",
             True,
         )
     still_open = invoice.status == "PENDING" and ours.status != "PENDING"

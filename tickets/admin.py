@@ -8,7 +8,7 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 
-from tedxpay.core.admin_records import jakarta_time, rupiah
+from tedxpay.core.admin_records import rupiah
 from tickets.event_time import event_time_text
 from tickets.models import Event, EventTimeZone, Ticket
 from tickets.services import ticket_quota_set
@@ -139,6 +139,17 @@ def cancel_event(model_admin, request, queryset):
     return HttpResponseRedirect(reverse("admin:orders_eventcancellation_start", args=[events[0].pk]))
 
 
+def _in_zone(zone: str | None, change_form):
+    """The change form's response, its times shown and read in `zone` (WIB when unknown)."""
+    if zone not in EventTimeZone.values:
+        zone = EventTimeZone.WIB
+    with timezone.override(ZoneInfo(zone)):
+        response = change_form()
+        if hasattr(response, "render") and not response.is_rendered:
+            response.render()  # inside the zone: the form shows its times in it
+    return response
+
+
 @admin.register(Event)
 class EventAdmin(RollbackInvalidFormMixin, admin.ModelAdmin):
     list_display = ["name", "starts", "venue", "city", "phases"]
@@ -164,13 +175,9 @@ class EventAdmin(RollbackInvalidFormMixin, admin.ModelAdmin):
         zone = request.POST.get("time_zone") if request.method == "POST" else None
         if zone not in EventTimeZone.values and object_id is not None:
             zone = Event.objects.filter(pk=object_id).values_list("time_zone", flat=True).first()
-        if zone not in EventTimeZone.values:
-            zone = EventTimeZone.WIB
-        with timezone.override(ZoneInfo(zone)):
-            response = super().changeform_view(request, object_id, form_url, extra_context)
-            if hasattr(response, "render") and not response.is_rendered:
-                response.render()  # inside the zone: the form shows its times in it
-        return response
+        return _in_zone(
+            zone, lambda: super(EventAdmin, self).changeform_view(request, object_id, form_url, extra_context)
+        )
 
     @admin.display(description="ticket phases", ordering="phase_count")
     def phases(self, event):
@@ -215,10 +222,22 @@ class TicketAdmin(RollbackInvalidFormMixin, admin.ModelAdmin):
     def available(self, ticket):
         return ticket.available if ticket.pk else "—"
 
-    @admin.display(description="sale opens (WIB)", ordering="valid_from")
+    @admin.display(description="sale opens (event's time zone)", ordering="valid_from")
     def sale_opens(self, ticket):
-        return jakarta_time(ticket.valid_from)
+        return event_time_text(ticket.valid_from, ticket.event, "Y-m-d H:i") or "—"
 
-    @admin.display(description="sale closes (WIB)", ordering="valid_until")
+    @admin.display(description="sale closes (event's time zone)", ordering="valid_until")
     def sale_closes(self, ticket):
-        return jakarta_time(ticket.valid_until)
+        return event_time_text(ticket.valid_until, ticket.event, "Y-m-d H:i") or "—"
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # A phase's sale window is typed and shown in its event's zone, as in the phases on
+        # the event's own page: the event chosen in the form on a save, else the phase's.
+        event_id = request.POST.get("event") if request.method == "POST" else request.GET.get("event")
+        events = Event.objects.filter(pk=event_id) if str(event_id or "").isdigit() else Event.objects.none()
+        if not events and object_id is not None and str(object_id).isdigit():
+            events = Event.objects.filter(tickets__pk=object_id)
+        zone = events.values_list("time_zone", flat=True).first()
+        return _in_zone(
+            zone, lambda: super(TicketAdmin, self).changeform_view(request, object_id, form_url, extra_context)
+        )

@@ -27,3 +27,9 @@ def event_time_text(value: datetime | None, event, fmt: str = LONG) -> str:
     if value is None:
         return ""
     return f"{date_format(event_local(value, event), fmt)} {event.time_zone_abbreviation}"
+
+
+def event_csv_time(value: datetime | None, event) -> str:
+    """ "2026-12-05 10:00:00" on the event's wall clock, for a CSV cell a spreadsheet reads as
+    a date; the export names the zone in a column of its own. Empty for no time."""
+    return event_local(value, event).strftime("%Y-%m-%d %H:%M:%S") if value is not None else ""

@@ -3,7 +3,7 @@ import secrets
 from django.db import models
 from django.db.models import F, Q
 
-from tedxpay.core.templatetags.money import format_rupiah
+from tedxpay.core.money import format_rupiah
 
 # Generated codes: no 0/O, 1/I/L, so a code read out or typed from a printed card survives.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"

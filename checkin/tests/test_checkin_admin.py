@@ -3,6 +3,7 @@ check-in list with its undo action, the dashboard counts and the attendee CSV.""
 
 import csv
 import io
+from datetime import UTC, datetime
 
 import pytest
 from django.contrib.messages import get_messages
@@ -16,6 +17,7 @@ from orders.services import issued_tickets_create
 from orders.tests.factories import OrderItemFactory
 from tedxpay.core.admin_records import JAKARTA
 from tedxpay.core.models import ApiKey, ApiKeyScope
+from tickets.tests.factories import EventFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -104,14 +106,38 @@ def test_attendee_csv_has_check_in_times(admin_client, paid_order):
 
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
-    assert rows[0][:3] == ["event", "attendee", "ticket type"] and "checked in (WIB)" in rows[0]
+    assert rows[0][:3] == ["event", "attendee", "ticket type"]
+    assert rows[0][6:8] == ["checked in (event's time)", "event time zone"]
     by_code = {row[3]: row for row in rows[1:]}
     assert by_code[first.short_code_display][1:3] == ["Siti Rahma", "Regular"]
     wib = timezone.localtime(first.checkins.get().checked_in_at, JAKARTA).strftime("%Y-%m-%d %H:%M:%S")
-    assert by_code[first.short_code_display][6] == wib
-    assert by_code[first.short_code_display][7:] == ["Gate A", "Door page"]
-    assert by_code[second.short_code_display][6:] == ["", "", ""]
+    assert by_code[first.short_code_display][6:8] == [wib, "WIB"]  # the fixture's event is in Jakarta
+    assert by_code[first.short_code_display][8:] == ["Gate A", "Door page"]
+    assert by_code[second.short_code_display][6:] == ["", "WIB", "", ""]
     assert by_code[formula.short_code_display][1] == "'=HYPERLINK(1)"  # not run as a formula by Excel
+
+
+def test_check_in_times_are_on_the_events_clock_in_the_csv_and_the_admin(admin_client, paid_order):
+    bali = EventFactory(name="TEDxUbud", slug="tedxubud", time_zone="Asia/Makassar")
+    issued = paid_order(event=bali).issued_tickets.get()
+    admit(issued, gate="Gate A")
+    CheckIn.objects.update(checked_in_at=datetime(2026, 12, 5, 2, 2, 11, tzinfo=UTC))  # 10:02 in Bali
+
+    response = admin_client.post(
+        reverse("admin:orders_issuedticket_changelist"),
+        {"action": "export_attendees_csv", "_selected_action": [str(issued.pk)]},
+    )
+
+    [row] = csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig")))
+    assert (row["checked in (event's time)"], row["event time zone"]) == ("2026-12-05 10:02:11", "WITA")
+    # The admin's pages say the same: the check-in list, the order page, the e-ticket list.
+    for url in (
+        reverse("admin:checkin_checkin_changelist"),
+        reverse("admin:orders_order_change", args=[issued.order_id]),
+        reverse("admin:orders_issuedticket_changelist"),
+    ):
+        page = admin_client.get(url).content.decode()
+        assert "2026-12-05 10:02 WITA" in page and "09:02" not in page, url
 
 
 def test_api_keys_keep_orders_and_can_be_given_checkin_in_the_admin(admin_client):

@@ -10,6 +10,7 @@ from django.contrib.auth.models import Permission
 from playwright.sync_api import expect
 
 from checkin.models import CheckIn
+from checkin.services import MAX_UNDO_REASON_LENGTH
 from conftest import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -60,7 +61,6 @@ def test_typed_short_code_green_then_red_and_finance_sees_it(browser, live_serve
     page.click("#check")
     expect(result).to_have_class(re.compile(r"\bred\b"))
     expect(page.locator("#result-title")).to_have_text("Sudah masuk")
-    expect(page.locator("#result-title-en")).to_have_text("Already checked in")
     expect(page.locator("#result-detail")).to_contain_text("Gate B")
     assert CheckIn.objects.get().gate == "Gate B"
     # Nothing on the door page that a volunteer should not see.
@@ -85,6 +85,31 @@ def test_typed_short_code_green_then_red_and_finance_sees_it(browser, live_serve
     expect(checkins).to_contain_text("Gate B")
     expect(checkins).to_contain_text("Checked in")
     expect(admin.locator("#issued_tickets-group")).to_contain_text("by gate-a")
+    context.close()
+
+
+def test_undo_at_the_door_says_what_happened_in_the_volunteers_language(browser, live_server, door_user, paid_order):
+    first, second = paid_order(quantity=2).issued_tickets.all()
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    reasons = iter(["x" * (MAX_UNDO_REASON_LENGTH + 1), "salah pindai"])
+    page.on("dialog", lambda dialog: dialog.accept(next(reasons)))
+    sign_in(page, live_server)
+
+    page.fill("#code", first.short_code)
+    page.click("#check")
+    expect(page.locator("#result")).to_have_class(re.compile(r"\bgreen\b"))
+    page.click("#undo")  # a reason longer than allowed: refused, and the page says so
+    expect(page.locator("#result-title")).to_have_text("Tidak dibatalkan")
+    assert first.checkins.get().current
+
+    page.fill("#code", second.short_code)
+    page.click("#check")
+    expect(page.locator("#count-admitted")).to_have_text("2")
+    page.click("#undo")
+    expect(page.locator("#result-title")).to_have_text("Check-in dibatalkan")
+    expect(page.locator("#count-admitted")).to_have_text("1")
+    assert not second.checkins.get().current
     context.close()
 
 

@@ -3,15 +3,19 @@ user may not see or reach."""
 
 import io
 import re
+from datetime import UTC, datetime
 
 import pytest
 from django.contrib.admin import site as admin_site
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from checkin.models import CheckIn
 from orders.models import OrderEvent
+from tedxpay.core.admin_records import JAKARTA
+from tickets.tests.factories import EventFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +46,9 @@ def test_scan_green_then_red_with_when_and_gate(door_client, siti, event):
 
     again = scan(door_client, event, code=ticket.code, gate="Gate B")
     assert (again["tone"], again["result"], again["name"]) == ("red", "already_checked_in", "Siti Rahma")
-    assert "Gate A" in again["detail"] and "Gate A" in again["detail_en"]
+    first_in = CheckIn.objects.get().checked_in_at
+    assert again["title"] == "Sudah masuk"  # Indonesian unless the volunteer chose English
+    assert again["detail"] == f"Pukul {timezone.localtime(first_in, JAKARTA):%H.%M} WIB di Gate A"
 
 
 def test_unknown_and_empty_codes_are_amber(door_client, siti, event):
@@ -62,9 +68,10 @@ def test_cancelled_and_other_event_tickets_are_red_with_the_reason(door_client, 
     cancelled = paid_order(status=OrderStatus.CANCELLED).issued_tickets.get()
     elsewhere = make_order(event=EventFactory(slug="tedxbali")).issued_tickets.get()
     refused = scan(door_client, event, code=cancelled.code)
-    assert (refused["tone"], refused["detail_en"]) == ("red", "Order cancelled")
+    assert (refused["tone"], refused["title"], refused["detail"]) == ("red", "Tidak berlaku", "Pesanan dibatalkan")
+    door_client.cookies["tedxpay_language"] = "en"
     other = scan(door_client, event, code=elsewhere.short_code)
-    assert (other["tone"], other["detail_en"]) == ("red", "Ticket for another event")
+    assert (other["tone"], other["title"], other["detail"]) == ("red", "Not valid", "Ticket for another event")
 
 
 def test_the_page_works_without_javascript(door_client, siti, event):
@@ -198,3 +205,49 @@ def test_create_door_user_makes_a_door_only_account(client, event):
         call_command("create_door_user", "gate-b-1", stdout=io.StringIO(), stderr=io.StringIO())
     call_command("create_door_user", "gate-b-1", "--reset-password", stdout=out, stderr=err)
     assert out.getvalue().strip().splitlines()[-1] != password
+
+
+def test_the_door_speaks_one_language_indonesian_unless_english_is_chosen(door_client, siti, event):
+    ticket = siti.issued_tickets.first()
+    page = door_client.get("/checkin/", {"event": event.slug}).content.decode()
+    assert '<html lang="id">' in page and "Siap memindai" in page and "Kode tiket" in page
+    assert "Ready to scan" not in page and "Ticket code" not in page and 'class="en"' not in page
+    # The same switch as the buyer's pages, back to this page.
+    assert f'href="/language/en/?next=/checkin/%3Fevent%3D{event.slug}"' in page
+    assert 'data-text-admit="Masukkan"' in page  # the script's own words, translated too
+
+    switched = door_client.get(f"/language/en/?next=/checkin/%3Fevent%3D{event.slug}")
+    assert switched.status_code == 302 and switched["Location"] == f"/checkin/?event={event.slug}"
+    page = door_client.get(switched["Location"]).content.decode()
+    assert '<html lang="en">' in page and "Ready to scan" in page and "Ticket code" in page
+    assert "Siap memindai" not in page and 'data-text-admit="Admit"' in page
+    first = scan(door_client, event, code=ticket.code)
+    assert (first["title"], first["name"]) == ("Admitted", "Siti Rahma")
+    found = door_client.get(reverse("door-search"), {"event": event.slug, "q": "siti"}).json()["results"]
+    assert sorted(row["status"] for row in found)[1] == "Not yet in"
+    login = door_client.get("/checkin/login/")  # signed in: on to the door; the form itself
+    assert login.status_code == 302
+    door_client.logout()  # which forgets every cookie: the choice is made again
+    door_client.cookies["tedxpay_language"] = "en"
+    login = door_client.post("/checkin/login/", {"username": "gate-a", "password": "wrong"}).content.decode()
+    assert '<html lang="en">' in login and "Wrong username or password." in login and "Username" in login
+
+
+def test_door_times_are_the_events_wall_clock_with_its_zone(door_client, paid_order):
+    bali = EventFactory(name="TEDxUbud", slug="tedxubud", time_zone="Asia/Makassar")
+    order = paid_order(event=bali, quantity=1)
+    ticket = order.issued_tickets.get()
+    scan(door_client, bali, code=ticket.code, gate="Gate A")
+    # Admitted at 02:02 UTC: 10.02 in Bali (WITA), 09.02 in Jakarta.
+    CheckIn.objects.update(checked_in_at=datetime(2026, 12, 5, 2, 2, tzinfo=UTC))
+
+    again = scan(door_client, bali, code=ticket.code)
+    assert again["detail"] == "Pukul 10.02 WITA di Gate A"
+    [row] = door_client.get(reverse("door-search"), {"event": bali.slug, "q": "siti"}).json()["results"]
+    assert row["status"] == "Sudah masuk pukul 10.02 WITA, Gate A"
+    page = door_client.get("/checkin/", {"event": bali.slug, "q": "siti"}).content.decode()
+    assert "Sudah masuk pukul 10.02 WITA, Gate A" in page
+    listing = door_client.get(reverse("door-list"), {"event": bali.slug}).content.decode()
+    assert "Masuk (WITA)" in listing and "10:02 Gate A" in listing and "09:02" not in listing
+    door_client.cookies["tedxpay_language"] = "en"
+    assert scan(door_client, bali, code=ticket.code)["detail"] == "At 10:02 WITA at Gate A"

@@ -114,12 +114,14 @@ def test_checkout_asks_one_name_per_seat(client, named):
     page = client.get("/events/tedxnamed/").content.decode()
     assert f'name="attendee_{named.pk}_1"' in page and f'name="attendee_{named.pk}_4"' in page
     assert "checkout-attendees.js" in page and "{#" not in page and "comment" not in page
+    assert f'<label for="id_attendee_{named.pk}_1">Peserta 1</label>' in page  # Indonesian first
 
     # "confirmed": as the checkout script sends it (the total was shown before submitting).
     fields = {**BUYER, "language": "en", f"quantity_{named.pk}": "2", "confirmed": "1"}
     refused = checkout_post(client, "tedxnamed", {**fields, f"attendee_{named.pk}_1": "Ayu Lestari"})
     assert refused.status_code == 400 and not Order.objects.exists()
-    assert "one attendee name per ticket" in refused.content.decode() or "needs a name" in refused.content.decode()
+    # In the page's language (Indonesian unless chosen), not the API's English.
+    assert "Isi nama setiap peserta: satu untuk setiap tiket yang Anda pilih." in refused.content.decode()
     assert 'value="Ayu Lestari"' in refused.content.decode()  # what was typed stays
 
     placed = checkout_post(

@@ -106,10 +106,13 @@ def _attendees_clean(items: Sequence[OrderLineRequest], *, required: bool) -> di
     when names are sent anyway, the count must still be right."""
     names: dict[int, list[str]] = {}
     problems = []
+    unnamed = []  # the phases whose names are missing or wrong, for the pages to say so
     for line in items:
         given = [name.strip() if isinstance(name, str) else "" for name in line.attendees]
         if not any(given) and not required:
             continue
+        if len(given) != line.quantity or not all(given) or any(len(n) > MAX_ATTENDEE_NAME_LENGTH for n in given):
+            unnamed.append(line.ticket_id)
         if len(given) != line.quantity:
             problems.append(
                 f"Ticket {line.ticket_id}: give one attendee name per ticket ({line.quantity}), not {len(given)}."
@@ -120,7 +123,7 @@ def _attendees_clean(items: Sequence[OrderLineRequest], *, required: bool) -> di
             )
         names[line.ticket_id] = given
     if problems:
-        raise InvalidInput(" ".join(problems), details={"items": problems})
+        raise InvalidInput(" ".join(problems), details={"items": problems, "attendee_names": unnamed})
     return names
 
 

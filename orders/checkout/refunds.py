@@ -42,6 +42,7 @@ from payments.refunds import (
     refund_mark_manual,
 )
 from payments.refunds import refund_request as refund_row_request
+from tedxpay.core.money import format_rupiah
 
 logger = logging.getLogger(__name__)
 
@@ -189,7 +190,8 @@ def _after_change(*, refund: Refund, source: str) -> None:
             order_attention_resolve(
                 order_id=order.pk,
                 source=source,
-                note=f"refunds of {payment.refunded_amount} IDR cover the {owed} IDR owed ({refund.reference})",
+                note=f"refunds of {format_rupiah(payment.refunded_amount)} cover the {format_rupiah(owed)} owed "
+                f"({refund.reference})",
             )
 
 

@@ -29,6 +29,7 @@ from payments.gateways.base import GatewayError, Invoice, InvoiceStatus, Payment
 from payments.models import Payment
 from payments.services import payment_attach_invoice, payment_invoice_lookup_done, payment_mark_asked
 from tedxpay.core.errors import Conflict
+from tedxpay.core.money import format_rupiah
 
 logger = logging.getLogger("tedxpay.orders.expiry")
 
@@ -79,10 +80,10 @@ def invoice_find_unknown(*, payment_id: int, gateway: PaymentGateway | None = No
             continue
         if other.is_paid:
             logger.error(
-                "a second invoice %s for %s was paid (%s IDR): see the reconciliation report",
+                "a second invoice %s for %s was paid (%s): see the reconciliation report",
                 other.id,
                 payment.external_id,
-                other.paid_amount,
+                format_rupiah(other.paid_amount or 0),
             )
         elif other.status == InvoiceStatus.PENDING:
             try:

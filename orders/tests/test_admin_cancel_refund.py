@@ -95,7 +95,7 @@ def test_too_much_is_an_error_on_the_field_not_a_500(admin_client, paid):
     response = admin_client.post(cancel_refund_url(payment.order_id), {"amount": "300001", "reason": "CANCELLATION"})
 
     assert response.status_code == 200
-    assert "At most 300000 IDR can still be refunded" in response.content.decode()
+    assert "At most Rp 300.000 can still be refunded" in response.content.decode()
     assert not Refund.objects.exists()
 
 

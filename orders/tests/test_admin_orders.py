@@ -4,6 +4,7 @@ order page, and every action through the real admin POST."""
 import csv
 import io
 import re
+from datetime import UTC, datetime
 
 import pytest
 from django.contrib.messages import get_messages
@@ -284,7 +285,7 @@ def test_resolve_attention_asks_for_a_note_then_clears_the_flag_with_an_audit_ro
     assert not order.needs_attention and order.attention_reason == "" and order.status == OrderStatus.PAID
     event = order.events.order_by("-pk").first()
     assert event.source == EventSource.ADMIN
-    assert event.note.startswith("attention resolved: amount_mismatch: paid 300000 IDR, total 350000 IDR")
+    assert event.note.startswith("attention resolved: amount_mismatch: paid Rp 300.000, total Rp 350.000")
     assert event.note.endswith(f"Buyer paid the rest by transfer (by {admin_user.username})")
     assert messages == [f"Resolved 1: {order.code}.", f"Skipped {clean.code}: does not need attention"]
 
@@ -326,6 +327,8 @@ def test_csv_export_streams_excel_friendly_utf8(admin_client):
         "buyer email",
         "buyer phone",
         "event",
+        "event starts (event's time)",
+        "event time zone",
         "items",
         "total (IDR)",
         "paid amount (IDR)",
@@ -346,6 +349,8 @@ def test_csv_export_streams_excel_friendly_utf8(admin_client):
         paid.buyer.email,
         "+6281377001234",
         "TEDxUbud 2026",
+        timezone.localtime(paid.event.starts_at).strftime("%Y-%m-%d %H:%M:%S"),  # a WIB event
+        "WIB",
         "2× Regular",
         "700000",
         "700000",
@@ -358,8 +363,23 @@ def test_csv_export_streams_excel_friendly_utf8(admin_client):
     ]
     assert rows[2][0] == sneaky.code and rows[2][3] == "CANCELLED"
     assert rows[2][4] == '\'=HYPERLINK("http://evil")'  # not a formula in Excel
-    assert rows[2][2] == rows[2][10] == rows[2][11] == rows[2][12] == ""
+    assert rows[2][2] == rows[2][12] == rows[2][13] == rows[2][14] == ""
     assert len(rows) == 3
+
+
+def test_csv_export_gives_each_events_start_on_its_own_clock_and_names_the_zone(admin_client):
+    bali = EventFactory(name="TEDxUbud", time_zone="Asia/Makassar", starts_at=datetime(2026, 12, 5, 2, 0, tzinfo=UTC))
+    papua = EventFactory(
+        name="TEDxJayapura", time_zone="Asia/Jayapura", starts_at=datetime(2026, 12, 6, 1, 0, tzinfo=UTC)
+    )
+    orders = [order_with_payment(quantity=1, ticket=TicketFactory(event=event)).order for event in (bali, papua)]
+
+    response = admin_client.post(CHANGELIST, {"action": "export_csv", "_selected_action": [o.pk for o in orders]})
+
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    starts = {row["event"]: (row["event starts (event's time)"], row["event time zone"]) for row in rows}
+    # 02:00 UTC is 10:00 in Bali (WITA); 01:00 UTC is 10:00 in Jayapura (WIT).
+    assert starts == {"TEDxUbud": ("2026-12-05 10:00:00", "WITA"), "TEDxJayapura": ("2026-12-06 10:00:00", "WIT")}
 
 
 def test_csv_export_of_many_orders_is_a_few_queries(admin_client, django_assert_max_num_queries):

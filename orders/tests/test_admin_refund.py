@@ -80,7 +80,7 @@ def test_recording_the_refund_audits_it_clears_the_flag_and_goes_back_to_the_ord
 @pytest.mark.parametrize(
     ("data", "field", "message"),
     [
-        ({"amount": "350001"}, "amount", "At most 350000 IDR can be refunded"),
+        ({"amount": "350001"}, "amount", "At most Rp 350.000 can be refunded"),
         ({"amount": "0"}, "amount", "Enter an amount of at least Rp 1."),
         ({"amount": "350.5"}, "amount", "Enter whole rupiah"),
         ({"amount": "350,000"}, "amount", "Enter whole rupiah"),

@@ -3,18 +3,27 @@ way through Xendit's page, the order page and the email; every error at once; th
 before paying; the stock dropping meanwhile; the private link and the bare code; "find my
 tickets"; the PDF and the calendar file they keep."""
 
+import base64
 import re
 import subprocess
 
 import icalendar
 import pytest
 from django.core import mail
+from django.utils import timezone
 from playwright.sync_api import expect
 
+from notifications.emails import notification_message
+from notifications.models import Notification, NotificationKind
 from notifications.tests.conftest import make_order
-from orders.models import Order, OrderStatus
+from orders.models import EventSource, Order, OrderStatus
+from orders.services import issued_tickets_create, order_mark_paid
+from orders.tests.factories import OrderFactory, OrderItemFactory
+from payments.tests.factories import PaymentFactory
 from tickets.models import Ticket
 from tickets.tests.factories import TicketFactory
+from vouchers.models import VoucherKind
+from vouchers.tests.factories import VoucherFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -183,3 +192,45 @@ def test_api_docs_load_without_any_request_leaving_the_machine(page, live_server
     expect(page.get_by_text("Place an order")).to_be_visible()
     expect(page.get_by_text("/api/tickets").first).to_be_visible()
     assert outside == []
+
+
+def test_an_order_page_with_a_voucher_discount_fits_the_phone(page, live_server):
+    ticket = TicketFactory(event__slug="tedxdiskon", name="Reguler", price=350_000)
+    voucher = VoucherFactory(event=ticket.event, code="KOMUNITAS", kind=VoucherKind.PERCENT, value=20)
+    order = OrderFactory(
+        event=ticket.event, status=OrderStatus.PAID, voucher=voucher, total=560_000, discount=140_000, language="id"
+    )
+    OrderItemFactory(order=order, ticket=ticket, quantity=2, unit_discount=70_000)
+    issued_tickets_create(order=order)
+
+    page.goto(f"{live_server.url}{order.get_absolute_url()}")
+
+    # The old and the new unit price, the line's subtotal and the voucher line: all on screen.
+    expect(page.locator("#order-discount")).to_contain_text("−Rp 140.000")
+    assert fits_the_phone(page)
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_the_confirmation_email_fits_the_phone(page, language):
+    """With its QR images in place (the cid: parts as data URIs, as a mail app shows them) and
+    a voucher line, the widest case: no sideways scrolling, the short code in one piece."""
+    ticket = TicketFactory(event__name="TEDxJakarta 2026", name="Early bird", price=350_000)
+    voucher = VoucherFactory(event=ticket.event, code="KOMUNITAS", kind=VoucherKind.PERCENT, value=20)
+    order = OrderFactory(event=ticket.event, voucher=voucher, total=560_000, discount=140_000, language=language)
+    OrderItemFactory(order=order, ticket=ticket, quantity=2, unit_discount=70_000)
+    PaymentFactory(order=order)
+    order_mark_paid(order_id=order.pk, paid_amount=order.total, paid_at=timezone.now(), source=EventSource.WEBHOOK)
+    message = notification_message(Notification.objects.get(order=order, kind=NotificationKind.ORDER_CONFIRMATION))
+    html = message.alternatives[0][0]
+    for part in message.attachments:
+        if not isinstance(part, tuple):  # an inline QR image
+            data = base64.b64encode(part.get_payload(decode=True)).decode()
+            html = html.replace(f"cid:{part['Content-ID'].strip('<>')}", f"data:image/png;base64,{data}")
+
+    page.set_content(html)
+
+    assert page.evaluate("[...document.images].every(image => image.naturalWidth > 0)")
+    assert fits_the_phone(page)
+    for short_code in order.issued_tickets.values_list("short_code", flat=True):
+        [box] = [b for b in page.locator("strong").all() if b.inner_text().replace("-", "") == short_code]
+        assert box.bounding_box()["height"] < 30  # one line

@@ -72,7 +72,7 @@ def test_forty_checkouts_from_one_address_hold_no_more_than_the_cap(client, sett
         )
         statuses.append(response.status_code)
         if response.status_code != 302:
-            assert "Too many seats are held unpaid" in response.content.decode()
+            assert "Terlalu banyak kursi yang ditahan tanpa dibayar" in response.content.decode()
     assert statuses.count(302) == 4  # 4 × 5 = 20 seats
     assert set(statuses) == {302, 400}
     assert _seats_held() == 20

@@ -3,6 +3,7 @@ order page in the admin, the CSV export, the dashboard and the confirmation emai
 
 import csv
 import io
+import subprocess
 
 import pytest
 from django.core import mail
@@ -11,7 +12,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from orders.checkout.comps import CompRecipient, comps_issue
 from orders.checkout.placing import OrderLineRequest, order_place
 from orders.dashboard import sales_overview
-from orders.models import Order
+from orders.models import Order, OrderStatus
+from orders.services import issued_tickets_create
+from orders.tests.factories import OrderFactory, OrderItemFactory
 from tickets.tests.factories import TicketFactory
 from vouchers.models import VoucherKind
 from vouchers.tests.factories import VoucherFactory
@@ -135,3 +138,55 @@ def test_the_confirmation_email_shows_the_voucher_or_the_comp(
     assert "Anda mendapat tiket undangan (gratis) dari panitia" in comp_mail.body
     assert "Pembayaran" not in comp_mail.body and "Pembayaran" not in comp_mail.alternatives[0][0]
     assert "Your payment for order" in voucher_mail.body  # a bought ticket keeps its wording (English order)
+
+
+def pdf_text(client, order: Order) -> str:
+    response = client.get(f"/orders/{order.code}/{order.link_secret}/e-tickets.pdf")
+    assert response.status_code == 200
+    text = subprocess.run(["pdftotext", "-", "-"], input=response.content, capture_output=True, check=True).stdout
+    return " ".join(text.decode().split())  # a long line wraps on the narrow page
+
+
+def test_the_pdf_names_the_voucher_and_the_price_with_it_in_the_order_language(client, ticket):
+    voucher = VoucherFactory(event=ticket.event, code="KOMUNITAS", kind=VoucherKind.PERCENT, value=20, max_uses=5)
+    order = OrderFactory(
+        event=ticket.event, status=OrderStatus.PAID, voucher=voucher, total=560_000, discount=140_000, language="id"
+    )
+    OrderItemFactory(order=order, ticket=ticket, quantity=2, unit_discount=70_000)
+    issued_tickets_create(order=order)
+
+    text = pdf_text(client, order)
+
+    # On both tickets, in Indonesian (the order's language; the browser chose none).
+    assert text.count("Voucher KOMUNITAS Rp 280.000 (harga normal Rp 350.000)") == 2
+    assert "Tiket 1 dari 2" in text and "undangan" not in text
+
+
+def test_the_pdf_says_a_comp_is_complimentary_in_either_language(client, ticket):
+    [english] = comps_issue(
+        ticket_id=ticket.pk, recipients=[CompRecipient("Ayu", "ayu@example.com")], issued_by="f", language="en"
+    )
+    [indonesian] = comps_issue(
+        ticket_id=ticket.pk, recipients=[CompRecipient("Sari", "sari@example.com")], issued_by="f", language="id"
+    )
+
+    assert "Complimentary ticket" in pdf_text(client, english)
+    assert "Tiket undangan (gratis)" in pdf_text(client, indonesian)
+    # A ticket bought at the phase's price carries no such line.
+    bought = OrderFactory(event=ticket.event, status=OrderStatus.PAID, total=350_000, language="en")
+    OrderItemFactory(order=bought, ticket=ticket)
+    issued_tickets_create(order=bought)
+    text = pdf_text(client, bought)
+    assert "Complimentary" not in text and "Voucher" not in text and "Ticket 1 of 1" in text
+
+
+def test_a_comps_order_page_says_it_was_given_not_paid(client, ticket):
+    [comp] = comps_issue(
+        ticket_id=ticket.pk, recipients=[CompRecipient("Ayu", "ayu@example.com")], issued_by="f", language="id"
+    )
+
+    page = client.get(comp.get_absolute_url()).content.decode()
+
+    assert "Tiket undangan (gratis) dari panitia." in page and 'id="order-comp"' in page
+    assert "Dibayar pada" not in page and "Comp." not in page  # not "paid with Comp"
+    assert "ayu@example.com</p>" in page  # no dangling separator where a comp has no phone

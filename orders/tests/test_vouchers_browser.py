@@ -25,7 +25,7 @@ def test_voucher_at_checkout_discounted_total_paid_and_shown_on_the_order_page(p
     page.fill("#id_voucher", "komunitas")
     page.click("#apply-voucher")
     expect(page.locator("#voucher-applied")).to_contain_text("KOMUNITAS")
-    expect(page.locator("#voucher-applied")).to_contain_text("20% off")
+    expect(page.locator("#voucher-applied")).to_contain_text("diskon 20%")
     expect(page.locator(".price .discounted").first).to_have_text("Rp 280.000")
 
     page.select_option(f"select[name=quantity_{ticket.pk}]", "2")

@@ -1,9 +1,11 @@
 """payment_mark_paid and the order's late-payment rules, called as the webhook and the
 reconciler call them: with an Invoice as the gateway returned it."""
 
+import re
 from datetime import UTC, datetime
 
 import pytest
+from django.utils import translation
 
 from notifications.models import Notification, NotificationKind
 from orders.models import AttentionReason, EventSource, OrderEvent, OrderStatus
@@ -12,6 +14,7 @@ from payments.gateways.base import Invoice
 from payments.models import PaymentStatus
 from payments.tests.conftest import order_with_payment
 from tedxpay.core.errors import IllegalTransition
+from tedxpay.core.money import format_rupiah
 
 pytestmark = pytest.mark.django_db
 
@@ -96,7 +99,7 @@ def test_amount_mismatch_is_paid_but_flagged(paid_amount):
     assert payment.paid_amount == paid_amount
     assert order.status == OrderStatus.PAID
     assert order.needs_attention and order.attention_reason == AttentionReason.AMOUNT_MISMATCH
-    assert f"paid {paid_amount} IDR, total 300000 IDR" in order.attention_note
+    assert f"paid {format_rupiah(paid_amount)}, total Rp 300.000" in order.attention_note
 
 
 def test_late_payment_with_seats_left_takes_them_back():
@@ -138,7 +141,7 @@ def test_late_payment_without_seats_keeps_the_money_and_flags_for_refund():
     # …the order keeps no seats, is flagged for a refund, and the buyer is told.
     assert order.status == OrderStatus.EXPIRED
     assert order.needs_attention and order.attention_reason == AttentionReason.PAID_AFTER_EXPIRY_NO_STOCK
-    assert "300000 IDR" in order.attention_note
+    assert "Rp 300.000 received after expiry" in order.attention_note
     assert ticket.held == ticket.quota == 10
     assert not order.issued_tickets.exists()
     assert NotificationKind.PAID_AFTER_EXPIRY in kinds(order)
@@ -202,3 +205,30 @@ def test_payment_on_a_cancelled_order_is_kept_and_flagged():
     assert order.status == OrderStatus.CANCELLED
     assert order.attention_reason == AttentionReason.PAID_AFTER_CANCEL
     assert not order.issued_tickets.exists()
+
+
+def test_audit_notes_state_amounts_and_channels_as_people_read_them():
+    payment = order_with_payment(quantity=2, price=200_000)
+    other = order_with_payment(quantity=1, price=150_000)
+
+    # A Celery worker runs in the default language (Indonesian): the back office's notes
+    # stay English all the same.
+    with translation.override("id"):
+        order_pay(payment_id=payment.pk, invoice=invoice_for(payment))
+        order_pay(
+            payment_id=other.pk, invoice=invoice_for(other, paid_amount=140_000, channel="", method="CREDIT_CARD")
+        )
+
+    notes = list(OrderEvent.objects.filter(order__in=[payment.order, other.order]).values_list("note", flat=True))
+    assert "Rp 400.000 via BCA Virtual Account" in notes
+    assert "Rp 140.000 via Credit or debit card" in notes
+    assert "needs attention: amount_mismatch: paid Rp 140.000, total Rp 150.000" in notes
+    assert not [note for note in notes if "IDR" in note or re.search(r"\d{4}", note)]
+
+
+@pytest.mark.parametrize(
+    ("amount", "text"),
+    [(0, "Rp 0"), (999, "Rp 999"), (400_000, "Rp 400.000"), (1_250_000, "Rp 1.250.000"), (-50_000, "-Rp 50.000")],
+)
+def test_the_one_rupiah_format(amount, text):
+    assert format_rupiah(amount) == text

@@ -59,9 +59,9 @@ def test_a_full_refund_is_recorded_audited_and_resolves_the_refund_flag():
         PaymentStatus.PAID,
         EventSource.ADMIN,
     )
-    assert "350000 IDR" in event.note and "rfd_6748aa01" in event.note and "finance.sari" in event.note
+    assert "Rp 350.000" in event.note and "rfd_6748aa01" in event.note and "finance.sari" in event.note
     resolved = OrderEvent.objects.filter(order=order, note__startswith="attention resolved").get()
-    assert "paid_after_expiry_no_stock" in resolved.note and "cover the 350000 IDR owed" in resolved.note
+    assert "paid_after_expiry_no_stock" in resolved.note and "cover the Rp 350.000 owed" in resolved.note
     assert resolved.pk > event.pk
 
 
@@ -96,13 +96,13 @@ def test_more_than_was_received_and_not_yet_refunded_is_refused():
     payment = late_payment_without_seats()
     with pytest.raises(InvalidInput) as refused:
         record(payment, 350_001)
-    assert "At most 350000 IDR" in refused.value.details["amount"][0]
+    assert "At most Rp 350.000" in refused.value.details["amount"][0]
 
     record(payment, 300_000)
     with pytest.raises(InvalidInput) as refused:
         record(payment, 50_001)
-    assert "At most 50000 IDR" in refused.value.details["amount"][0]
-    assert "300000 IDR already refunded" in refused.value.details["amount"][0]
+    assert "At most Rp 50.000" in refused.value.details["amount"][0]
+    assert "Rp 300.000 already refunded" in refused.value.details["amount"][0]
     assert Payment.objects.get(pk=payment.pk).refunded_amount == 300_000
 
 

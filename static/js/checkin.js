@@ -9,6 +9,9 @@
   if (!door) return;
 
   var eventSlug = door.dataset.event;
+  // The page's own words for what the script says (data-text-* on #door, translated there).
+  var words = door.dataset;
+  var pageLanguage = document.documentElement.lang === "en" ? "en-GB" : "id-ID";
   var csrf = document.querySelector("#scan-form input[name=csrfmiddlewaretoken]").value;
   var scanForm = document.getElementById("scan-form");
   var codeInput = document.getElementById("code");
@@ -55,17 +58,9 @@
     void resultBox.offsetWidth; // restart the flash animation
     resultBox.classList.add("flash");
     setText("result-title", result.title);
-    setText("result-title-en", result.title_en);
     setText("result-name", result.name);
     setText("result-ticket", result.ticket_name);
-    var detail = document.getElementById("result-detail");
-    detail.textContent = result.detail || "";
-    if (result.detail_en) {
-      var en = document.createElement("span");
-      en.className = "en";
-      en.textContent = " " + result.detail_en;
-      detail.appendChild(en);
-    }
+    setText("result-detail", result.detail);
     resultBox.dataset.result = result.result;
     if (result.checkin_id) {
       resultBox.dataset.checkin = result.checkin_id;
@@ -79,8 +74,8 @@
   }
 
   function showCount(count) {
-    setText("count-admitted", count.admitted.toLocaleString("id-ID"));
-    setText("count-expected", count.expected.toLocaleString("id-ID"));
+    setText("count-admitted", count.admitted.toLocaleString(pageLanguage));
+    setText("count-expected", count.expected.toLocaleString(pageLanguage));
   }
 
   function offline(error) {
@@ -88,10 +83,8 @@
     show({
       tone: "amber",
       result: signedOut ? "signed_out" : "network_error",
-      title: signedOut ? "Sesi berakhir" : "Tidak ada koneksi",
-      title_en: signedOut ? "Signed out" : "No connection",
-      detail: signedOut ? "Muat ulang halaman dan masuk lagi." : "Coba lagi, atau pakai daftar cetak.",
-      detail_en: signedOut ? "Reload the page and sign in again." : "Try again, or use the printed list.",
+      title: signedOut ? words.textSignedOut : words.textOffline,
+      detail: signedOut ? words.textSignedOutDetail : words.textOfflineDetail,
     });
   }
 
@@ -154,11 +147,13 @@
   });
 
   undoButton.addEventListener("click", function () {
-    var reason = window.prompt("Alasan membatalkan check-in? · Why undo this check-in?");
+    var reason = window.prompt(words.textUndoReason);
     if (!reason || !reason.trim()) return;
     post(door.dataset.undoUrl, { checkin: resultBox.dataset.checkin, reason: reason.trim() })
       .then(function (answer) {
-        if (answer.status === 200) show(answer.data);
+        if (answer.status === 200) { show(answer.data); return; }
+        // Already undone elsewhere, or a reason too long: say so rather than nothing.
+        show({ tone: "amber", result: "undo_failed", title: words.textUndoFailed, detail: words.textUndoFailedDetail });
       })
       .catch(offline);
   });
@@ -180,7 +175,7 @@
       var admit = document.createElement("button");
       admit.type = "button";
       admit.className = "small-btn found-admit";
-      admit.textContent = "Masukkan · Admit";
+      admit.textContent = words.textAdmit;
       admit.addEventListener("click", function () {
         check({ ticket: String(row.ticket) }).then(runSearch);
         window.scrollTo({ top: 0, behavior: "smooth" });
@@ -200,7 +195,7 @@
         if (!answer.data.results.length) {
           var none = document.createElement("li");
           none.className = "muted";
-          none.textContent = "Tidak ditemukan · Nobody found";
+          none.textContent = words.textNobodyFound;
           found.appendChild(none);
         }
         answer.data.results.forEach(function (row) { found.appendChild(foundRow(row)); });
@@ -301,7 +296,7 @@
         scanLoop();
       })
       .catch(function (error) {
-        cameraError.textContent = "Kamera tidak bisa dibuka · Camera unavailable (" + error.name + "). Ketik kodenya · Type the code.";
+        cameraError.textContent = words.textCameraError + " (" + error.name + ")";
         cameraError.hidden = false;
       });
   });

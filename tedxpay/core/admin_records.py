@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from tedxpay.core.errors import ApplicationError
-from tedxpay.core.templatetags.money import format_rupiah
+from tedxpay.core.money import format_rupiah
 
 logger = logging.getLogger("tedxpay.admin")
 

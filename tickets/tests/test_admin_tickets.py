@@ -1,7 +1,7 @@
 """Ticket phases in the admin: quota never below what is held (a form error, not a 500),
 a sale window that closes after it opens, and `held` never written from a form."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import transaction
@@ -234,3 +234,19 @@ def test_ticket_and_event_pages_render(admin_client):
         reverse("admin:tickets_ticket_change", args=[ticket.pk]),
     ]:
         assert admin_client.get(url).status_code == 200, url
+
+
+def test_a_phase_on_its_own_page_and_in_the_list_uses_its_events_zone(admin_client):
+    bali = EventFactory(name="TEDxUbud", time_zone="Asia/Makassar")
+    ticket = TicketFactory(event=bali, name="Early bird", valid_from=datetime(2026, 11, 1, 1, 0, tzinfo=UTC))
+    url = reverse("admin:tickets_ticket_change", args=[ticket.pk])
+
+    page = admin_client.get(url).content.decode()
+    assert 'name="valid_from_1" value="09:00:00"' in page  # 01:00 UTC is 09:00 in Bali
+
+    data = ticket_post(ticket) | {"valid_from_0": "2026-11-02", "valid_from_1": "10:00:00"}
+    assert admin_client.post(url, data).status_code == 302
+    ticket.refresh_from_db()
+    assert ticket.valid_from == datetime(2026, 11, 2, 2, 0, tzinfo=UTC)  # 10:00 WITA
+    listing = admin_client.get(reverse("admin:tickets_ticket_changelist")).content.decode()
+    assert "2026-11-02 10:00 WITA" in listing

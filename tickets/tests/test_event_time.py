@@ -1,11 +1,14 @@
 """Each event has its own time zone (WIB, WITA, WIT): shown with its name, typed in it."""
 
+import subprocess
 from datetime import UTC, datetime
 
 import pytest
 from django.urls import reverse
 from django.utils import translation
 
+from notifications.emails import notification_message
+from notifications.tests.conftest import make_order, pay
 from tickets.event_time import event_time_text
 from tickets.models import Event, EventTimeZone
 from tickets.tests.factories import EventFactory, TicketFactory
@@ -61,3 +64,22 @@ def test_the_back_office_takes_an_events_times_in_its_zone(admin_client):
     )
     assert response.status_code == 302, response.context["adminform"].form.errors
     assert Event.objects.get(slug="tedxubud").starts_at == STARTS  # 19:00 WITA is 11:00 UTC
+
+
+def test_a_bali_orders_email_pdf_and_order_page_say_wita(client):
+    """The confirmation email (rendered by the worker, whose clock is Jakarta's), its PDF
+    and the order page all give a Bali event's time in WITA."""
+    order = make_order(language="id")
+    Event.objects.filter(pk=order.event_id).update(starts_at=STARTS, time_zone=EventTimeZone.WITA)
+    message = notification_message(pay(order))
+
+    wita, wib = "Sabtu, 12 Desember 2026, 19:00 WITA", "18:00"
+    html = message.alternatives[0][0]
+    assert wita in message.body and wita in html
+    assert wib not in message.body and wib not in html
+    # (The QR images are MIME parts of their own; the PDF is a (name, content, type) triple.)
+    [pdf] = [part[1] for part in message.attachments if isinstance(part, tuple) and part[2] == "application/pdf"]
+    text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+    assert wita in text and wib not in text
+    page = client.get(order.get_absolute_url()).content.decode()
+    assert wita in page and " WIB" not in page

@@ -1,16 +1,13 @@
 from django import template
 
+from tedxpay.core.money import format_rupiah
+
 register = template.Library()
-
-
-def format_rupiah(amount: int) -> str:
-    """Rupiah as Indonesians write it: "Rp 1.250.000" (dots group thousands; no decimals,
-    IDR has no minor unit)."""
-    return "Rp " + f"{int(amount):,}".replace(",", ".")
 
 
 @register.filter
 def rupiah(amount) -> str:
+    """`{{ order.total|rupiah }}`: "Rp 1.250.000"; nothing for no amount."""
     if amount is None or amount == "":
         return ""
     return format_rupiah(amount)

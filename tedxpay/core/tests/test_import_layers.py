@@ -99,6 +99,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "orders.pricing",
             "orders.buyer_limits",
             "orders.voucher_display",
+            "orders.buyer_messages",
             "vouchers",
             "vouchers.pricing",
             "vouchers.selectors",

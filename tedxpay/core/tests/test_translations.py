@@ -18,8 +18,9 @@ from notifications.models import NotificationKind
 
 ROOT = Path(__file__).resolve().parents[3]
 CATALOG = ROOT / "locale" / "id" / "LC_MESSAGES" / "django.po"
-# What a buyer can read comes from these; tests, migrations and tooling are left out.
-SOURCES = ["templates", "tedxpay", "tickets", "orders", "payments", "notifications"]
+# What a buyer or a door volunteer can read comes from these; tests, migrations and tooling
+# are left out.
+SOURCES = ["templates", "tedxpay", "tickets", "vouchers", "orders", "payments", "notifications", "checkin"]
 SKIPPED = shutil.ignore_patterns("tests", "migrations", "__pycache__", "*.pyc", "locale")
 
 
