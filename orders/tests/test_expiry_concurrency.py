@@ -19,7 +19,6 @@ from orders.services import order_expire, order_lock, order_pay
 from orders.tasks import invoice_expire_task
 from orders.tests.test_expiry import (  # noqa: F401
     celery_app_sent,
-    celery_eager,
     expired_events,
     held,
     held_by_open_orders,
