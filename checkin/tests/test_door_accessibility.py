@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from orders.tests.test_accessibility import serious_violations
+from orders.tests.pages.test_accessibility import serious_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -12,7 +12,7 @@ from checkin.services import checkin_admit
 from orders.checkout.placing import OrderLineRequest, order_place
 from orders.models import IssuedTicket, Order
 from orders.tests.conftest import api_key, assert_error, orders_api  # noqa: F401  (fixtures)
-from orders.tests.test_checkout_pages import checkout_post
+from orders.tests.pages.test_checkout_pages import checkout_post
 from tedxpay.core.errors import InvalidInput
 from tickets.tests.factories import TicketFactory
 

@@ -26,7 +26,7 @@ from notifications.tasks import notification_send_task
 from notifications.tests.conftest import make_order, pay
 from orders.models import EventSource, OrderStatus
 from orders.services import order_expire
-from orders.tests.test_expiry import celery_app_sent  # noqa: F401 (fixture)
+from orders.tests.invoices.test_expiry import celery_app_sent  # noqa: F401 (fixture)
 
 # The celery_app_sent fixture is shared by importing it; pytest passes it by parameter name,
 # which ruff reads as shadowing.

@@ -8,7 +8,7 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from orders.models import EventSource, OrderEvent, OrderStatus
-from orders.tests.test_admin_orders import pay
+from orders.tests.back_office.test_admin_orders import pay
 from payments.models import Payment, PaymentStatus, WebhookEvent, WebhookOutcome
 from payments.tests.conftest import callback_body, order_with_payment
 from payments.tests.factories import WebhookEventFactory

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from orders.dashboard import sales_overview
 from orders.models import AttentionReason, EventSource, Order, OrderEvent, OrderStatus
 from orders.services import order_attention_resolve, order_cancel, order_expire, order_refund_record
-from orders.tests.test_admin_orders import pay
+from orders.tests.back_office.test_admin_orders import pay
 from payments.models import Payment, PaymentStatus, refund_outstanding_sql
 from payments.refunds import RefundNotPossible, refund_request
 from payments.tests.conftest import order_with_payment

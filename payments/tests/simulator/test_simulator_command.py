@@ -12,9 +12,9 @@ import urllib3
 
 from payments.gateways.simulator.testing import SimulatorControl
 from payments.gateways.xendit import XenditGateway
-from payments.tests.test_xendit_gateway import make_request
+from payments.tests.gateway.test_xendit_gateway import make_request
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def free_port() -> int:

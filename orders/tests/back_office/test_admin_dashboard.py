@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from orders.models import EventSource, OrderStatus
 from orders.services import order_cancel, order_expire
+from orders.tests.back_office.test_admin_orders import pay
 from orders.tests.factories import OrderFactory, OrderItemFactory
-from orders.tests.test_admin_orders import pay
 from payments.tests.factories import PaymentFactory
 from tedxpay.core.admin_records import JAKARTA
 from tickets.services import stock_reserve

@@ -7,7 +7,7 @@ import pytest
 from orders.apis import OrderCreateApi
 from orders.checkout.placing import _order_read
 from orders.models import Order
-from orders.tests.test_query_budget import order_body
+from orders.tests.placing.test_query_budget import order_body
 from tickets.tests.factories import EventFactory, TicketFactory
 from vouchers.models import VoucherKind
 from vouchers.tests.factories import VoucherFactory

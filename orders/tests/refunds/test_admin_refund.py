@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from orders.models import AttentionReason, Order, OrderEvent
 from orders.services import order_attention_resolve, order_refund_record
-from orders.tests.test_admin_orders import pay
+from orders.tests.back_office.test_admin_orders import pay
 from payments.models import Payment
 from payments.tests.conftest import order_with_payment
 from payments.tests.test_refund_record import late_payment_without_seats

@@ -12,7 +12,7 @@ from xendit.invoice.model.invoice_item import InvoiceItem as SdkInvoiceItem
 
 from payments.gateways.base import Customer, InvoiceItem
 from payments.gateways.xendit import _create_body, _invoice_from_json
-from payments.tests.test_xendit_gateway import make_request
+from payments.tests.gateway.test_xendit_gateway import make_request
 from payments.tests.xendit_stub import invoice_body
 
 

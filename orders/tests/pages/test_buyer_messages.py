@@ -1,7 +1,7 @@
 """An Indonesian buyer reads every notice in Indonesian: a voucher that cannot be used, the
 per-buyer limit, the hoarding cap, a cancelled order's void tickets and its refunds; the
 same notices in English when English is chosen. (The API keeps its English messages:
-orders/tests/test_vouchers_api.py.)"""
+orders/tests/vouchers/test_vouchers_api.py.)"""
 
 import re
 from datetime import timedelta
@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from orders.models import EventSource
 from orders.services import order_cancel_paid
-from orders.tests.test_admin_orders import pay
-from orders.tests.test_checkout_pages import checkout_post, in_english
+from orders.tests.back_office.test_admin_orders import pay
+from orders.tests.pages.test_checkout_pages import checkout_post, in_english
 from payments.models import Refund, RefundStatus
 from payments.tests.conftest import order_with_payment
 from tickets.tests.factories import EventFactory, TicketFactory

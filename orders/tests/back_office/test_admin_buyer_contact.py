@@ -12,7 +12,7 @@ from notifications.models import Notification, NotificationKind, NotificationSta
 from notifications.services import notification_send
 from orders.models import Buyer, EventSource, OrderEvent
 from orders.services import buyer_contact_update, order_expire
-from orders.tests.test_admin_orders import pay, run_action
+from orders.tests.back_office.test_admin_orders import pay, run_action
 from payments.tests.conftest import order_with_payment
 from tedxpay.core.errors import InvalidInput
 

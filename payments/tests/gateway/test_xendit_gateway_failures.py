@@ -11,7 +11,7 @@ import pytest
 
 from payments.gateways.base import GatewayError, get_gateway
 from payments.gateways.simulator.models import SimulatedFault
-from payments.tests.test_xendit_gateway import make_request
+from payments.tests.gateway.test_xendit_gateway import make_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -20,7 +20,7 @@ from notifications.services import notification_send
 from orders.checkout.invoices import invoice_expire, payment_reconcile
 from orders.expiry import order_expire_stale
 from orders.models import Order, OrderEvent, OrderStatus
-from orders.tests.test_expiry import held, held_by_open_orders
+from orders.tests.invoices.test_expiry import held, held_by_open_orders
 from payments.models import PaymentStatus, WebhookEvent
 from payments.tests.conftest import callback_body, post_callback
 from tedxpay.core.tests.concurrency import run_together

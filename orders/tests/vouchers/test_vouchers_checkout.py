@@ -3,7 +3,7 @@
 import pytest
 
 from orders.models import Order, OrderStatus
-from orders.tests.test_checkout_pages import checkout_post
+from orders.tests.pages.test_checkout_pages import checkout_post
 from tickets.tests.factories import EventFactory, TicketFactory
 from vouchers.models import VoucherKind
 from vouchers.tests.factories import VoucherFactory

@@ -19,11 +19,11 @@ from payments.gateways.simulator.models import SimulatedCallback, SimulatedInvoi
 from payments.gateways.simulator.testing import SimulatorControl
 from payments.gateways.xendit import XenditGateway
 from payments.tests.callback_receiver import running_receiver
-from payments.tests.test_xendit_gateway import make_request
+from payments.tests.gateway.test_xendit_gateway import make_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ against a stub Xendit."""
 import pytest
 
 from payments.gateways.base import GatewayError, get_gateway
-from payments.tests.test_xendit_gateway import make_request
+from payments.tests.gateway.test_xendit_gateway import make_request
 from payments.tests.xendit_stub import running_xendit_stub
 
 

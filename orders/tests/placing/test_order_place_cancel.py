@@ -18,7 +18,7 @@ from orders.errors import OrderCancelled
 from orders.models import EventSource, Order, OrderStatus
 from orders.services import order_cancel
 from orders.tests.conftest import assert_error, order_body
-from orders.tests.test_checkout_pages import checkout_post
+from orders.tests.pages.test_checkout_pages import checkout_post
 from payments.gateways.simulator.models import SimulatedFault, SimulatedInvoice
 from payments.models import Payment, PaymentStatus
 from tickets.tests.factories import TicketFactory

@@ -6,7 +6,7 @@ import pytest
 
 from payments.gateways.simulator.testing import SimulatorError
 from payments.tests.callback_receiver import running_receiver
-from payments.tests.test_xendit_gateway import make_request
+from payments.tests.gateway.test_xendit_gateway import make_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

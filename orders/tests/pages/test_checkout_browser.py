@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from notifications.tests.conftest import make_order
 from orders.form_submissions import checkout_token_key, submission_claim, submission_placed
 from orders.models import Order, OrderStatus
-from orders.tests.test_checkout_double_submit import create_reached_the_simulator, wait_until
+from orders.tests.placing.test_checkout_double_submit import create_reached_the_simulator, wait_until
 from payments.models import Payment, PaymentStatus
 from tickets.tests.factories import TicketFactory
 

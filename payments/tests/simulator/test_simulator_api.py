@@ -13,7 +13,7 @@ from xendit.invoice.model.invoice_status import InvoiceStatus as SdkInvoiceStatu
 from xendit.invoice.model.retail_outlet_name import RetailOutletName
 
 from payments.tests.callback_receiver import running_receiver
-from payments.tests.test_xendit_gateway import make_request
+from payments.tests.gateway.test_xendit_gateway import make_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -12,7 +12,7 @@ from orders.checkout.placing import FREE_PAYMENT_METHOD, OrderLineRequest, order
 from orders.errors import PaymentGatewayUnavailable
 from orders.models import EventSource, Order, OrderStatus
 from orders.tests.conftest import order_body
-from orders.tests.test_checkout_pages import checkout_post
+from orders.tests.pages.test_checkout_pages import checkout_post
 from payments.models import PaymentStatus
 from tickets.tests.factories import TicketFactory
 

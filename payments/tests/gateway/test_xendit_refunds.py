@@ -7,7 +7,7 @@ from payments.gateways.base import GatewayError, RefundReason, RefundRequest, Re
 from payments.gateways.simulator.testing import SimulatorError
 from payments.gateways.xendit import XenditGateway
 from payments.tests.callback_receiver import running_receiver
-from payments.tests.test_xendit_gateway import make_request
+from payments.tests.gateway.test_xendit_gateway import make_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -17,7 +17,7 @@ from orders.expiry import order_expire_stale
 from orders.models import Order, OrderStatus
 from orders.services import order_expire, order_lock, order_pay
 from orders.tasks import invoice_expire_task
-from orders.tests.test_expiry import (  # noqa: F401
+from orders.tests.invoices.test_expiry import (  # noqa: F401
     celery_app_sent,
     expired_events,
     held,

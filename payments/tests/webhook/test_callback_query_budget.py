@@ -1,6 +1,6 @@
 """Query budget of a payment callback, first delivery and copy: a regression shows here.
 
-Counted as orders/tests/test_query_budget.py counts (the simulator's queries and SQLite's
+Counted as orders/tests/placing/test_query_budget.py counts (the simulator's queries and SQLite's
 BEGIN/COMMIT left out). The first delivery stores the callback, reads Xendit's invoice,
 pays the order and its payment under their locks with their audit rows, issues the
 e-tickets and queues the email, and finishes the inbox row; a copy is stored as a
@@ -19,7 +19,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from orders.models import OrderStatus
-from orders.tests.test_query_budget import ours
+from orders.tests.placing.test_query_budget import ours
 from payments.models import WebhookOutcome
 from payments.tests.conftest import callback_body, post_callback
 
