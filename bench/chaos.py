@@ -407,9 +407,10 @@ def main() -> int:
     started = time.monotonic()
     run_dir = Path(tempfile.mkdtemp(prefix="tedxpay-chaos."))
     failed = True
-    subprocess.run([str(ROOT / "scripts" / "services.sh"), "start", str(run_dir)], check=True, capture_output=True)
     stack = None
     try:
+        # Inside the try: when the servers cannot start, the folder is still cleaned up.
+        subprocess.run([str(ROOT / "scripts" / "services.sh"), "start", str(run_dir)], check=True, capture_output=True)
         service_env = dict(line.split("=", 1) for line in (run_dir / "env").read_text().split())
         web_port, simulator_port = free_port(), free_port()
         base_url = f"http://127.0.0.1:{web_port}"
