@@ -8,6 +8,15 @@ from payments.serializers import CallbackReceiptSerializer, InvoiceCallbackSeria
 from payments.webhooks import Callback, webhook_authenticate, webhook_parse, webhook_store_unusable
 from tedxpay.core.schema import error_response
 
+# Both Xendit webhooks carry the same token, set once in Xendit's dashboard.
+CALLBACK_TOKEN_PARAMETER = OpenApiParameter(
+    "x-callback-token",
+    str,
+    location=OpenApiParameter.HEADER,
+    required=True,
+    description="The callback verification token from Xendit's dashboard.",
+)
+
 
 class PaymentCallbackApi(APIView):
     """Xendit's invoice callback (PAID / EXPIRED). See docs/payments.md."""
@@ -23,15 +32,7 @@ class PaymentCallbackApi(APIView):
         # Documented explicitly: the view reads the raw body itself (no DRF parser), so
         # drf-spectacular would otherwise show no body at all.
         request={"application/json": InvoiceCallbackSerializer},
-        parameters=[
-            OpenApiParameter(
-                "x-callback-token",
-                str,
-                location=OpenApiParameter.HEADER,
-                required=True,
-                description="The callback verification token from Xendit's dashboard.",
-            )
-        ],
+        parameters=[CALLBACK_TOKEN_PARAMETER],
         responses={
             200: CallbackReceiptSerializer,  # also for a JSON object that is not ours: stored `unmatched`
             400: error_response(
@@ -83,15 +84,7 @@ class RefundCallbackApi(APIView):
         operation_id="refund_callback",
         summary="Xendit refund webhook",
         request=RefundCallbackSerializer,
-        parameters=[
-            OpenApiParameter(
-                "x-callback-token",
-                str,
-                location=OpenApiParameter.HEADER,
-                required=True,
-                description="The callback verification token from Xendit's dashboard.",
-            )
-        ],
+        parameters=[CALLBACK_TOKEN_PARAMETER],
         responses={
             200: CallbackReceiptSerializer,  # also for a JSON object that is not a refund webhook: stored `unmatched`
             400: error_response("`malformed_request`: the body is not a JSON object"),
