@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from orders.buyers import email_normalise, phone_normalise
 from orders.models import Order, OrderItem, OrderStatus
+from tedxpay.core.cache_counters import counter_add, counter_subtract
 from tedxpay.core.errors import ApplicationError, Conflict
 
 # Long past the slowest placement (≈ 40 s): a counter left by a killed worker fades.
@@ -150,17 +151,11 @@ def _counter_key(*parts) -> str:
 
 
 def _in_flight_add(key: str, amount: int, *, ttl: int = _IN_FLIGHT_TTL) -> int:
-    cache.add(key, 0, ttl)
-    try:
-        return cache.incr(key, amount)
-    except ValueError:  # expired between add and incr
-        cache.add(key, amount, ttl)
-        return amount
+    return counter_add(key, amount, ttl=ttl)
 
 
 def _in_flight_release(key: str, amount: int) -> None:
-    with suppress(ValueError):
-        cache.decr(key, amount)
+    counter_subtract(key, amount)
 
 
 @contextmanager

@@ -2,37 +2,20 @@
 
 DRF's SimpleRateThrottle keeps a pickled list of timestamps per client in the cache and
 reads and writes it on every request: two round trips, and a list that grows with the
-rate. Here a window is a counter: Redis INCR (and EXPIRE NX, so a counter outlives its
-window by nothing) in one pipelined round trip. With another cache backend (the local
-memory cache of `make run` and the tests) the same count is made with `add` and `incr`.
+rate. Here a window is a counter (`cache_counters.counter_add`): on Redis, INCRBY and
+EXPIRE NX, so a counter outlives its window by nothing, in one pipelined round trip.
 """
 
 import time
 
-from django.core.cache import caches
-from django.core.cache.backends.redis import RedisCache
 from rest_framework.throttling import SimpleRateThrottle
+
+from tedxpay.core.cache_counters import counter_add
 
 
 def window_hit(key: str, *, window_seconds: int) -> int:
     """Count one request under `key` (already naming the window); the count so far."""
-    cache = caches["default"]
-    if isinstance(cache, RedisCache):
-        full_key = cache.make_and_validate_key(key)
-        # Django's Redis backend has no counter with an expiry; its client (redis-py) does.
-        client = cache._cache.get_client(full_key, write=True)
-        pipeline = client.pipeline(transaction=False)
-        pipeline.incr(full_key)
-        pipeline.expire(full_key, window_seconds, nx=True)
-        count, _ = pipeline.execute()
-        return int(count)
-    if cache.add(key, 1, timeout=window_seconds):
-        return 1
-    try:
-        return cache.incr(key)
-    except ValueError:  # expired between the add and the incr: a new window
-        cache.add(key, 0, timeout=window_seconds)
-        return cache.incr(key)
+    return counter_add(key, 1, ttl=window_seconds)
 
 
 class WindowRateThrottle(SimpleRateThrottle):
