@@ -47,7 +47,15 @@ def wait_http(url: str, timeout: float = 60.0) -> None:
 
 
 class Stack:
-    def __init__(self, *, app_dir: Path = ROOT, workers: int = 4, threads: int = 32, extra_env: dict | None = None):
+    def __init__(
+        self,
+        *,
+        app_dir: Path = ROOT,
+        workers: int = 4,
+        threads: int = 32,
+        extra_env: dict | None = None,
+        gunicorn_args: tuple = (),
+    ):
         self.app_dir = Path(app_dir).resolve()
         self.workers = workers
         self.threads = threads
@@ -57,6 +65,7 @@ class Stack:
         self.base_url = f"http://127.0.0.1:{self.web_port}"
         self.simulator_url = f"http://127.0.0.1:{self.simulator_port}/_xendit"
         self._extra_env = extra_env or {}
+        self.gunicorn_args = tuple(gunicorn_args)
         self.gunicorn: subprocess.Popen | None = None
         self.simulator: subprocess.Popen | None = None
         self._log = None
@@ -119,6 +128,7 @@ class Stack:
                 "60",
                 "--pid",
                 str(self.run_dir / "gunicorn.pid"),
+                *self.gunicorn_args,
             ],
             cwd=self.app_dir,
             env=self.env,

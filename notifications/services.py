@@ -47,6 +47,19 @@ def notification_queue(*, order, kind: str, refund_reference: str = "") -> Notif
     return notification
 
 
+def notification_queue_first(*, order, kind: str) -> Notification:
+    """`notification_queue` for an email owed once, by a transition that has just happened
+    under the order's lock (the confirmation of an order that became PAID now): the row
+    cannot exist yet, so it is inserted without looking for it first (no SELECT, no
+    savepoint). The unique (order, kind, refund, copy) would still refuse a second one,
+    rolling the transition back whole."""
+    notification = Notification.objects.create(
+        order=order, kind=kind, to_email=order.buyer.email, language=order.language
+    )
+    transaction.on_commit(lambda: _send_start_after_commit(notification.pk), robust=True)
+    return notification
+
+
 def _send_start(notification_id: int) -> None:
     notification_send_task.delay(notification_id)
 

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from notifications.models import Notification, NotificationKind, NotificationStatus
-from notifications.services import notification_queue, notifications_make_obsolete
+from notifications.services import notification_queue, notification_queue_first, notifications_make_obsolete
 from orders.audit import order_event_record
 from orders.buyers import buyer_contact_clean
 from orders.models import (
@@ -55,6 +55,13 @@ logger = logging.getLogger("tedxpay.orders.expiry")
 def order_lock(order_id: int) -> Order:
     """The order, locked for update until the surrounding transaction ends."""
     return Order.objects.select_for_update().get(pk=order_id)
+
+
+def _order_lock_with_buyer(order_id: int) -> Order:
+    """`order_lock`, with its buyer read (and locked: one row per order, always after its
+    order, as `buyer_contact_update` takes them) in the same statement: a paid order's
+    email is addressed to the buyer without reading it again."""
+    return Order.objects.select_for_update().select_related("buyer").get(pk=order_id)
 
 
 def order_quantities(order: Order) -> dict[int, int]:
@@ -174,6 +181,14 @@ def issued_tickets_create(*, order: Order) -> list[IssuedTicket]:
     existing = list(order.issued_tickets.all())
     if existing:
         return existing
+    return _issued_tickets_insert(order=order)
+
+
+def _issued_tickets_insert(*, order: Order) -> list[IssuedTicket]:
+    """The e-tickets of an order that has none: the one that has just become PAID under its
+    lock (they are made nowhere else), so they are not looked for first. Should that ever be
+    wrong, the unique (order_item, seat_number) refuses a second set and the transition
+    rolls back whole."""
     return IssuedTicket.objects.bulk_create(
         IssuedTicket(
             order=order,
@@ -263,12 +278,13 @@ def _order_mark_paid_locked(*, order: Order, paid_amount: int, paid_at: datetime
             source=source,
             note=f"paid {format_rupiah(paid_amount)}, total {format_rupiah(order.total)}",
         )
-    issued_tickets_create(order=order)
+    _issued_tickets_insert(order=order)
     if from_status == OrderStatus.EXPIRED:
         # Only an expired order owes an "order expired" email. Before the confirmation is
         # queued: one not sent yet never goes out after it (notification_send).
         notifications_make_obsolete(order=order, source=source)
-    notification_queue(order=order, kind=NotificationKind.ORDER_CONFIRMATION)
+    # Owed here only, once: the order became PAID just now, under its lock.
+    notification_queue_first(order=order, kind=NotificationKind.ORDER_CONFIRMATION)
     return order
 
 
@@ -288,9 +304,13 @@ class OrderPaid(NamedTuple):
     newly_paid: bool  # False: the payment was PAID already; only Xendit's status was remembered
 
 
-@transaction.atomic
 def order_pay_telling(
-    *, payment_id: int, invoice: Invoice, source: str = EventSource.WEBHOOK, order_id: int | None = None
+    *,
+    payment_id: int,
+    invoice: Invoice,
+    source: str = EventSource.WEBHOOK,
+    order_id: int | None = None,
+    savepoint: bool = True,
 ) -> OrderPaid:
     """`order_pay`, telling the caller what it found and did, so the one rule
     (`orders.checkout.invoices.invoice_apply`) reads nothing again after it. `order_id`:
@@ -299,20 +319,25 @@ def order_pay_telling(
 
     Every paid callback runs this: each row is locked and read once (the order, then the
     payment), and the payment's and the order's steps run in this transaction without
-    savepoints of their own (an error in either rolls all of it back)."""
-    if order_id is None:
-        order_id = Payment.objects.values_list("order_id", flat=True).get(pk=payment_id)
-    order = order_lock(order_id)
-    payment = payment_lock(payment_id)
-    if payment.order_id != order.pk:
-        raise IllegalTransition(f"Payment {payment_id} does not belong to order {order_id}.")
-    already_paid = payment.status == PaymentStatus.PAID
-    payment = payment_mark_paid_locked(payment=payment, invoice=invoice, source=source, order=order)
-    if not already_paid:
-        order = _order_mark_paid_locked(
-            order=order, paid_amount=payment.paid_amount, paid_at=payment.paid_at, source=source
-        )
-    return OrderPaid(payment=payment, order=order, newly_paid=not already_paid)
+    savepoints of their own (an error in either rolls all of it back). `savepoint=False`:
+    inside a caller's transaction, none for this either (the paid callback's, which holds
+    only its inbox row besides: an error rolls all of it back, as it wants, and the
+    SAVEPOINT and RELEASE round trips are saved). A caller that goes on after an error
+    keeps the default."""
+    with transaction.atomic(savepoint=savepoint):
+        if order_id is None:
+            order_id = Payment.objects.values_list("order_id", flat=True).get(pk=payment_id)
+        order = _order_lock_with_buyer(order_id)
+        payment = payment_lock(payment_id)
+        if payment.order_id != order.pk:
+            raise IllegalTransition(f"Payment {payment_id} does not belong to order {order_id}.")
+        already_paid = payment.status == PaymentStatus.PAID
+        payment = payment_mark_paid_locked(payment=payment, invoice=invoice, source=source, order=order)
+        if not already_paid:
+            order = _order_mark_paid_locked(
+                order=order, paid_amount=payment.paid_amount, paid_at=payment.paid_at, source=source
+            )
+        return OrderPaid(payment=payment, order=order, newly_paid=not already_paid)
 
 
 @transaction.atomic

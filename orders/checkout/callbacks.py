@@ -171,8 +171,13 @@ def _event_apply(*, event: WebhookEvent, gateway, open_outcomes: frozenset) -> W
         locked = webhook_lock(event_id=event.pk)
         if locked.outcome not in open_outcomes:
             return locked  # a concurrent replay finished it first
+        # No savepoint: an error rolls this transaction back whole, inbox row lock included.
         applied = invoice_apply(
-            payment_id=payment.pk, invoice=invoice, source=EventSource.WEBHOOK, order_id=payment.order_id
+            payment_id=payment.pk,
+            invoice=invoice,
+            source=EventSource.WEBHOOK,
+            order_id=payment.order_id,
+            savepoint=False,
         )
         outcome, detail = _outcome(callback_status=callback_status, invoice=invoice, applied=applied)
         return webhook_finish(event.pk, outcome, detail, event=locked, payment_id=payment.pk)

@@ -37,7 +37,12 @@ class InvoiceApplied:
 
 
 def invoice_apply(
-    *, payment_id: int, invoice: Invoice, source: str = EventSource.RECONCILE, order_id: int | None = None
+    *,
+    payment_id: int,
+    invoice: Invoice,
+    source: str = EventSource.RECONCILE,
+    order_id: int | None = None,
+    savepoint: bool = True,
 ) -> InvoiceApplied:
     """Apply what Xendit just said about the payment's invoice (read by the caller from the
     gateway, never taken from a callback).
@@ -52,14 +57,18 @@ def invoice_apply(
     Each step takes the order's lock, then the payment's, and re-checks under them, so a
     callback, a reconcile and a sweep applying the same invoice at once change nothing twice.
     `order_id`: the payment's order, when the caller has the payment in hand (not read again).
+    `savepoint=False`: called inside the caller's transaction, which an error here rolls
+    back whole (`order_pay_telling`).
     """
     if invoice.is_paid:
-        paid = order_pay_telling(payment_id=payment_id, invoice=invoice, source=source, order_id=order_id)
+        paid = order_pay_telling(
+            payment_id=payment_id, invoice=invoice, source=source, order_id=order_id, savepoint=savepoint
+        )
         payment, order = paid.payment, paid.order
         if not paid.newly_paid:
             return _applied(InvoiceResult.UNCHANGED, f"Xendit says {invoice.status}; already paid", payment, order)
         return _applied(InvoiceResult.PAID, f"payment {payment.status}, order {order.status}", payment, order)
-    with transaction.atomic():
+    with transaction.atomic(savepoint=savepoint):
         if order_id is None:
             order_id = Payment.objects.values_list("order_id", flat=True).get(pk=payment_id)
         # Lock order: the order, then (in the transitions) its payment.

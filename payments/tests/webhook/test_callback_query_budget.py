@@ -6,12 +6,14 @@ pays the order and its payment under their locks with their audit rows, issues t
 e-tickets and queues the email, and finishes the inbox row; a copy is stored as a
 duplicate and changes nothing.
 
-20 for the first delivery: the callback stored (1), its payment found (1), the inbox row
-locked (1), the order and the payment locked and read once each (2), the payment and the
-order written with their audit rows (4), the e-tickets (3), the email owed (3, with
-get_or_create's savepoint: 5), the transition's savepoint (2) and the outcome recorded
-with the payment it matched (1). It was 28 when every step locked and read its row again
-under its own savepoint.
+13 for the first delivery: the callback stored (1), its payment found (1), the inbox row
+locked (1), the order with its buyer and then the payment locked and read once each (2),
+the payment and the order written with their audit rows (4), the e-tickets (the lines read
+and the insert: 2), the confirmation email owed (1) and the outcome recorded with the
+payment it matched (1). It was 28 when every step locked and read its row again under its
+own savepoint, and 20 while the e-tickets and the email were looked for before they were
+written (they are made only by this transition, under the order's lock) and the transition
+took a savepoint of its own inside the inbox row's transaction.
 """
 
 import pytest
@@ -23,7 +25,7 @@ from orders.tests.placing.test_query_budget import ours
 from payments.models import WebhookOutcome
 from payments.tests.conftest import callback_body, post_callback
 
-FIRST_DELIVERY_QUERIES = 20
+FIRST_DELIVERY_QUERIES = 13
 DUPLICATE_QUERIES = 3
 
 
