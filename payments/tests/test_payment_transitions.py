@@ -232,3 +232,29 @@ def test_audit_notes_state_amounts_and_channels_as_people_read_them():
 )
 def test_the_one_rupiah_format(amount, text):
     assert format_rupiah(amount) == text
+
+
+def test_the_paid_transition_writes_its_e_tickets_and_email_once_and_a_second_set_is_refused_whole():
+    """The paid step inserts the e-tickets and the confirmation without looking for them
+    first (made nowhere else, once, under the order's lock). Should a second set ever be
+    written, the database refuses it and nothing of that attempt stays."""
+    from django.db import IntegrityError, transaction
+
+    from notifications.services import notification_queue_first
+    from orders.services import _issued_tickets_insert
+
+    payment = order_with_payment(quantity=2)
+    order_pay(payment_id=payment.pk, invoice=invoice_for(payment))
+    order_pay(payment_id=payment.pk, invoice=invoice_for(payment))  # a repeat changes nothing
+    order = payment.order
+    assert order.issued_tickets.count() == 2
+    assert Notification.objects.filter(order=order, kind=NotificationKind.ORDER_CONFIRMATION).count() == 1
+
+    for second_set in (
+        lambda: _issued_tickets_insert(order=order),
+        lambda: notification_queue_first(order=order, kind=NotificationKind.ORDER_CONFIRMATION),
+    ):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            second_set()
+    assert order.issued_tickets.count() == 2
+    assert Notification.objects.filter(order=order, kind=NotificationKind.ORDER_CONFIRMATION).count() == 1
