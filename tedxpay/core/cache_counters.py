@@ -20,9 +20,10 @@ import redis
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 
-# One client per connection pool (Django builds a pool per cache instance, and a cache
-# instance per thread); weak, so a pool dropped with its cache (settings changed in a test)
-# takes its client with it.
+# One client per Django cache client (a cache instance per thread, each with its own
+# connection pool), built on that pool. Weak, by the Django object: a cache dropped (a
+# thread gone, settings changed in a test) takes its client and pool with it. The client
+# refers to the pool only, never back to its key.
 _clients: WeakKeyDictionary = WeakKeyDictionary()
 
 # Lowers an existing counter; a counter that expired meanwhile is not brought back below zero.
@@ -62,9 +63,10 @@ def counter_subtract(key: str, amount: int) -> None:
 
 def _redis(cache: RedisCache, key: str) -> tuple[str, redis.Redis]:
     full_key = cache.make_and_validate_key(key)
-    # The pool Django's own calls use (`get_client(write=True)`), with a client kept for it.
-    pool = cache._cache._get_connection_pool(True)
-    client = _clients.get(pool)
+    django_client = cache._cache
+    client = _clients.get(django_client)
     if client is None:
-        client = _clients.setdefault(pool, redis.Redis(connection_pool=pool))
+        # On the pool Django's own calls use (`get_client(write=True)`).
+        pool = django_client._get_connection_pool(True)
+        client = _clients.setdefault(django_client, redis.Redis(connection_pool=pool))
     return full_key, client
