@@ -14,7 +14,9 @@ process, gunicorn with DEBUG off) and measures, in one run:
 4. the database's own limit for the order transaction on one hot row, in the same run
    (bench/db_limit.py), and our placed orders per second as a share of it.
 
-Prints a summary, writes bench/results/<date>.json and a chart beside it (bench/chart.py;
+Prints a summary and each speed target (docs/performance.md) as met or not, the flash
+sale's speed-up against a record of the code before the speed work (--baseline); writes
+bench/results/<date>.json and a chart beside it (bench/chart.py;
 a --quick run writes to bench/results/quick/, which git ignores). Exits 1 on oversell or a broken exactly-once check.
 
     .venv/bin/python bench/record.py                       # the full record (~5 minutes)
@@ -283,6 +285,13 @@ def main() -> int:
     parser.add_argument("--label", default="", help="name of this run in the results file")
     parser.add_argument("--quick", action="store_true", help="a short run: few clients, few requests")
     parser.add_argument("--no-chart", action="store_true")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=BASELINE,
+        help="a record of the code before the speed work, whose flash-sale orders/s this run's are compared with"
+        " (default: b237ac8 on the idle project machine)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.attempts, args.seats, args.clients, args.per_request = 300, 100, [10], 150
@@ -349,6 +358,11 @@ def main() -> int:
         stack.stop()
 
     record["summary"] = summarise(record)
+    baseline = json.loads(args.baseline.read_text()) if args.baseline and args.baseline.exists() else None
+    record["baseline"] = (
+        str(args.baseline.relative_to(ROOT)) if baseline and args.baseline.is_relative_to(ROOT) else None
+    )
+    record["targets"] = targets(record, baseline)
     _print_summary(record)
     # A quick run is for the developer's eyes only: it goes to a folder git ignores.
     folder = RESULTS / "quick" if args.quick else RESULTS
@@ -389,6 +403,69 @@ def summarise(record: dict) -> dict:
                 100 * run["requests_per_s"] / by_key[(0, clients)]["requests_per_s"]
             )
     return summary
+
+
+# The speed targets this record is held to (docs/performance.md, "Targets"). The
+# flash-sale speed-up is against the code before the speed work (b237ac8), measured by
+# this bench on the project's machine with nothing else running.
+BASELINE = RESULTS / "2026-12-02T1416-before-b237ac8-idle.json"
+CPU_TARGETS_MS = {"placed_order": 15.0, "sold_out": 5.0, "callback": 6.0}
+SQL_TARGETS = {"placed_order": 8, "sold_out": 3}
+FLASH_SPEEDUP_TARGET = 2.5  # placed orders/s, against a baseline record of the code before
+P99_TARGET_MS = 500  # at 50 clients
+STORM_TARGET_PER_S = 250
+SLOW_GATEWAY_SHARE_TARGET_PCT = 90  # of the 0 ms requests/s, Xendit at 300 ms
+
+
+def targets(record: dict, baseline: dict | None = None) -> list[dict]:
+    """Each target with what this run measured and whether it is met (None: not measured
+    in this run, e.g. no baseline to compare with or no run at that client count)."""
+    summary = record["summary"]
+    found: list[dict] = []
+
+    def target(name: str, measured, met: bool | None) -> None:
+        found.append({"target": name, "measured": measured, "met": met})
+
+    for kind, limit in CPU_TARGETS_MS.items():
+        cpu = record[kind]["cpu_ms"]["server"]
+        target(f"server CPU per {kind.replace('_', ' ')} <= {limit:g} ms", f"{cpu} ms", cpu <= limit)
+    for kind, limit in SQL_TARGETS.items():
+        statements = record[kind]["sql_statements"]
+        target(f"SQL statements per {kind.replace('_', ' ')} <= {limit}", statements, statements <= limit)
+    flash = {(run["gateway_latency_ms"], run["clients"]): run for run in record["flash_sale"]}
+    before = {(run["gateway_latency_ms"], run["clients"]): run for run in (baseline or {}).get("flash_sale", [])}
+    for key, run in sorted(flash.items()):
+        if key in before and before[key]["orders_per_s"]:
+            ratio = round(run["orders_per_s"] / before[key]["orders_per_s"], 2)
+            target(
+                f"flash sale orders/s >= {FLASH_SPEEDUP_TARGET}x the baseline, Xendit {key[0]} ms, {key[1]} clients",
+                f"{ratio}x ({before[key]['orders_per_s']} -> {run['orders_per_s']})",
+                ratio >= FLASH_SPEEDUP_TARGET,
+            )
+    if not before:
+        target(f"flash sale orders/s >= {FLASH_SPEEDUP_TARGET}x the baseline", "no --baseline given", None)
+    for latency in sorted({latency for latency, _ in flash}):
+        run = flash.get((latency, 50))
+        p99 = run["latency"]["p99_ms"] if run else None
+        met = None if run is None else p99 < P99_TARGET_MS
+        target(f"p99 at 50 clients < {P99_TARGET_MS} ms, Xendit {latency} ms", f"{p99} ms", met)
+    storm = record["webhook_storm"]
+    target(
+        f"webhook storm >= {STORM_TARGET_PER_S} callbacks/s, exactly once",
+        f"{storm['callbacks_per_s']}/s, exactly once: {storm['check']['exactly_once']}",
+        storm["callbacks_per_s"] >= STORM_TARGET_PER_S and storm["check"]["exactly_once"],
+    )
+    for latency, clients in sorted(flash):
+        share = summary.get(f"flash_{latency}ms_{clients}c_throughput_vs_0ms_pct")
+        if latency and share is not None:
+            target(
+                f"Xendit at {latency} ms keeps >= {SLOW_GATEWAY_SHARE_TARGET_PCT} % of the 0 ms requests/s, "
+                f"{clients} clients",
+                f"{share} %",
+                share >= SLOW_GATEWAY_SHARE_TARGET_PCT,
+            )
+    target("no oversell in any flash sale", summary["no_oversell"], summary["no_oversell"])
+    return found
 
 
 def _print_flash(run: dict) -> None:
@@ -438,6 +515,10 @@ def _print_summary(record: dict) -> None:
             f"{run['requests_per_s']:7.1f} requests/s, {run['orders_per_s']:6.1f} orders/s ({share} % of the database "
             f"limit), p99 {run['latency']['p99_ms']} ms, {'OVERSOLD' if run['oversold'] else 'no oversell'}"
         )
+    print(f"targets (flash-sale speed-up against {record.get('baseline') or 'no baseline'}):")
+    for found in record["targets"]:
+        verdict = {True: "met", False: "NOT MET", None: "not measured"}[found["met"]]
+        print(f"  {verdict:<12} {found['target']}: {found['measured']}")
 
 
 if __name__ == "__main__":
