@@ -6,7 +6,7 @@ builds a new redis-py client (its constructor sets up a table of ~200 response c
 an `add` then `incr` is two round trips, and `incr`/`decr` ask EXISTS first: three round
 trips and three client builds for one count. Here, on Redis, an addition is INCRBY and
 EXPIRE NX pipelined, a subtraction one small script (only an existing counter is
-lowered, as `decr` would), and the client is built once per connection pool.
+lowered, as `decr` would), and one client is kept per Django cache client.
 
 Any other backend (the local-memory cache of `make run` and the tests) counts through the
 cache API with the same results. The values are plain integers under the cache's own key
