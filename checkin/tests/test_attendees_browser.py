@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from checkin.tests.test_door_browser import PHONE, watch_for_errors
 from orders.models import IssuedTicket
+from orders.tests.conftest import checkout_fill_buyer
 from tickets.tests.factories import TicketFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -32,9 +33,7 @@ def test_one_name_per_ticket_chosen_then_on_the_etickets(browser, live_server):
     expect(seat(3)).to_be_hidden()
     seat(1).fill("Ayu Lestari")
     seat(2).fill("Made Wirawan")
-    page.fill("#id_full_name", "Budi Santoso")
-    page.fill("#id_email", "budi@example.com")
-    page.fill("#id_phone", "0812 3456 7890")
+    checkout_fill_buyer(page, full_name="Budi Santoso", email="budi@example.com", phone="0812 3456 7890")
     page.click("#buy")
 
     expect(page).to_have_url(re.compile(r"/orders/TDX-"))

@@ -25,6 +25,14 @@ def buyer_fields(**overrides) -> dict:
     return {"full_name": "Budi Santoso", "email": "budi@example.com", "phone": "0812-3456-7890", **overrides}
 
 
+def checkout_fill_buyer(page, *, full_name: str, email: str, phone: str) -> None:
+    """In a browser, type the buyer's details into the checkout form (as sent: the server
+    normalises them)."""
+    page.fill("#id_full_name", full_name)
+    page.fill("#id_email", email)
+    page.fill("#id_phone", phone)
+
+
 def order_body(*lines, **overrides) -> dict:
     """`lines`: (ticket, quantity) pairs."""
     return {

@@ -18,6 +18,7 @@ from notifications.models import Notification, NotificationKind
 from notifications.tests.conftest import make_order
 from orders.models import EventSource, Order, OrderStatus
 from orders.services import issued_tickets_create, order_mark_paid
+from orders.tests.conftest import checkout_fill_buyer
 from orders.tests.factories import OrderFactory, OrderItemFactory
 from payments.tests.factories import PaymentFactory
 from tickets.models import Ticket
@@ -132,9 +133,7 @@ def test_the_stock_dropping_meanwhile_changes_the_selection_and_keeps_the_form(p
     ticket = TicketFactory(event__slug="tedxstock", name="Student", price=150_000, quota=3)
     page.goto(f"{live_server.url}/language/en/?next=/events/tedxstock/")
     page.select_option(f"#id_quantity_{ticket.pk}", "2")
-    page.fill("#id_full_name", "Rudi Hartono")
-    page.fill("#id_email", "rudi@example.com")
-    page.fill("#id_phone", "0813 1111 2222")
+    checkout_fill_buyer(page, full_name="Rudi Hartono", email="rudi@example.com", phone="0813 1111 2222")
     Ticket.objects.filter(pk=ticket.pk).update(held=2)  # two bought by others meanwhile
     page.click("#buy")
 

@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from notifications.tests.conftest import make_order
 from orders.form_submissions import checkout_token_key, submission_claim, submission_placed
 from orders.models import Order, OrderStatus
+from orders.tests.conftest import checkout_fill_buyer
 from orders.tests.placing.test_checkout_double_submit import create_reached_the_simulator, wait_until
 from payments.models import Payment, PaymentStatus
 from tickets.tests.factories import TicketFactory
@@ -27,9 +28,7 @@ def test_buy_two_seats_pay_with_ovo_and_see_the_etickets(page, live_server, xend
     page.goto(f"{live_server.url}/events/tedxbrowser/")
     expect(page.get_by_role("heading", name="TEDxBrowser")).to_be_visible()
     page.select_option(f"select[name=quantity_{ticket.pk}]", "2")
-    page.fill("#id_full_name", "Siti Rahma")
-    page.fill("#id_email", "Siti@Example.com")
-    page.fill("#id_phone", "0812-3456-7890")
+    checkout_fill_buyer(page, full_name="Siti Rahma", email="Siti@Example.com", phone="0812-3456-7890")
     page.click("#buy")
 
     # Xendit's hosted invoice page (the simulator's), with the server's price.
@@ -63,9 +62,7 @@ def test_letting_the_invoice_expire_shows_the_expired_order(page, live_server, x
 
     page.goto(f"{live_server.url}/events/tedxlate/")
     page.select_option(f"select[name=quantity_{ticket.pk}]", "1")
-    page.fill("#id_full_name", "Andi Wijaya")
-    page.fill("#id_email", "andi@example.com")
-    page.fill("#id_phone", "+62 811 222 333")
+    checkout_fill_buyer(page, full_name="Andi Wijaya", email="andi@example.com", phone="+62 811 222 333")
     page.click("#buy")
     expect(page).to_have_url(re.compile(r"/_xendit/web/"))
     page.click("#expire")
@@ -92,9 +89,7 @@ def test_sent_again_while_the_first_is_placing_waits_on_a_page_that_moves_on_to_
     page.on("pageerror", lambda error: problems.append(str(error)))
     page.goto(f"{live_server.url}/events/tedxtwin/")
     page.select_option(f"select[name=quantity_{ticket.pk}]", "1")
-    page.fill("#id_full_name", "Siti Rahma")
-    page.fill("#id_email", "siti@example.com")
-    page.fill("#id_phone", "0812-3456-7890")
+    checkout_fill_buyer(page, full_name="Siti Rahma", email="siti@example.com", phone="0812-3456-7890")
     # What the click will send, read from the form (its script has set the `confirmed` flag).
     fields: dict[str, list[str]] = {}
     for name, value in page.evaluate("() => [...new FormData(document.getElementById('checkout')).entries()]"):

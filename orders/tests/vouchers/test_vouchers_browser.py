@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from orders.models import Order, OrderStatus
+from orders.tests.conftest import checkout_fill_buyer
 from tickets.tests.factories import EventFactory, TicketFactory
 from vouchers.models import Voucher, VoucherKind
 from vouchers.tests.factories import VoucherFactory
@@ -29,9 +30,7 @@ def test_voucher_at_checkout_discounted_total_paid_and_shown_on_the_order_page(p
     expect(page.locator(".price .discounted").first).to_have_text("Rp 280.000")
 
     page.select_option(f"select[name=quantity_{ticket.pk}]", "2")
-    page.fill("#id_full_name", "Siti Rahma")
-    page.fill("#id_email", "siti@example.com")
-    page.fill("#id_phone", "0812-3456-7890")
+    checkout_fill_buyer(page, full_name="Siti Rahma", email="siti@example.com", phone="0812-3456-7890")
     page.click("#buy")
 
     # Xendit's page asks for the discounted total.

@@ -3,19 +3,15 @@ on Redis one round trip per change and no client built per call; elsewhere the s
 
 import gc
 
-import pytest
 import redis
 from django.core.cache import cache
 from django.core.cache.backends.redis import RedisCache
 
 from tedxpay.core import cache_counters
 from tedxpay.core.cache_counters import counter_add, counter_subtract
-from tedxpay.core.tests.test_rate_counter import REDIS_URL, _commands, redis_cache  # noqa: F401 (a fixture)
-
-needs_redis = pytest.mark.skipif(not REDIS_URL, reason="needs Redis: set REDIS_URL (make test does)")
+from tedxpay.core.tests.test_rate_counter import _commands, redis_cache  # noqa: F401 (a fixture)
 
 
-@needs_redis
 def test_on_redis_an_addition_is_one_increment_and_one_expire_and_lives_from_its_first(redis_cache):  # noqa: F811
     counter_add("probe", ttl=60)  # connection set up
     before = _commands(redis_cache)
@@ -32,7 +28,6 @@ def test_on_redis_an_addition_is_one_increment_and_one_expire_and_lives_from_its
     assert cache.get("holds:k") == 5  # readable through the cache API, under its own key name
 
 
-@needs_redis
 def test_on_redis_a_subtraction_lowers_only_a_counter_that_still_exists(redis_cache):  # noqa: F811
     counter_add("holds:k", 5, ttl=60)
     counter_subtract("holds:k", 2)
@@ -43,7 +38,6 @@ def test_on_redis_a_subtraction_lowers_only_a_counter_that_still_exists(redis_ca
     assert counter_add("holds:gone", 1, ttl=60) == 1
 
 
-@needs_redis
 def test_on_redis_the_client_is_built_once_not_per_call(redis_cache, monkeypatch):  # noqa: F811
     counter_add("probe", ttl=60)
     built = []
@@ -72,7 +66,6 @@ def test_with_another_cache_the_counts_are_the_same(settings):
     assert cache.get("holds:gone") is None
 
 
-@needs_redis
 def test_on_redis_a_cache_dropped_takes_its_client_and_pool_with_it(redis_cache):  # noqa: F811
     """The kept client must not keep its cache alive: a thread's cache goes with the thread."""
     location = redis_cache.connection_pool.connection_kwargs
