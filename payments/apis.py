@@ -4,7 +4,12 @@ from rest_framework.views import APIView
 
 from orders.checkout.callbacks import webhook_receive
 from orders.checkout.refund_callbacks import RefundCallback, refund_webhook_receive
-from payments.serializers import CallbackReceiptSerializer, InvoiceCallbackSerializer, RefundCallbackSerializer
+from payments.serializers import (
+    CallbackReceiptSerializer,
+    InvoiceCallbackSerializer,
+    RefundCallbackSerializer,
+    well_formed_invoice_callback,
+)
 from payments.webhooks import Callback, webhook_authenticate, webhook_parse, webhook_store_unusable
 from tedxpay.core.schema import error_response
 
@@ -52,17 +57,19 @@ class PaymentCallbackApi(APIView):
         raw_body = request.body
         payload = webhook_parse(raw_body)  # 400 only for a body that is not a JSON object
         webhook_id = (request.headers.get("webhook-id") or "")[:100]
-        serializer = InvoiceCallbackSerializer(data=payload)
-        if not serializer.is_valid():
-            # Not ours to act on, but authenticated: 200, or Xendit retries it for a day.
-            event = webhook_store_unusable(
-                payload=payload,
-                raw_body=raw_body.decode("utf-8"),
-                problem=str(serializer.errors),
-                webhook_id=webhook_id,
-            )
-            return Response({"received": True, "event_id": event.pk, "outcome": event.outcome})
-        data = serializer.validated_data
+        data = well_formed_invoice_callback(payload)
+        if data is None:
+            serializer = InvoiceCallbackSerializer(data=payload)
+            if not serializer.is_valid():
+                # Not ours to act on, but authenticated: 200, or Xendit retries it for a day.
+                event = webhook_store_unusable(
+                    payload=payload,
+                    raw_body=raw_body.decode("utf-8"),
+                    problem=str(serializer.errors),
+                    webhook_id=webhook_id,
+                )
+                return Response({"received": True, "event_id": event.pk, "outcome": event.outcome})
+            data = serializer.validated_data
         event = webhook_receive(
             callback=Callback(
                 invoice_id=data["id"], status=data["status"], external_id=data["external_id"], webhook_id=webhook_id

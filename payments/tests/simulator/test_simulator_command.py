@@ -95,3 +95,29 @@ def test_standalone_simulator_refuses_a_live_key(tmp_path):
 
     assert result.returncode != 0
     assert b"live Xendit key" in result.stderr
+
+
+def test_standalone_simulator_serves_its_json_without_the_page_middleware(standalone_simulator, settings):
+    gateway = XenditGateway(
+        secret_key=settings.XENDIT_SECRET_KEY, base_url=standalone_simulator, connect_timeout=2, read_timeout=10
+    )
+    control = SimulatorControl(standalone_simulator, settings.XENDIT_SECRET_KEY)
+    invoice = gateway.create_invoice(make_request("TDX-STAND2"))
+    auth = urllib3.make_headers(basic_auth=f"{settings.XENDIT_SECRET_KEY}:")
+
+    api = urllib3.request("GET", f"{standalone_simulator}/v2/invoices/{invoice.id}", headers=auth, retries=False)
+    page = urllib3.request("GET", invoice.invoice_url, retries=False)
+
+    # The API: the request id and nothing of the pages (no policy, no cookies).
+    assert api.status == 200 and api.json()["id"] == invoice.id
+    assert api.headers.get("X-Request-ID")
+    assert "Content-Security-Policy" not in api.headers and "Set-Cookie" not in api.headers
+    # The hosted page keeps the shop's whole chain, its security headers with it.
+    assert page.status == 200
+    assert "Content-Security-Policy" in page.headers and page.headers.get("X-Frame-Options") == "DENY"
+    # A fault queued through the control API still reaches the next call (another process
+    # asks for it before every call), then is used up.
+    control.inject_fault("get", "error", status=503)
+    failed = urllib3.request("GET", f"{standalone_simulator}/v2/invoices/{invoice.id}", headers=auth, retries=False)
+    again = urllib3.request("GET", f"{standalone_simulator}/v2/invoices/{invoice.id}", headers=auth, retries=False)
+    assert (failed.status, again.status) == (503, 200)

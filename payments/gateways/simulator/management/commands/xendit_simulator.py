@@ -10,24 +10,48 @@ benchmarks, where the simulator must not compete with the shop for its workers.
 """
 
 from django.conf import settings
+from django.core.handlers.wsgi import WSGIHandler
 from django.core.management.base import BaseCommand, CommandError
 from django.core.servers.basehttp import get_internal_wsgi_application
+from django.test.utils import override_settings
 
 from payments.gateways.simulator import clock as simulator_clock
 from payments.gateways.simulator.chunked import serve
 from payments.gateways.simulator.guards import live_key_configured
 
 PREFIX = "/_xendit/"
+# The hosted invoice page: the one page here, served with the shop's whole middleware
+# (CSRF for its form, security headers, language).
+PAGE_PREFIX = PREFIX + "web/"
+# Everything else here is JSON for the SDK and for tests (Xendit's API, the control API):
+# it needs the request id and the access line, none of the page middleware (sessions,
+# CSRF, CSP, language, messages), which measured as a quarter of the simulator's CPU per
+# call. In a benchmark that CPU is taken from the shop on the same machine, where the real
+# Xendit would take none.
+API_MIDDLEWARE = ["tedxpay.core.request_id.RequestIdMiddleware", "tedxpay.core.access_log.AccessLogMiddleware"]
 
 
-def only_simulator(application):
-    """WSGI middleware: 404 for everything outside /_xendit/ (no shop, no admin here)."""
+class ApiHandler(WSGIHandler):
+    """Django's WSGI handler with the middleware of `API_MIDDLEWARE` instead of the
+    settings' (read once, when the handler is built)."""
+
+    def load_middleware(self, is_async=False):
+        with override_settings(MIDDLEWARE=API_MIDDLEWARE):
+            super().load_middleware(is_async)
+
+
+def only_simulator(page_application, api_application):
+    """WSGI middleware: 404 for everything outside /_xendit/ (no shop, no admin here); the
+    hosted page through `page_application`, the JSON APIs through `api_application`."""
 
     def app(environ, start_response):
-        if not environ.get("PATH_INFO", "").startswith(PREFIX):
+        path = environ.get("PATH_INFO", "")
+        if not path.startswith(PREFIX):
             start_response("404 Not Found", [("Content-Type", "application/json")])
             return [b'{"error_code": "NOT_FOUND", "message": "Only /_xendit/ is served here"}']
-        return application(environ, start_response)
+        if path.startswith(PAGE_PREFIX):
+            return page_application(environ, start_response)
+        return api_application(environ, start_response)
 
     return app
 
@@ -56,4 +80,4 @@ class Command(BaseCommand):
         )
         self.stdout.flush()
         simulator_clock.clock_start(clock)
-        serve(host, port, only_simulator(get_internal_wsgi_application()))
+        serve(host, port, only_simulator(get_internal_wsgi_application(), ApiHandler()))
