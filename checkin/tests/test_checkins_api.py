@@ -79,7 +79,10 @@ def test_other_event(checkins_api, issued):
         ({"code": "' OR 1=1 --"}, 404, "ticket_not_found"),
         ({"code": "%%%%%%%%%%%%%%%%%%%%%%%%"}, 404, "ticket_not_found"),
         ({"code": "_" * 24}, 404, "ticket_not_found"),
-        ({"code": 12345}, 404, "ticket_not_found"),
+        # A string, as docs/api.md says: a number is not read as text and looked up.
+        ({"code": 12345}, 400, "validation_error"),
+        ({"code": 1.5}, 400, "validation_error"),
+        ({"code": "x", "gate": 7}, 400, "validation_error"),
         ({"code": "x", "gate": "G" * 41}, 400, "validation_error"),
         ({"code": "x", "event": "not a slug!"}, 400, "validation_error"),
     ],

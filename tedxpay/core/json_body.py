@@ -10,6 +10,7 @@ read (tedxpay/core/api_guard.py): 413.
 """
 
 import json
+import math
 import re
 
 from django.conf import settings
@@ -34,7 +35,12 @@ class _Refused(ValueError):
 def _number(text: str, convert):
     if len(text) > MAX_NUMBER_LENGTH:
         raise _Refused(f"A number longer than {MAX_NUMBER_LENGTH} characters.")
-    return convert(text)
+    value = convert(text)
+    if convert is float and not math.isfinite(value):
+        # 1e999 is valid JSON text but no number: Python reads it as infinity, which the
+        # literal `Infinity` is refused for (_constant) and which no field of ours can hold.
+        raise _Refused("A number out of range.")
+    return value
 
 
 def _constant(name: str):

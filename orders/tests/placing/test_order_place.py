@@ -69,7 +69,7 @@ def test_phone_garbage_is_refused(raw):
 
 def test_email_is_stripped_and_lower_cased():
     assert email_normalise("  Budi.Santoso@Example.COM ") == "budi.santoso@example.com"
-    for bad in ("", "budi", "budi@", "@example.com", "budi@@example.com", "a" * 250 + "@x.co"):
+    for bad in ("", "budi", "budi@", "@example.com", "budi@@example.com", "a" * 250 + "@x.co", "budi@localhost"):
         with pytest.raises(ValueError):
             email_normalise(bad)
 

@@ -121,14 +121,16 @@ def test_gateway_refusal_is_a_502_without_a_look_up(xendit_simulator, ticket):
 
 
 def test_a_request_xendit_refuses_is_not_looked_up(xendit_simulator, ticket):
-    # Valid for us (Django accepts a dotless domain), refused by Xendit: EMAIL_FORMAT_ERROR.
+    # Valid for us, refused by Xendit: no payment channel takes Rp 50.
+    ticket.price = 50
+    ticket.save(update_fields=["price"])
     look_ups = look_ups_made(xendit_simulator)
 
     with pytest.raises(PaymentGatewayUnavailable) as caught:
-        place((ticket, 1), email="budi@localhost")
+        place((ticket, 1))
 
     assert caught.value.status_code == 502
-    assert (caught.value.__cause__.code, caught.value.__cause__.status) == ("EMAIL_FORMAT_ERROR", 400)
+    assert (caught.value.__cause__.code, caught.value.__cause__.status) == ("NO_COLLECTION_METHODS_ERROR", 400)
     assert look_ups() == 0
     order = assert_cancelled_with_seats_back(ticket)
     assert not SimulatedInvoice.objects.filter(external_id=order.code).exists()

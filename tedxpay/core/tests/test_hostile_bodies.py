@@ -19,6 +19,8 @@ LONG_NUMBER = ('{"id": ' + "9" * 5000 + "}").encode()
 LONG_FLOAT = ('{"amount": 1.' + "5" * 500 + "}").encode()
 HUGE = b'{"id": "' + b"x" * (3 * 1024 * 1024) + b'"}'
 NOT_JSON_CONSTANT = b'{"amount": NaN}'
+# Valid JSON text that no float can hold: read as infinity unless refused.
+OVERFLOWING_NUMBERS = b'{"amount": 1e999, "buyer": {"full_name": "Budi"}, "items": [], "x": -1e400}'
 LONE_SURROGATE = b'{"buyer": {"full_name": "\\ud800"}}'
 
 CASES = [
@@ -28,6 +30,7 @@ CASES = [
     pytest.param(LONG_FLOAT, 400, "malformed_request", id="500-digit-fraction"),
     pytest.param(HUGE, 413, "request_too_large", id="3-MB-body"),
     pytest.param(NOT_JSON_CONSTANT, 400, "malformed_request", id="NaN"),
+    pytest.param(OVERFLOWING_NUMBERS, 400, "malformed_request", id="1e999"),
     pytest.param(LONE_SURROGATE, 400, "malformed_request", id="lone-surrogate"),
 ]
 
