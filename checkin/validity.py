@@ -1,5 +1,10 @@
 """Which e-tickets get in: only those of a PAID order of this event that were not voided
-(a refund that voided them, or cancelling the paid order)."""
+(a refund that voided them, or cancelling the paid order).
+
+A cancelled order is refused as *order cancelled*, whatever its refund is doing: that is
+always true, while "refunded" may not be yet (a bank transfer finance has still to make, a
+refund Xendit failed). *Refunded* is for the tickets a partial refund voided while the
+order stays PAID."""
 
 from checkin.errors import RefusalReason
 from orders.models import IssuedTicket, Order, OrderStatus
@@ -20,9 +25,6 @@ def ticket_refusal(*, issued: IssuedTicket, order: Order, event: Event | None) -
     """
     if event is not None and order.event_id != event.pk:
         return RefusalReason.OTHER_EVENT
-    if order.status == OrderStatus.CANCELLED and issued.voided_at is not None:
-        # A paid order cancelled and refunded: its tickets were voided with the refund.
-        return RefusalReason.REFUNDED
     if order.status != OrderStatus.PAID:
         return _REFUSED_STATUSES.get(order.status, RefusalReason.ORDER_NOT_PAID)
     if issued.voided_at is not None:

@@ -10,6 +10,8 @@ words translated in locale/id/LC_MESSAGES/django.po.
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from tedxpay.core.money import format_rupiah
+
 
 def refusal_message(code: str, details: dict | None = None, *, ticket_name: str = "") -> str:
     """The buyer's words for a refusal; "" for a code the pages have no words for."""
@@ -29,6 +31,17 @@ def refusal_message(code: str, details: dict | None = None, *, ticket_name: str 
                 remaining,
             ) % {"count": remaining}
         return _("This voucher has been used up.")
+    if code == "total_below_minimum":
+        amounts = {"total": format_rupiah(details.get("total", 0)), "minimum": format_rupiah(details.get("minimum", 0))}
+        if details.get("with_voucher"):
+            return (
+                _(
+                    "With this voucher the order would cost %(total)s, less than the %(minimum)s a payment can be. "
+                    "Choose more tickets, or leave the voucher out."
+                )
+                % amounts
+            )
+        return _("This order would cost %(total)s, less than the %(minimum)s a payment can be.") % amounts
     if code == "hold_limit":
         return _(
             "Too many seats are held unpaid from your connection. Pay for an open order, or wait until it "

@@ -34,3 +34,14 @@ class OrderCancelled(ApplicationError):
     default_message = (
         "The order was cancelled while its invoice was being created; nothing is to be paid and no seats are held."
     )
+
+
+class TotalBelowMinimum(ApplicationError):
+    """The order would cost more than 0 but less than any payment channel takes
+    (`settings.MINIMUM_CHARGE`): a voucher that leaves a few rupiah. Xendit would refuse the
+    invoice, so it is refused first, with nothing written. A 400: the same order never
+    succeeds."""
+
+    code = "total_below_minimum"
+    status_code = 400
+    default_message = "The order's total is above 0 but below the smallest amount the payment channels accept."

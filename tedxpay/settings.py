@@ -298,6 +298,11 @@ ORDER_TTL = timedelta(minutes=env.int("ORDER_TTL_MINUTES", default=30))
 if env("ORDER_TTL_SECONDS", default=""):
     ORDER_TTL = timedelta(seconds=env.int("ORDER_TTL_SECONDS"))
 CURRENCY = "IDR"
+# The smallest total an order may ask the buyer to pay (above 0, which is a free order):
+# Xendit offers no channel below this (e-wallets start at Rp 100, QRIS at 1,500, virtual
+# accounts and shops at 10,000) and refuses the invoice with NO_COLLECTION_METHODS_ERROR.
+# A voucher that would leave less is refused before anything is written (docs/vouchers.md).
+MINIMUM_CHARGE = env.int("MINIMUM_CHARGE", default=100)
 # Hoarding caps on unpaid (PENDING) orders, orders/holds.py and docs/security.md; 0 turns a
 # cap off. Seats per client address (checkout), pending orders per event per email and per
 # phone (a second checkout leads to the first order's payment page), seats per API key.

@@ -1,6 +1,7 @@
 from zoneinfo import ZoneInfo
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db import router, transaction
 from django.db.models import Count
@@ -42,6 +43,15 @@ class TicketForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if "min_per_order" in self.fields:
             self.fields["min_per_order"].required = False  # empty: 1, as for every phase so far
+
+    def clean_price(self):
+        price = self.cleaned_data.get("price")
+        # Xendit has no channel for a few rupiah: the order could never be paid (settings.MINIMUM_CHARGE).
+        if price and price < settings.MINIMUM_CHARGE:
+            raise forms.ValidationError(
+                f"0 for a free ticket, or at least {rupiah(settings.MINIMUM_CHARGE)}: no payment channel takes less."
+            )
+        return price
 
     def clean_min_per_order(self):
         return self.cleaned_data.get("min_per_order") or 1

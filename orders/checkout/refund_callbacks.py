@@ -130,4 +130,16 @@ def _apply(*, event: WebhookEvent, gateway) -> WebhookEvent:
         if locked.outcome not in RETRYABLE_OUTCOMES:
             return locked  # a concurrent run finished it first
         moved = refund_apply(refund_id=refund.pk, gateway_refund=at_xendit, source=EventSource.WEBHOOK)
-        return webhook_finish(event.pk, WebhookOutcome.PROCESSED, f"refund {moved.reference} {moved.status}")
+        outcome, detail = _outcome(event=event, at_xendit=at_xendit.status, moved=moved)
+        return webhook_finish(event.pk, outcome, detail)
+
+
+def _outcome(*, event: WebhookEvent, at_xendit: str, moved: Refund) -> tuple[str, str]:
+    """`processed` when the webhook says what Xendit says (our row moved, or already
+    agreed: a repeat); `ignored` when it claims what Xendit does not (a `refund.failed`
+    after the refund succeeded): the row followed Xendit, not the webhook."""
+    done = f"refund {moved.reference} {moved.status}"
+    claimed = event.status.removeprefix("REFUND_")
+    if claimed == at_xendit:
+        return WebhookOutcome.PROCESSED, done
+    return WebhookOutcome.IGNORED, f"webhook said {claimed} but Xendit says {at_xendit}: {done}"

@@ -209,6 +209,19 @@ def test_saving_a_form_never_writes_back_a_stale_held():
     assert (ticket.name, ticket.held) == ("Regular, lunch included", 3)
 
 
+@pytest.mark.parametrize(("price", "valid"), [(0, True), (1, False), (99, False), (100, True)])
+def test_a_price_no_payment_channel_takes_is_refused(price, valid):
+    ticket = TicketFactory(quota=10)
+    data = ticket_post(ticket, price=price)
+    data |= {"valid_from": ticket.valid_from, "valid_until": ticket.valid_until}
+
+    form = TicketForm(data=data, instance=Ticket.objects.get(pk=ticket.pk))
+
+    assert form.is_valid() is valid, form.errors
+    if not valid:
+        assert "at least Rp 100" in form.errors["price"][0]
+
+
 def test_ticket_quota_set():
     ticket = TicketFactory(quota=10)
     hold(ticket, 4)

@@ -152,6 +152,32 @@ def test_a_refund_webhook_delivered_twice_moves_the_refund_once(paid, xendit_sim
     assert Notification.objects.filter(order=payment.order, kind=NotificationKind.REFUND_DONE).count() == 1
 
 
+def test_a_refund_failed_webhook_after_success_changes_nothing_and_is_labelled_ignored(client, paid, xendit_simulator):
+    payment = paid("OVO")
+    refund = order_refund(order_id=payment.order_id, requested_by="finance", cancel=True)
+    xendit_simulator.refund_succeed(refund.gateway_refund_id)
+    body = {
+        "event": "refund.failed",
+        "data": {"id": refund.gateway_refund_id, "reference_id": refund.reference, "status": "FAILED"},
+    }
+
+    response = client.post(
+        REFUND_CALLBACK,
+        data=json.dumps(body),
+        content_type="application/json",
+        headers={"x-callback-token": settings.XENDIT_CALLBACK_TOKEN},
+    )
+
+    assert response.status_code == 200 and response.json()["outcome"] == WebhookOutcome.IGNORED
+    event = WebhookEvent.objects.get(refund_id=refund.gateway_refund_id, status="REFUND_FAILED")
+    assert event.outcome_detail.startswith("webhook said FAILED but Xendit says SUCCEEDED")
+    refund.refresh_from_db()
+    payment.refresh_from_db()
+    assert (refund.status, payment.refunded_amount) == (RefundStatus.SUCCEEDED, 300_000)
+    succeeded = WebhookEvent.objects.get(refund_id=refund.gateway_refund_id, status="REFUND_SUCCEEDED")
+    assert succeeded.outcome == WebhookOutcome.PROCESSED
+
+
 def test_a_failed_refund_leaves_the_order_refundable(paid, xendit_simulator):
     payment = paid("SHOPEEPAY")
     refund = order_refund(order_id=payment.order_id, requested_by="finance", cancel=True)

@@ -40,6 +40,15 @@ def test_voucher_errors_are_4xx_with_their_code(orders_api, ticket, voucher, sta
     assert Order.objects.count() == 0
 
 
+def test_a_total_no_channel_takes_is_a_400_before_anything_is_written(orders_api, ticket):
+    VoucherFactory(event=ticket.event, code="NEARLYFREE", kind=VoucherKind.SET_PRICE, value=1)
+
+    error = assert_error(orders_api.post(order_body((ticket, 3), voucher="NEARLYFREE")), 400, "total_below_minimum")
+
+    assert error["details"] == {"total": 3, "minimum": 100, "with_voucher": True}
+    assert Order.objects.count() == 0
+
+
 def test_a_redeemed_voucher_is_in_the_answer(orders_api, ticket):
     VoucherFactory(event=ticket.event, code="CREW", kind=VoucherKind.SET_PRICE, value=0, max_uses=2)
 

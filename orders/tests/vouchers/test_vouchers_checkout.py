@@ -90,6 +90,21 @@ def test_a_voucher_used_up_since_it_was_applied_refuses_the_order_with_the_reaso
     assert Order.objects.count() == 0
 
 
+def test_a_voucher_that_leaves_a_few_rupiah_is_explained_in_the_page_language(client, event, regular):
+    VoucherFactory(event=event, code="RP50", kind=VoucherKind.SET_PRICE, value=50)
+    token = client.get("/events/tedxvoucher/?voucher=RP50").context["checkout_token"]
+
+    response = client.post(
+        "/events/tedxvoucher/", {**BUYER, f"quantity_{regular.pk}": "1", "voucher": "RP50", "checkout_token": token}
+    )
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Rp 50" in page and "Rp 100" in page and "voucher" in page
+    assert "With this voucher" not in page  # told in Indonesian, the page's language
+    assert Order.objects.count() == 0
+
+
 def test_without_a_voucher_nothing_changes(client, regular):
     response = checkout_post(client, "tedxvoucher", {**BUYER, f"quantity_{regular.pk}": "0"})
     assert response.status_code == 400

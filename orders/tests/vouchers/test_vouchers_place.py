@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from orders.buyer_limits import BuyerLimit
 from orders.checkout.placing import OrderLineRequest, order_place
-from orders.errors import PaymentGatewayUnavailable, QuantityLimit
+from orders.errors import PaymentGatewayUnavailable, QuantityLimit, TotalBelowMinimum
 from orders.models import Order, OrderStatus
 from tickets.errors import NotOnSale
 from tickets.tests.factories import EventFactory, TicketFactory
@@ -200,3 +200,30 @@ def test_a_minimum_per_order(regular):
         place((pair, 1))
     assert raised.value.details == {"ticket_id": pair.pk, "requested": 1, "min_per_order": 2}
     assert place((pair, 2)).status == OrderStatus.PAID
+
+
+def test_a_voucher_that_leaves_less_than_any_channel_takes_is_refused_with_nothing_written(regular):
+    # Rp 50 a ticket: no channel takes Rp 50, and Xendit would refuse the invoice after the
+    # seats and the voucher's uses were taken.
+    voucher = VoucherFactory(event=regular.event, code="ALMOST", kind=VoucherKind.FIXED, value=349_950, max_uses=5)
+
+    with pytest.raises(TotalBelowMinimum) as refused:
+        place((regular, 1), voucher="ALMOST")
+
+    assert refused.value.status_code == 400
+    assert refused.value.details == {"total": 50, "minimum": 100, "with_voucher": True}
+    assert (Order.objects.count(), held(regular), used(voucher)) == (0, 0, 0)
+    # Two of them make Rp 100, which e-wallets take: placed (the invoice then fails here).
+    with pytest.raises(PaymentGatewayUnavailable):
+        place((regular, 2), voucher="ALMOST")
+    assert Order.objects.get().total == 100
+
+
+def test_the_minimum_charge_is_a_setting(settings, regular):
+    settings.MINIMUM_CHARGE = 10_000
+    VoucherFactory(event=regular.event, code="DEEP", kind=VoucherKind.SET_PRICE, value=5_000, max_uses=5)
+
+    with pytest.raises(TotalBelowMinimum) as refused:
+        place((regular, 1), voucher="DEEP")
+
+    assert refused.value.details["total"] == 5_000 and "without the voucher" in refused.value.message
