@@ -6,6 +6,7 @@ import json
 
 import pytest
 from django.core import mail
+from django.utils import translation
 
 from checkin.models import CheckInSource
 from checkin.services import checkin_admit
@@ -69,6 +70,29 @@ def test_the_wrong_number_of_names_or_a_blank_one_places_nothing(named, attendee
     assert not Order.objects.exists()
     named.refresh_from_db()
     assert named.held == 0
+
+
+def test_names_are_kept_in_one_spelling_and_refused_with_direction_overrides(named, unnamed):
+    # Inner whitespace made one space, "e" + combining acute made "é" (NFC): the door's
+    # search and the list find one spelling.
+    order = place(named, 2, ["Ayu\t\tLestari", "Rene\u0301  Made"])
+    assert order.items.get().attendee_names == ["Ayu Lestari", "Ren\u00e9 Made"]
+    # A right-to-left override would show "Budi" reversed on the e-ticket and the door list;
+    # a NUL or an escape has no place in a name either. Refused whether or not names are asked.
+    for bad in ("\u202eidub", "Ayu\x00", "Ayu\x1b[31m", "\u2066Made\u2069"):
+        for ticket in (named, unnamed):
+            with pytest.raises(InvalidInput) as refused:
+                place(ticket, 2, ["Ayu Lestari", bad])
+            assert "text-direction" in refused.value.details["items"][0]
+    with pytest.raises(InvalidInput) as refused, translation.override("en"):
+        order_place(**{**BUYER, "full_name": "\u202eotnasS iduB"}, items=[OrderLineRequest(unnamed.pk, 1)])
+    assert refused.value.details["buyer"]["full_name"] == [
+        "A name cannot contain control or text-direction characters."
+    ]
+    # What names legitimately hold stays: joiners (emoji, Indic scripts), direction marks.
+    kept = ["Ni Kadek 👩\u200d💻", "\u200fسارة"]
+    assert place(named, 2, kept).items.get().attendee_names == kept
+    assert Order.objects.count() == 2
 
 
 def test_without_the_setting_the_buyer_stands_in(unnamed):

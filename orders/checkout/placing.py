@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from orders.audit import order_event_record
 from orders.buyer_limits import buyer_limits_check
-from orders.buyers import ORDER_LANGUAGES, buyer_contact_clean
+from orders.buyers import ORDER_LANGUAGES, buyer_contact_clean, person_name_text
 from orders.errors import OrderCancelled, PaymentGatewayUnavailable, QuantityLimit
 from orders.links import order_page_url
 from orders.models import Buyer, EventSource, Order, OrderItem, OrderStatus
@@ -108,23 +108,39 @@ def _attendees_clean(items: Sequence[OrderLineRequest], *, required: bool) -> di
     problems = []
     unnamed = []  # the phases whose names are missing or wrong, for the pages to say so
     for line in items:
-        given = [name.strip() if isinstance(name, str) else "" for name in line.attendees]
-        if not any(given) and not required:
+        given, unreadable = _attendee_names_text(line.attendees)
+        if not any(given) and not unreadable and not required:
             continue
-        if len(given) != line.quantity or not all(given) or any(len(n) > MAX_ATTENDEE_NAME_LENGTH for n in given):
-            unnamed.append(line.ticket_id)
         if len(given) != line.quantity:
             problems.append(
                 f"Ticket {line.ticket_id}: give one attendee name per ticket ({line.quantity}), not {len(given)}."
             )
+        elif unreadable:
+            problems.append(f"Ticket {line.ticket_id}: a name cannot contain control or text-direction characters.")
         elif not all(given) or any(len(name) > MAX_ATTENDEE_NAME_LENGTH for name in given):
             problems.append(
                 f"Ticket {line.ticket_id}: every attendee needs a name of 1 to {MAX_ATTENDEE_NAME_LENGTH} characters."
             )
-        names[line.ticket_id] = given
+        else:
+            names[line.ticket_id] = given
+            continue
+        unnamed.append(line.ticket_id)
     if problems:
         raise InvalidInput(" ".join(problems), details={"items": problems, "attendee_names": unnamed})
     return names
+
+
+def _attendee_names_text(raw: Sequence) -> tuple[list[str], bool]:
+    """Each name as a buyer's is kept (`person_name_text`; "" for a non-string), and
+    whether any had characters a name cannot have."""
+    names, unreadable = [], False
+    for name in raw:
+        try:
+            names.append(person_name_text(name) if isinstance(name, str) else "")
+        except ValueError:
+            names.append("")
+            unreadable = True
+    return names, unreadable
 
 
 def _tickets_for_order(quantities: dict[int, int]) -> dict[int, Ticket]:
