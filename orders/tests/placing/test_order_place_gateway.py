@@ -120,8 +120,10 @@ def test_gateway_refusal_is_a_502_without_a_look_up(xendit_simulator, ticket):
     assert_cancelled_with_seats_back(ticket)
 
 
-def test_a_request_xendit_refuses_is_not_looked_up(xendit_simulator, ticket):
-    # Valid for us, refused by Xendit: no payment channel takes Rp 50.
+def test_a_request_xendit_refuses_is_not_looked_up(settings, xendit_simulator, ticket):
+    # Valid for us, refused by Xendit: MINIMUM_CHARGE set below what any channel takes, and
+    # no payment channel takes Rp 50.
+    settings.MINIMUM_CHARGE = 1
     ticket.price = 50
     ticket.save(update_fields=["price"])
     look_ups = look_ups_made(xendit_simulator)
