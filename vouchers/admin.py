@@ -14,7 +14,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from tedxpay.core.admin_records import JAKARTA, jakarta_time
+from tedxpay.core.admin_records import JAKARTA, jakarta_time, rupiah
 from tickets.admin import RollbackInvalidFormMixin
 from tickets.models import Ticket
 from vouchers.models import Voucher, VoucherKind
@@ -56,6 +56,12 @@ class VoucherSettingsForm(forms.ModelForm):
             self.add_error("value", "A percentage is between 1 and 100.")
         if kind == VoucherKind.UNLOCK and value:
             self.add_error("value", "An unlock-only voucher changes no price: leave the value at 0.")
+        if kind == VoucherKind.SET_PRICE and value and value < settings.MINIMUM_CHARGE:
+            # One such ticket would cost less than any payment channel takes (orders/pricing.py).
+            self.add_error(
+                "value",
+                f"A set price is 0 (free) or at least {rupiah(settings.MINIMUM_CHARGE)}: no payment channel takes less.",
+            )
         event = cleaned.get("event")
         others = [ticket for ticket in cleaned.get("tickets") or [] if event and ticket.event_id != event.pk]
         if others:

@@ -54,6 +54,8 @@ def test_a_typed_code_is_stored_in_upper_case_with_its_phases(admin_client):
     [
         ({"value": 150}, "value"),
         ({"kind": VoucherKind.UNLOCK, "value": 5}, "value"),
+        # No payment channel takes Rp 50 (MINIMUM_CHARGE): free, or at least Rp 100.
+        ({"kind": VoucherKind.SET_PRICE, "value": 50}, "value"),
         ({"code": "DUP"}, None),
     ],
 )
@@ -65,6 +67,14 @@ def test_bad_terms_are_form_errors(admin_client, changes, field):
     form = response.context["adminform"].form
     assert form.errors and (field is None or field in form.errors)
     assert Voucher.objects.count() == 1
+
+
+@pytest.mark.parametrize("value", [0, 100])
+def test_a_set_price_of_0_or_a_payable_amount_is_taken(admin_client, value):
+    event = EventFactory()
+    response = admin_client.post(ADD, settings_post(event, code="SET", kind=VoucherKind.SET_PRICE, value=value))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert Voucher.objects.get().value == value
 
 
 def test_phases_of_another_event_are_refused(admin_client):
