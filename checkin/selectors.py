@@ -68,8 +68,11 @@ class DoorCount:
 
 
 def door_count(event: Event) -> DoorCount:
-    """ "412 of 1,050 in": tickets admitted now, of the valid tickets of the event."""
-    expected = IssuedTicket.objects.filter(order__event=event, order__status=OrderStatus.PAID).count()
+    """ "412 of 1,050 in": tickets admitted now, of the valid tickets of the event (a
+    ticket a partial refund voided is no longer expected, though its order stays PAID)."""
+    expected = IssuedTicket.objects.filter(
+        order__event=event, order__status=OrderStatus.PAID, voided_at__isnull=True
+    ).count()
     admitted = CheckIn.objects.filter(order__event=event, current=True).count()
     return DoorCount(admitted=admitted, expected=expected)
 

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from checkin.models import CheckIn
-from orders.models import OrderEvent
+from orders.models import IssuedTicket, OrderEvent
 from tedxpay.core.admin_records import JAKARTA
 from tickets.tests.factories import EventFactory
 
@@ -124,6 +124,9 @@ def test_live_count_and_printable_list(door_client, siti, event, paid_order):
         "expected": 3,
         "text": "1 / 3",
     }
+    # A ticket voided by a partial refund (the order stays PAID) is no longer expected.
+    IssuedTicket.objects.filter(pk=siti.issued_tickets.last().pk).update(voided_at=timezone.now())
+    assert door_client.get(reverse("door-count"), {"event": event.slug}).json()["expected"] == 2
     listing = door_client.get(reverse("door-list"), {"event": event.slug}).content.decode()
     assert listing.index("Andi Wijaya") < listing.index("Siti Rahma")  # by name
     assert listing.count("<tr class=") == 3 and "Gate B" in listing
