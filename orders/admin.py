@@ -628,7 +628,7 @@ class OrderAdmin(ReadOnlyRecordAdmin):
         )
         payment = Payment.objects.select_related("order").filter(order_id=object_id).first() if received else None
         refundable = payment.refundable if payment else 0
-        owed = max(payment.refund_outstanding - payment.refund_in_flight, 0) if payment else 0
+        owed = payment.refund_outstanding if payment else 0
         extra_context = {
             "can_edit_buyer_contact": may_operate,
             "can_record_refund": may_refund_orders and received,

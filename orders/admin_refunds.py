@@ -75,6 +75,9 @@ class CancelRefundForm(forms.Form):
         initial=True,
         help_text="Only when the order is cancelled. Untick when the seats no longer exist.",
     )
+    # What was refunded and being refunded when the page was shown: the same form sent
+    # twice (a double click, a second tab, a colleague) is refused instead of refunding twice.
+    refunds_before = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
 
 
 def cancel_refund_view(model_admin, request, object_id: str):
@@ -87,7 +90,11 @@ def cancel_refund_view(model_admin, request, object_id: str):
         raise Http404("This order has no payment.")
     form = CancelRefundForm(
         request.POST if request.method == "POST" else None,
-        initial={"amount": payment.refundable or None, "cancel": order.status == OrderStatus.PAID},
+        initial={
+            "amount": payment.refundable or None,
+            "cancel": order.status == OrderStatus.PAID,
+            "refunds_before": _refunds_of(payment),
+        },
     )
     if not payment.refundable:
         form.add_error(None, "Nothing of this order is left to refund (or its refund is under way).")
@@ -102,10 +109,16 @@ def cancel_refund_view(model_admin, request, object_id: str):
                 note=data["note"],
                 cancel=data["cancel"] and order.status == OrderStatus.PAID,
                 release_seats=data["release_seats"],
+                expected_refunds=data["refunds_before"],
             )
         except ApplicationError as error:
             _form_errors(form, error)
             payment.refresh_from_db()
+            order.refresh_from_db()
+            # The page now shows the amounts as they are; sending it again is checked
+            # against those, so a refund after a conflict is a deliberate second one.
+            form.data = form.data.copy()
+            form.data["refunds_before"] = str(_refunds_of(payment))
         else:
             _report(model_admin, request, order, refund)
             return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
@@ -119,6 +132,10 @@ def cancel_refund_view(model_admin, request, object_id: str):
         "form": form,
     }
     return TemplateResponse(request, "admin/orders/order/cancel_refund.html", context)
+
+
+def _refunds_of(payment: Payment) -> int:
+    return payment.refunded_amount + payment.refund_in_flight
 
 
 def refund_owed_view(model_admin, request, object_id: str):

@@ -92,7 +92,7 @@ class Payment(models.Model):
 
     @property
     def refund_outstanding(self) -> int:
-        """Still to refund: what is owed back less what was already refunded
+        """Still to refund: what is owed back less what was refunded or is being refunded
         (`refund_outstanding_sql`, read for this row)."""
         return self._read(refund_outstanding_sql())
 
@@ -135,11 +135,14 @@ def refund_owed_sql() -> Case:
 
 
 def refund_outstanding_sql() -> Case:
-    """Still to refund on each Payment row: `refund_owed_sql` less what was refunded, never
-    below 0 (guarded as above)."""
+    """Still to refund on each Payment row: `refund_owed_sql` less what was refunded and
+    what is being refunded (asked of Xendit, or a bank transfer finance has to make), never
+    below 0 (guarded as above). Money under way is not "to refund": counting it twice is
+    how an overpayment gets refunded twice."""
     owed = refund_owed_sql()
+    settled = F("refunded_amount") + F("refund_in_flight")
     return Case(
-        When(GreaterThan(owed, F("refunded_amount")), then=owed - F("refunded_amount")),
+        When(GreaterThan(owed, settled), then=owed - settled),
         default=Value(0),
         output_field=models.PositiveBigIntegerField(),
     )

@@ -137,7 +137,7 @@ def refund_request(
         # read under the locks, so two clicks at once cannot both refund an overpayment's
         # excess.
         payment.order = Order.objects.get(pk=payment.order_id)
-        amount = min(max(payment.refund_outstanding - payment.refund_in_flight, 0), payment.refundable)
+        amount = min(payment.refund_outstanding, payment.refundable)
         if not amount:
             raise RefundNotPossible(
                 f"Order {payment.order.code} is owed nothing back (or its refund is under way).",

@@ -240,7 +240,12 @@ def payment_refund_record(
                 "amount": [
                     f"At most {format_rupiah(payment.refundable)} can be refunded: "
                     f"{format_rupiah(payment.paid_amount)} received, "
-                    f"{format_rupiah(payment.refunded_amount)} already refunded."
+                    f"{format_rupiah(payment.refunded_amount)} already refunded"
+                    + (
+                        f", {format_rupiah(payment.refund_in_flight)} being refunded."
+                        if payment.refund_in_flight
+                        else "."
+                    )
                 ]
             }
         )

@@ -42,6 +42,7 @@ from payments.refunds import (
     refund_mark_manual,
 )
 from payments.refunds import refund_request as refund_row_request
+from tedxpay.core.errors import Conflict
 from tedxpay.core.money import format_rupiah
 
 logger = logging.getLogger(__name__)
@@ -66,20 +67,35 @@ def order_refund(
     owed_only: bool = False,
     source: str = EventSource.ADMIN,
     gateway=None,
+    expected_refunds: int | None = None,
 ) -> Refund:
     """Refund `amount` rupiah of the order's payment (None: everything still refundable)
     through Xendit; with `cancel`, cancel the paid order first in the same transaction
     (e-tickets void; seats back on sale unless `release_seats` is False). A partial refund
     without `cancel` leaves the order PAID and its tickets valid.
 
-    Raises (nothing written) `RefundTooLarge`, `RefundNotPossible`, `InvalidInput` or
-    `IllegalTransition` (cancelling an order that is not paid). Returns the refund as it is
+    `expected_refunds`: what the person asking saw as refunded and being refunded; when
+    that is no longer true (the same form sent twice, a colleague in another tab), nothing
+    is done (`Conflict`): a second refund must be a deliberate one.
+
+    Raises (nothing written) `RefundTooLarge`, `RefundNotPossible`, `InvalidInput`,
+    `Conflict` or `IllegalTransition` (cancelling an order that is not paid). Returns the refund as it is
     after Xendit's answer: `pending`, `succeeded`, `failed`, `manual`, or still `requested`
     when Xendit could not be reached (it is asked again later with the same key).
     """
     with transaction.atomic():
         order = order_lock(order_id)
+        # Every refund request takes the order's lock first (payments/refunds.py), so these
+        # amounts cannot move under this check.
         payment = Payment.objects.get(order=order)
+        refunds_now = payment.refunded_amount + payment.refund_in_flight
+        if expected_refunds is not None and expected_refunds != refunds_now:
+            raise Conflict(
+                f"Meanwhile a refund was asked for or recorded on {order.code}: "
+                f"{format_rupiah(payment.refunded_amount)} refunded and "
+                f"{format_rupiah(payment.refund_in_flight)} being refunded now. Check them before refunding again.",
+                details={"refunded_amount": payment.refunded_amount, "refund_in_flight": payment.refund_in_flight},
+            )
         if cancel:
             order_cancel_paid(order_id=order.pk, release_seats=release_seats, source=source, note=note)
         refund = refund_row_request(

@@ -55,7 +55,14 @@ def test_cancel_and_refund_from_the_order_page(admin_client, paid, xendit_simula
 
     response = admin_client.post(
         cancel_refund_url(payment.order_id),
-        {"amount": "300.000", "reason": "CANCELLATION", "note": "event moved", "cancel": "on", "release_seats": "on"},
+        {
+            "amount": "300.000",
+            "reason": "CANCELLATION",
+            "note": "event moved",
+            "cancel": "on",
+            "release_seats": "on",
+            "refunds_before": "0",
+        },
         follow=True,
     )
 
@@ -71,7 +78,9 @@ def test_cancel_and_refund_from_the_order_page(admin_client, paid, xendit_simula
     assert refund.reference in shown and "VOID since" in shown
     # Nothing is left to refund: the link is gone and the form says so.
     assert 'id="cancel-refund-link"' not in shown
-    again = admin_client.post(cancel_refund_url(payment.order_id), {"amount": "1", "reason": "CANCELLATION"})
+    again = admin_client.post(
+        cancel_refund_url(payment.order_id), {"amount": "1", "reason": "CANCELLATION", "refunds_before": "300000"}
+    )
     assert again.status_code == 200 and "Nothing of this order is left to refund" in again.content.decode()
 
 
@@ -80,7 +89,12 @@ def test_a_partial_refund_without_cancelling_keeps_the_tickets(admin_client, pai
 
     admin_client.post(
         cancel_refund_url(payment.order_id),
-        {"amount": "50000", "reason": "REQUESTED_BY_CUSTOMER", "note": "one guest could not come"},
+        {
+            "amount": "50000",
+            "reason": "REQUESTED_BY_CUSTOMER",
+            "note": "one guest could not come",
+            "refunds_before": "0",
+        },
     )
 
     payment.refresh_from_db()
@@ -92,18 +106,48 @@ def test_a_partial_refund_without_cancelling_keeps_the_tickets(admin_client, pai
 def test_too_much_is_an_error_on_the_field_not_a_500(admin_client, paid):
     payment = paid("DANA")
 
-    response = admin_client.post(cancel_refund_url(payment.order_id), {"amount": "300001", "reason": "CANCELLATION"})
+    response = admin_client.post(
+        cancel_refund_url(payment.order_id), {"amount": "300001", "reason": "CANCELLATION", "refunds_before": "0"}
+    )
 
     assert response.status_code == 200
     assert "At most Rp 300.000 can still be refunded" in response.content.decode()
     assert not Refund.objects.exists()
 
 
+@pytest.mark.parametrize("cancel", [True, False])
+def test_the_same_form_sent_twice_refunds_once(admin_client, paid, xendit_simulator, cancel):
+    # A double click, a second tab, or a colleague with the same page open: each sends the
+    # amounts it was shown. The second is refused, and shows the amounts as they are now.
+    payment = paid("DANA")
+    shown = admin_client.get(cancel_refund_url(payment.order_id)).content.decode()
+    assert 'name="refunds_before" value="0"' in shown
+    form = {"amount": "50000", "reason": "REQUESTED_BY_CUSTOMER", "refunds_before": "0"}
+    if cancel:
+        form |= {"cancel": "on", "release_seats": "on"}
+
+    first = admin_client.post(cancel_refund_url(payment.order_id), form)
+    second = admin_client.post(cancel_refund_url(payment.order_id), form)
+
+    assert first.status_code == 302
+    assert second.status_code == 200
+    page_now = second.content.decode()
+    assert "Meanwhile a refund was asked for or recorded" in page_now
+    assert 'name="refunds_before" value="50000"' in page_now
+    assert Refund.objects.filter(payment=payment).count() == 1
+    assert len(xendit_simulator.refunds(payment.invoice_id)) == 1
+    payment.refresh_from_db()
+    assert payment.refund_in_flight + payment.refunded_amount == 50_000
+    # Sent again from the page as it is now: a deliberate second refund.
+    third = admin_client.post(cancel_refund_url(payment.order_id), form | {"refunds_before": "50000"})
+    assert third.status_code == 302 and Refund.objects.filter(payment=payment).count() == 2
+
+
 def test_a_va_payment_becomes_a_manual_task_finance_marks_transferred(admin_client, paid):
     payment = paid("BCA")
     response = admin_client.post(
         cancel_refund_url(payment.order_id),
-        {"amount": "300000", "reason": "CANCELLATION", "cancel": "on", "release_seats": "on"},
+        {"amount": "300000", "reason": "CANCELLATION", "cancel": "on", "release_seats": "on", "refunds_before": "0"},
         follow=True,
     )
     assert any("manual refund task" in m for m in messages_of(response))

@@ -11,6 +11,7 @@ from orders.models import AttentionReason, Order, OrderEvent
 from orders.services import order_attention_resolve, order_refund_record
 from orders.tests.back_office.test_admin_orders import pay
 from payments.models import Payment
+from payments.refunds import refund_request
 from payments.tests.conftest import order_with_payment
 from payments.tests.test_refund_record import late_payment_without_seats
 
@@ -57,6 +58,26 @@ def test_the_form_shows_what_was_received_refunded_and_is_still_owed(admin_clien
     assert 'class="outstanding">Rp 350.000' in page
     assert 'name="amount" value="350000"' in page  # what is owed, filled in
     assert 'name="refunded_before" value="0"' in page
+
+
+def test_a_refund_under_way_is_shown_and_not_offered_again(admin_client, late):
+    # "Refund Rp 350.000 owed" was pressed: a refund is being made. The form must not offer
+    # the same money again as "still owed" (recording it too would pay the buyer twice).
+    refund_request(payment_id=late.pk, amount=None, owed_only=True, requested_by="finance.sari")
+
+    page = admin_client.get(refund_url(late.order_id)).content.decode()
+
+    assert 'class="in-flight">Rp 350.000' in page and "the refund under way covers it" in page
+    assert 'class="outstanding">Rp 0' in page
+    assert 'name="amount" value=' not in page  # nothing filled in
+    refused = admin_client.post(
+        refund_url(late.order_id), {"amount": "1", "reference": "rfd_x", "refunded_before": "0"}
+    ).content.decode()
+    assert (
+        "At most Rp 0 can be refunded: Rp 350.000 received, Rp 0 already refunded, Rp 350.000 being refunded."
+        in refused
+    )
+    assert event_sales(admin_client).to_refund == 0
 
 
 def test_recording_the_refund_audits_it_clears_the_flag_and_goes_back_to_the_order(admin_client, late):
