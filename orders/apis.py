@@ -255,7 +255,8 @@ class OrderCreateApi(APIView):
                 "`validation_error` (details per field), `malformed_request` (not JSON; nested too deep, a number "
                 "too long), `quantity_limit` (details: max_per_order or min_per_order), `voucher_invalid`, "
                 "`voucher_not_applicable`, or `total_below_minimum` (details: total, minimum): a total above 0 "
-                "that no payment channel takes (a voucher that leaves a few rupiah)."
+                "that no payment channel takes (a voucher that leaves a few rupiah), or `total_above_maximum` "
+                "(details: total, maximum)."
             ),
             401: error_response("`authentication_failed`: no, unknown or revoked API key."),
             403: error_response("`permission_denied`: the API key does not have the `orders` scope."),

@@ -45,3 +45,12 @@ class TotalBelowMinimum(ApplicationError):
     code = "total_below_minimum"
     status_code = 400
     default_message = "The order's total is above 0 but below the smallest amount the payment channels accept."
+
+
+class TotalAboveMaximum(ApplicationError):
+    """The order would cost more than Xendit takes in one invoice (`settings.MAXIMUM_CHARGE`).
+    Refused before anything is written, like `TotalBelowMinimum`."""
+
+    code = "total_above_maximum"
+    status_code = 400
+    default_message = "The order's total is above the largest amount the payment channels accept."

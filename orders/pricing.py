@@ -8,7 +8,7 @@ from datetime import datetime
 
 from django.conf import settings
 
-from orders.errors import TotalBelowMinimum
+from orders.errors import TotalAboveMaximum, TotalBelowMinimum
 from tickets.errors import NotOnSale
 from tickets.models import Ticket
 from vouchers.models import Voucher
@@ -29,8 +29,8 @@ def order_pricing(
     *, tickets: Mapping[int, Ticket], quantities: Mapping[int, int], voucher_code: str, now: datetime
 ) -> OrderPricing:
     """Price the order with the voucher `voucher_code` ("" for none). Raises the voucher
-    errors (vouchers/errors.py), `NotOnSale` for a hidden phase without its voucher, or
-    `TotalBelowMinimum` for a total no payment channel takes."""
+    errors (vouchers/errors.py), or `NotOnSale` for a hidden phase without its voucher.
+    Whether the total can be paid at all is `order_payable_check`, after the quantity limits."""
     event_id = next(iter(tickets.values())).event_id
     voucher: Voucher | None = None
     terms: VoucherTerms | None = None
@@ -48,21 +48,30 @@ def order_pricing(
         prices={ticket_id: ticket.price for ticket_id, ticket in tickets.items()}, quantities=quantities, terms=terms
     )
     if voucher is None:
-        _payable_check(priced, with_voucher=False)
         return OrderPricing(priced=priced)
-    # The voucher's own refusals first: they say more than the total does.
     voucher_check(voucher=voucher, terms=terms, ticket_ids=list(quantities), uses=priced.voucher_uses, now=now)
-    _payable_check(priced, with_voucher=True)
     exempt = frozenset() if voucher.combines_with_limits else terms.ticket_ids.intersection(quantities)
     return OrderPricing(priced=priced, voucher=voucher, limits_exempt=exempt)
 
 
+def order_payable_check(pricing: OrderPricing) -> None:
+    """Raises `TotalBelowMinimum` or `TotalAboveMaximum` for a total no payment channel
+    takes. Called after the voucher's and the quantity limits' refusals, which say more."""
+    _payable_check(pricing.priced, with_voucher=pricing.voucher is not None)
+
+
 def _payable_check(priced: PricedOrder, *, with_voucher: bool) -> None:
     """0 is a free order (confirmed without Xendit); anything else must be an amount some
-    payment channel takes, or Xendit refuses the invoice after the seats were reserved."""
+    payment channel takes, or Xendit refuses the invoice after the seats were reserved (and
+    a total beyond any channel's maximum is past what the database's columns hold, too)."""
     if 0 < priced.total < settings.MINIMUM_CHARGE:
         raise TotalBelowMinimum(
             f"The order would cost {priced.total} IDR, below the {settings.MINIMUM_CHARGE} IDR the payment "
             "channels accept." + (" Choose more tickets, or place it without the voucher." if with_voucher else ""),
             details={"total": priced.total, "minimum": settings.MINIMUM_CHARGE, "with_voucher": with_voucher},
+        )
+    if priced.total > settings.MAXIMUM_CHARGE:
+        raise TotalAboveMaximum(
+            f"The order would cost {priced.total} IDR, above the {settings.MAXIMUM_CHARGE} IDR one payment may be.",
+            details={"total": priced.total, "maximum": settings.MAXIMUM_CHARGE},
         )

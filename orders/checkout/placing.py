@@ -27,7 +27,7 @@ from orders.buyers import ORDER_LANGUAGES, buyer_contact_clean, person_name_text
 from orders.errors import OrderCancelled, PaymentGatewayUnavailable, QuantityLimit
 from orders.links import order_page_url
 from orders.models import Buyer, EventSource, Order, OrderItem, OrderStatus
-from orders.pricing import order_pricing
+from orders.pricing import order_payable_check, order_pricing
 from orders.services import invoice_expire_after_commit, order_cancel, order_pay
 from orders.tasks import invoice_expire_task
 from payments.gateways.base import (
@@ -189,6 +189,7 @@ def order_request_check(
     tickets = _tickets_for_order(quantities)
     pricing = order_pricing(tickets=tickets, quantities=quantities, voucher_code=voucher, now=timezone.now())
     _order_limits_check(tickets, quantities, pricing.limits_exempt)
+    order_payable_check(pricing)
     return quantities
 
 
@@ -229,6 +230,7 @@ def order_place(
     now = timezone.now()
     pricing = order_pricing(tickets=tickets, quantities=quantities, voucher_code=voucher, now=now)
     _order_limits_check(tickets, quantities, pricing.limits_exempt)
+    order_payable_check(pricing)
     total = pricing.priced.total
 
     # durable: a caller's open transaction would keep the ticket rows locked through the

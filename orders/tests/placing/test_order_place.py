@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from orders.buyers import email_normalise, phone_normalise
 from orders.checkout.placing import OrderLineRequest, order_place
-from orders.errors import QuantityLimit
+from orders.errors import QuantityLimit, TotalAboveMaximum
 from orders.models import Order
 from tedxpay.core.errors import InvalidInput
 from tickets.errors import NotOnSale, SoldOut, TicketNotFound
@@ -197,3 +197,16 @@ def test_refuses_to_run_inside_a_callers_transaction(ticket):
         place((ticket, 1))
     ticket.refresh_from_db()
     assert ticket.held == 0
+
+
+def test_a_total_above_what_one_payment_may_be_is_refused_with_nothing_written():
+    # Rp 4 billion a seat (a price the database takes), ten of them: Rp 40 billion is within
+    # Xendit's largest invoice, fifteen (Rp 60 billion) is not.
+    ticket = TicketFactory(price=4_000_000_000, quota=100, max_per_order=20)
+
+    with pytest.raises(TotalAboveMaximum) as refused:
+        place((ticket, 15))
+
+    assert refused.value.status_code == 400
+    assert refused.value.details == {"total": 60_000_000_000, "maximum": 50_000_000_000}
+    assert_nothing_written(ticket)
