@@ -55,11 +55,16 @@ class AttentionReason(models.TextChoices):
     AMOUNT_MISMATCH = "amount_mismatch", "Paid amount differs from the total"
     PAID_AFTER_EXPIRY_NO_STOCK = "paid_after_expiry_no_stock", "Paid after expiry, no stock — refund"
     PAID_AFTER_CANCEL = "paid_after_cancel", "Paid after cancellation — refund"
+    # A cancelled order's refund failed at Xendit: the money is still here and still owed.
+    REFUND_FAILED = "refund_failed", "Refund failed — refund again"
 
 
 # Flags that mean "money came for seats this order no longer has": the whole payment is owed
 # back (recorded, flagged for finance to refund).
 NO_SEATS_REASONS = (AttentionReason.PAID_AFTER_EXPIRY_NO_STOCK, AttentionReason.PAID_AFTER_CANCEL)
+# Flags under which the whole payment is owed back (less refunds done and under way): the
+# above, and a cancelled order whose refund failed.
+WHOLE_PAYMENT_OWED_REASONS = (*NO_SEATS_REASONS, AttentionReason.REFUND_FAILED)
 
 
 def needs_attention_q(prefix: str = "") -> Q:

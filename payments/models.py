@@ -4,7 +4,7 @@ from django.db import models
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.lookups import GreaterThan
 
-from orders.models import NO_SEATS_REASONS, AttentionReason, OrderStatus, needs_attention_q
+from orders.models import WHOLE_PAYMENT_OWED_REASONS, AttentionReason, OrderStatus, needs_attention_q
 from tedxpay.core.money import format_rupiah
 
 
@@ -111,15 +111,16 @@ def refund_owed_sql() -> Case:
     it over many).
 
     Only while the order is flagged (a resolved flag is finance's decision) and the payment
-    is PAID: the whole payment when the order has no seats for it (NO_SEATS_REASONS: paid
-    after expiry with the seats gone, paid after cancel); the excess when a PAID order is
+    is PAID: the whole payment when the order has no seats for it (WHOLE_PAYMENT_OWED_REASONS:
+    paid after expiry with the seats gone, paid after cancel, a cancelled order whose refund
+    failed); the excess when a PAID order is
     flagged for an overpayment; otherwise 0 (an underpayment is not owed back). The
     subtraction is guarded: amounts are UNSIGNED on MySQL, where a negative intermediate
     result is an error, not a number.
     """
     flagged_paid = Q(status=PaymentStatus.PAID, paid_amount__isnull=False) & needs_attention_q(prefix="order__")
     return Case(
-        When(flagged_paid & Q(order__attention_reason__in=NO_SEATS_REASONS), then=F("paid_amount")),
+        When(flagged_paid & Q(order__attention_reason__in=WHOLE_PAYMENT_OWED_REASONS), then=F("paid_amount")),
         When(
             flagged_paid
             & Q(

@@ -200,22 +200,17 @@ def _refundable(order_id: int) -> bool:
 
 
 def event_cancellation_progress(*, cancellation: EventCancellation) -> dict:
-    """Counts for the admin's progress page, read from the database as it is now."""
+    """Counts for the admin's progress page, read from the database as it is now: the
+    refunds of this cancellation, asked for since it was requested (not the event's earlier
+    refunds of single orders)."""
     event_id = cancellation.event_id
-    refunds = dict(
-        Refund.objects.filter(order__event_id=event_id)
-        .values("status")
-        .annotate(n=Count("pk"))
-        .values_list("status", "n")
-    )
+    ours = Refund.objects.filter(order__event_id=event_id, requested_at__gte=cancellation.requested_at)
+    refunds = dict(ours.values("status").annotate(n=Count("pk")).values_list("status", "n"))
     return {
         "paid_left": Order.objects.filter(event_id=event_id, status=OrderStatus.PAID).count(),
         "pending_left": Order.objects.filter(event_id=event_id, status=OrderStatus.PENDING).count(),
         "refunds": {status.label: refunds.get(status.value, 0) for status in RefundStatus},
-        "refunded_amount": Refund.objects.filter(order__event_id=event_id, status=RefundStatus.SUCCEEDED).aggregate(
-            total=Sum("amount")
-        )["total"]
-        or 0,
+        "refunded_amount": ours.filter(status=RefundStatus.SUCCEEDED).aggregate(total=Sum("amount"))["total"] or 0,
     }
 
 

@@ -30,8 +30,8 @@ from django.utils import timezone
 
 from notifications.models import NotificationKind
 from notifications.services import notification_queue
-from orders.models import EventSource, Order, OrderStatus
-from orders.services import order_attention_resolve, order_cancel_paid, order_lock
+from orders.models import AttentionReason, EventSource, Order, OrderStatus
+from orders.services import order_attention_resolve, order_cancel_paid, order_flag, order_lock
 from payments.gateways.base import REFUND_NOT_SUPPORTED, GatewayError, RefundRequest, get_gateway
 from payments.gateways.base import Refund as GatewayRefund
 from payments.models import Payment, Refund, RefundReason, RefundStatus
@@ -199,6 +199,8 @@ def _after_change(*, refund: Refund, source: str) -> None:
     kind = _EMAIL_FOR_STATUS.get(refund.status)
     if kind:
         notification_queue(order=order, kind=kind, refund_reference=refund.reference)
+    if refund.status == RefundStatus.FAILED and order.status == OrderStatus.CANCELLED:
+        _flag_failed_refund(order_id=order.pk, refund=refund, source=source)
     if refund.status == RefundStatus.SUCCEEDED:
         payment = Payment.objects.select_related("order").get(pk=refund.payment_id)
         owed = payment.refund_owed
@@ -209,6 +211,24 @@ def _after_change(*, refund: Refund, source: str) -> None:
                 note=f"refunds of {format_rupiah(payment.refunded_amount)} cover the {format_rupiah(owed)} owed "
                 f"({refund.reference})",
             )
+
+
+def _flag_failed_refund(*, order_id: int, refund: Refund, source: str) -> None:
+    """A cancelled order keeps no tickets, so once its refund fails the money it paid is
+    owed and nothing else says so: flag it (the dashboard's "to refund", the order list's
+    needs-attention filter) until a refund succeeds or finance resolves it. A flag already
+    raised (paid after expiry…) already says the money is owed."""
+    order = order_lock(order_id)
+    if order.needs_attention:
+        return
+    order_flag(
+        order=order,
+        reason=AttentionReason.REFUND_FAILED,
+        note=f"refund {refund.reference} of {format_rupiah(refund.amount)} failed"
+        + (f" ({refund.failure_code})" if refund.failure_code else "")
+        + ": refund again from the order page",
+        source=source,
+    )
 
 
 # --- healing: asking again, polling what Xendit has not reported ------------------------

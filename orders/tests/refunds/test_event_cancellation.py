@@ -11,6 +11,7 @@ from django.urls import reverse
 from notifications.models import Notification, NotificationKind
 from orders.checkout.event_cancellation import (
     event_cancellation_preview,
+    event_cancellation_progress,
     event_cancellation_run,
     event_cancellation_start,
 )
@@ -130,3 +131,19 @@ def test_the_admin_shows_the_dry_run_then_starts_and_shows_progress(client, even
     assert "Pending at Xendit: 3" in progress and "Finished" in progress
     # A second start goes to the running cancellation instead of making another.
     assert client.get(start)["Location"] == response["Location"]
+
+
+def test_the_progress_counts_the_cancellations_refunds_not_the_events_earlier_ones(event, xendit_simulator, no_tasks):
+    orders = paid_orders_in_bulk(event=event, count=2)
+    goodwill = order_refund(order_id=orders[0].pk, requested_by="finance", amount=10_000)
+    xendit_simulator.refund_succeed(goodwill.gateway_refund_id)
+    assert Refund.objects.get(pk=goodwill.pk).status == RefundStatus.SUCCEEDED
+    cancellation = event_cancellation_start(event_id=event.pk, requested_by="siti", note="venue flooded")
+
+    event_cancellation_run(cancellation_id=cancellation.pk)
+    for refund in Refund.objects.filter(order__event=event, status=RefundStatus.PENDING):
+        xendit_simulator.refund_succeed(refund.gateway_refund_id)
+
+    progress = event_cancellation_progress(cancellation=EventCancellation.objects.get(pk=cancellation.pk))
+    assert progress["refunds"]["Succeeded"] == 2  # the cancellation's two, not the earlier goodwill refund
+    assert progress["refunded_amount"] == 2 * PRICE - 10_000

@@ -10,8 +10,9 @@ from django.core import mail
 
 from notifications.models import Notification, NotificationKind, NotificationStatus
 from orders.checkout.refunds import order_refund, refund_complete_manual, refund_submit, refunds_resume
-from orders.models import OrderEvent, OrderStatus
-from payments.models import Refund, RefundStatus, WebhookEvent, WebhookOutcome
+from orders.dashboard import sales_overview
+from orders.models import AttentionReason, Order, OrderEvent, OrderStatus
+from payments.models import Payment, Refund, RefundStatus, WebhookEvent, WebhookOutcome
 from payments.refunds import RefundTooLarge
 from payments.tests.conftest import placed_order  # noqa: F401 (a fixture)
 from tedxpay.core.errors import IllegalTransition
@@ -192,6 +193,27 @@ def test_a_failed_refund_leaves_the_order_refundable(paid, xendit_simulator):
     again = order_refund(order_id=payment.order_id, requested_by="finance")
     assert again.status == RefundStatus.PENDING and again.reference != refund.reference
     assert len(xendit_simulator.refunds(payment.invoice_id)) == 2
+
+
+def test_a_cancelled_order_whose_refund_failed_is_flagged_as_owed_until_a_refund_succeeds(paid, xendit_simulator):
+    payment = paid("SHOPEEPAY")
+    refund = order_refund(order_id=payment.order_id, requested_by="finance", cancel=True)
+
+    xendit_simulator.refund_fail(refund.gateway_refund_id, failure_code="ACCOUNT_NOT_FOUND")
+
+    # The money is still here: the order says so, and "to refund" counts it.
+    order = Order.objects.get(pk=payment.order_id)
+    assert (order.status, order.attention_reason) == (OrderStatus.CANCELLED, AttentionReason.REFUND_FAILED)
+    assert refund.reference in order.attention_note and "ACCOUNT_NOT_FOUND" in order.attention_note
+    assert Payment.objects.get(pk=payment.pk).refund_outstanding == 300_000
+    assert sales_overview().events[0].to_refund == 300_000
+    # Asked again: under way, no longer "to refund"; once it succeeds, the flag is resolved.
+    again = order_refund(order_id=payment.order_id, requested_by="finance")
+    assert Payment.objects.get(pk=payment.pk).refund_outstanding == 0
+    xendit_simulator.refund_succeed(again.gateway_refund_id)
+    order.refresh_from_db()
+    assert not order.needs_attention
+    assert Payment.objects.get(pk=payment.pk).refunded_amount == 300_000
 
 
 def test_a_lost_create_answer_is_asked_again_with_the_same_key_and_refunds_once(paid, xendit_simulator):
