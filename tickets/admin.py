@@ -9,7 +9,7 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 
-from tedxpay.core.admin_records import rupiah
+from tedxpay.core.admin_records import jakarta_time, rupiah
 from tickets.event_time import event_time_text
 from tickets.models import Event, EventTimeZone, Ticket
 from tickets.services import ticket_quota_set
@@ -162,7 +162,7 @@ def _in_zone(zone: str | None, change_form):
 
 @admin.register(Event)
 class EventAdmin(RollbackInvalidFormMixin, admin.ModelAdmin):
-    list_display = ["name", "starts", "venue", "city", "phases"]
+    list_display = ["name", "starts", "venue", "city", "phases", "cancelled"]
     actions = [cancel_event]
     search_fields = ["name", "slug", "venue"]
     prepopulated_fields = {"slug": ["name"]}
@@ -188,6 +188,10 @@ class EventAdmin(RollbackInvalidFormMixin, admin.ModelAdmin):
         return _in_zone(
             zone, lambda: super(EventAdmin, self).changeform_view(request, object_id, form_url, extra_context)
         )
+
+    @admin.display(description="cancelled", ordering="cancelled_at")
+    def cancelled(self, event):
+        return jakarta_time(event.cancelled_at) if event.cancelled_at else "—"
 
     @admin.display(description="ticket phases", ordering="phase_count")
     def phases(self, event):

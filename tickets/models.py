@@ -1,3 +1,4 @@
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 
@@ -31,6 +32,9 @@ class Event(models.Model):
         help_text="The checkout asks one name per ticket (for badges and the attendee list); the e-tickets, "
         "the door and the printed list show it. Off: the buyer's name stands for every ticket.",
     )
+    # Set when the event is cancelled ("Cancel event and refund everyone", `tickets_withdraw`):
+    # its phases came off sale then and cannot be put back on sale (`Ticket.clean`).
+    cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -102,6 +106,13 @@ class Ticket(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event.name} — {self.name}"
+
+    def clean(self):
+        # The admin's forms (the phase form and the event's inline) come here: a cancelled
+        # event's buyers were refunded, and a phase put back on sale would sell its seats again.
+        cancelled = Event.objects.filter(pk=self.event_id, cancelled_at__isnull=False)
+        if self.is_active and self.event_id and cancelled.exists():
+            raise ValidationError({"is_active": "This event was cancelled: its phases cannot go on sale again."})
 
     @property
     def available(self) -> int:

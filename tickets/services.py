@@ -11,9 +11,10 @@ from datetime import datetime
 
 from django.db import transaction
 from django.db.models import F, Q
+from django.utils import timezone
 
 from tickets.errors import NotOnSale, SoldOut, TicketNotFound
-from tickets.models import Ticket
+from tickets.models import Event, Ticket
 from tickets.stock_sql import stock_row_read, stock_row_reserve
 
 
@@ -84,5 +85,7 @@ def ticket_quota_set(*, ticket_id: int, quota: int) -> bool:
 
 def tickets_withdraw(*, event_id: int) -> int:
     """Take every ticket of the event off sale (the event is cancelled). Held units stay
-    counted: they belong to orders being cancelled and refunded. Returns how many."""
+    counted: they belong to orders being cancelled and refunded. The event is marked
+    cancelled, so that no phase of it goes back on sale (`Ticket.clean`). Returns how many."""
+    Event.objects.filter(pk=event_id, cancelled_at__isnull=True).update(cancelled_at=timezone.now())
     return Ticket.objects.filter(event_id=event_id, is_active=True).update(is_active=False)

@@ -20,6 +20,7 @@ from orders.models import EventCancellation, EventCancellationStatus, Order, Ord
 from orders.tests.bulk_paid_orders import PRICE, paid_orders_in_bulk
 from payments.models import Payment, Refund, RefundStatus
 from payments.tests.conftest import order_with_payment
+from tedxpay.core.admin_records import jakarta_time
 from tedxpay.core.errors import Conflict
 from tickets.models import Ticket
 from tickets.tests.factories import EventFactory
@@ -147,3 +148,32 @@ def test_the_progress_counts_the_cancellations_refunds_not_the_events_earlier_on
     progress = event_cancellation_progress(cancellation=EventCancellation.objects.get(pk=cancellation.pk))
     assert progress["refunds"]["Succeeded"] == 2  # the cancellation's two, not the earlier goodwill refund
     assert progress["refunded_amount"] == 2 * PRICE - 10_000
+
+
+def test_a_cancelled_events_phases_cannot_go_back_on_sale(admin_client, event, no_tasks):
+    paid_orders_in_bulk(event=event, count=1)
+    ticket = Ticket.objects.get(event=event)
+    event_cancellation_start(event_id=event.pk, requested_by="siti", note="venue flooded")
+    event.refresh_from_db()
+    assert event.cancelled_at is not None
+    listing = admin_client.get(reverse("admin:tickets_event_changelist")).content.decode()
+    assert "column-cancelled" in listing and jakarta_time(event.cancelled_at) in listing
+
+    # The phase's own form, ticked on sale again: a form error, nothing saved.
+    change = reverse("admin:tickets_ticket_change", args=[ticket.pk])
+    form = admin_client.get(change).context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None and name in form.fields}
+    data |= {
+        "event": event.pk,
+        "is_active": "on",
+        "valid_from_0": "2026-01-01",
+        "valid_from_1": "00:00:00",
+        "valid_until_0": "2030-01-01",
+        "valid_until_1": "00:00:00",
+    }
+    response = admin_client.post(change, data)
+
+    assert response.status_code == 200
+    assert "This event was cancelled" in response.content.decode()
+    ticket.refresh_from_db()
+    assert not ticket.is_active
