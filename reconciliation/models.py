@@ -76,6 +76,8 @@ class ReconciliationRow(models.Model):
 
     class Meta:
         ordering = ["report", "-needs_attention", "invoice_created", "id"]
+        # "Mark resolved" (the admin's action): given to Finance with the other operational actions.
+        permissions = [("operate_reconciliationrow", "Can mark reconciliation rows resolved")]
 
     def __str__(self) -> str:
         return f"{self.invoice_id} {self.external_id}: {self.classification}"
