@@ -230,6 +230,8 @@ CSV_HEADER = [
     "kind",
     "voucher",
     "discount (IDR)",
+    "being refunded (IDR)",
+    "needs attention",
 ]
 
 
@@ -249,15 +251,17 @@ def order_csv_rows(queryset) -> Iterator[list]:
         yield [
             order.code,
             _csv_time(order.created_at),
-            _csv_time(order.paid_at),
+            # When the money came: also for money received on an order that had expired or
+            # was cancelled (the order itself was never PAID, so it has no paid_at).
+            _csv_time(order.paid_at or (payment.paid_at if payment is not None else None)),
             order.status,
             spreadsheet_safe(order.buyer.full_name),
             spreadsheet_safe(order.buyer.email),
             order.buyer.phone,
-            order.event.name,
+            spreadsheet_safe(order.event.name),
             event_csv_time(order.event.starts_at, order.event),
             order.event.time_zone_abbreviation,
-            "; ".join(f"{item.quantity}× {item.ticket.name}" for item in order.items.all()),
+            spreadsheet_safe("; ".join(f"{item.quantity}× {item.ticket.name}" for item in order.items.all())),
             order.total,
             "" if payment is None or payment.paid_amount is None else payment.paid_amount,
             "" if payment is None or payment.paid_amount is None else payment.refunded_amount,
@@ -267,6 +271,8 @@ def order_csv_rows(queryset) -> Iterator[list]:
             "comp" if order.is_comp else "sale",
             order.voucher.code if order.voucher_id else "",
             order.discount,
+            "" if payment is None or payment.paid_amount is None else payment.refund_in_flight,
+            order.attention_reason,
         ]
 
 

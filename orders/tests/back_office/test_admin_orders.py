@@ -17,10 +17,12 @@ from django.utils import timezone
 from notifications.models import Notification, NotificationKind, NotificationStatus
 from notifications.services import notification_send
 from orders.models import AttentionReason, EventSource, Order, OrderEvent, OrderStatus
-from orders.services import order_attention_resolve, order_cancel, order_pay
+from orders.services import order_attention_resolve, order_cancel, order_expire, order_pay
 from payments.gateways.base import Invoice
 from payments.models import Payment, PaymentStatus
+from payments.refunds import refund_request
 from payments.tests.conftest import order_with_payment
+from tickets.models import Event
 from tickets.tests.factories import EventFactory, TicketFactory
 
 pytestmark = pytest.mark.django_db
@@ -338,6 +340,8 @@ def test_csv_export_streams_excel_friendly_utf8(admin_client):
         "kind",
         "voucher",
         "discount (IDR)",
+        "being refunded (IDR)",
+        "needs attention",
     ]
     paid.refresh_from_db()
     assert rows[1] == [
@@ -360,11 +364,36 @@ def test_csv_export_streams_excel_friendly_utf8(admin_client):
         "sale",
         "",
         "0",
+        "0",
+        "",
     ]
     assert rows[2][0] == sneaky.code and rows[2][3] == "CANCELLED"
     assert rows[2][4] == '\'=HYPERLINK("http://evil")'  # not a formula in Excel
     assert rows[2][2] == rows[2][12] == rows[2][13] == rows[2][14] == ""
     assert len(rows) == 3
+
+
+def test_csv_export_dates_money_received_on_a_closed_order_and_shows_refunds_under_way(admin_client):
+    # Paid after it expired, its seat sold meanwhile: the money is here, the order never PAID.
+    ticket = TicketFactory(price=350_000, quota=1)
+    late = order_with_payment(quantity=1, ticket=ticket, invoice_id="inv_late_csv")
+    order_expire(order_id=late.order_id)
+    order_with_payment(quantity=1, ticket=ticket)  # someone else takes the last seat
+    pay(late)
+    late = Payment.objects.select_related("order").get(pk=late.pk)
+    refund_request(payment_id=late.pk, amount=100_000, requested_by="finance.sari")
+    Event.objects.filter(pk=late.order.event_id).update(name="=cmd|' /C calc'!A0")
+
+    response = admin_client.post(CHANGELIST, {"action": "export_csv", "_selected_action": [late.order_id]})
+
+    header, row = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    cell = dict(zip(header, row, strict=True))
+    late.refresh_from_db()
+    assert cell["status"] == "EXPIRED"
+    assert cell["paid at (WIB)"] == timezone.localtime(late.paid_at).strftime("%Y-%m-%d %H:%M:%S")
+    assert (cell["paid amount (IDR)"], cell["being refunded (IDR)"]) == ("350000", "100000")
+    assert cell["needs attention"] == "paid_after_expiry_no_stock"
+    assert cell["event"].startswith("'=")  # not a formula in Excel
 
 
 def test_csv_export_gives_each_events_start_on_its_own_clock_and_names_the_zone(admin_client):
