@@ -290,4 +290,5 @@ class EventCancellation(models.Model):
         ordering = ["-requested_at"]
 
     def __str__(self) -> str:
-        return f"cancellation of {self.event_id} ({self.status})"
+        # The admin's page title and breadcrumb: finance knows an event by its name.
+        return f"Cancellation of {self.event.name} ({self.get_status_display().lower()})"

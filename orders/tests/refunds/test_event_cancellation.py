@@ -130,6 +130,7 @@ def test_the_admin_shows_the_dry_run_then_starts_and_shows_progress(client, even
     event_cancellation_run(cancellation_id=cancellation.pk)
     progress = client.get(response["Location"]).content.decode()
     assert "Pending at Xendit: 3" in progress and "Finished" in progress
+    assert f"Cancellation of {event.name}" in progress  # named, not "cancellation of 2"
     # A second start goes to the running cancellation instead of making another.
     assert client.get(start)["Location"] == response["Location"]
 
