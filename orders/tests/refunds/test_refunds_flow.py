@@ -39,6 +39,16 @@ def paid(placed_order, xendit_simulator, celery_eager):  # noqa: F811
     return make
 
 
+def post_refund_webhook(client, body: dict):
+    """A refund webhook as Xendit sends it: JSON with the callback token."""
+    return client.post(
+        REFUND_CALLBACK,
+        data=json.dumps(body),
+        content_type="application/json",
+        headers={"x-callback-token": settings.XENDIT_CALLBACK_TOKEN},
+    )
+
+
 def ticket_of(payment):
     return payment.order.items.get().ticket
 
@@ -162,12 +172,7 @@ def test_a_refund_failed_webhook_after_success_changes_nothing_and_is_labelled_i
         "data": {"id": refund.gateway_refund_id, "reference_id": refund.reference, "status": "FAILED"},
     }
 
-    response = client.post(
-        REFUND_CALLBACK,
-        data=json.dumps(body),
-        content_type="application/json",
-        headers={"x-callback-token": settings.XENDIT_CALLBACK_TOKEN},
-    )
+    response = post_refund_webhook(client, body)
 
     assert response.status_code == 200 and response.json()["outcome"] == WebhookOutcome.IGNORED
     event = WebhookEvent.objects.get(refund_id=refund.gateway_refund_id, status="REFUND_FAILED")
@@ -270,12 +275,7 @@ def test_an_authenticated_body_that_is_no_refund_webhook_is_kept_unmatched_and_a
     # A 400 would make Xendit send it again for a day, and nobody would ever see it.
     body = {"event": "refund.succeeded", "data": {"status": "SUCCEEDED"}}  # no refund id
 
-    response = client.post(
-        REFUND_CALLBACK,
-        data=json.dumps(body),
-        content_type="application/json",
-        headers={"x-callback-token": settings.XENDIT_CALLBACK_TOKEN},
-    )
+    response = post_refund_webhook(client, body)
 
     assert response.status_code == 200 and response.json()["outcome"] == WebhookOutcome.UNMATCHED
     event = WebhookEvent.objects.get(pk=response.json()["event_id"])
@@ -288,12 +288,7 @@ def test_an_unknown_refund_is_stored_unmatched(client, xendit_simulator):
         "data": {"id": "rfd-unknown", "reference_id": "RFD-NOPE", "status": "SUCCEEDED"},
     }
 
-    response = client.post(
-        REFUND_CALLBACK,
-        data=json.dumps(body),
-        content_type="application/json",
-        headers={"x-callback-token": settings.XENDIT_CALLBACK_TOKEN},
-    )
+    response = post_refund_webhook(client, body)
 
     assert response.status_code == 200 and response.json()["outcome"] == WebhookOutcome.UNMATCHED
 
