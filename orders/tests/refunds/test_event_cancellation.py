@@ -160,6 +160,10 @@ def test_a_cancelled_events_phases_cannot_go_back_on_sale(admin_client, event, n
     listing = admin_client.get(reverse("admin:tickets_event_changelist")).content.decode()
     assert "column-cancelled" in listing and jakarta_time(event.cancelled_at) in listing
 
+    # Buyers who open the event's page are told (in Indonesian, the default).
+    public = admin_client.get(f"/events/{event.slug}/").content.decode()
+    assert 'id="event-cancelled"' in public and "Acara ini dibatalkan" in public
+    assert 'id="checkout"' not in public  # no form to fill in for nothing
     # The phase's own form, ticked on sale again: a form error, nothing saved.
     change = reverse("admin:tickets_ticket_change", args=[ticket.pk])
     form = admin_client.get(change).context["adminform"].form
