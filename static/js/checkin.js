@@ -19,6 +19,9 @@
   var resultBox = document.getElementById("result");
   var undoButton = document.getElementById("undo");
   var busy = false;
+  // A check-in answered by a plain form post (the code sent before this file had loaded, on
+  // a slow phone) can be undone like one answered here.
+  if (resultBox.dataset.checkin) undoButton.hidden = false;
 
   // --- the gate name is remembered on this phone ----------------------------------------
   var GATE_KEY = "tedxpay.door.gate";
