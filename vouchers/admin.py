@@ -60,7 +60,8 @@ class VoucherSettingsForm(forms.ModelForm):
             # One such ticket would cost less than any payment channel takes (orders/pricing.py).
             self.add_error(
                 "value",
-                f"A set price is 0 (free) or at least {rupiah(settings.MINIMUM_CHARGE)}: no payment channel takes less.",
+                f"A set price is 0 (free) or at least {rupiah(settings.MINIMUM_CHARGE)}: "
+                "no payment channel takes less.",
             )
         event = cleaned.get("event")
         others = [ticket for ticket in cleaned.get("tickets") or [] if event and ticket.event_id != event.pk]
