@@ -3,6 +3,7 @@ a CSV (code and ready-made checkout link) for a community's mailing list."""
 
 import csv
 from collections.abc import Iterable
+from urllib.parse import quote
 
 from django import forms
 from django.conf import settings
@@ -14,7 +15,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from tedxpay.core.admin_records import JAKARTA, jakarta_time, rupiah
+from tedxpay.core.admin_records import JAKARTA, jakarta_time, rupiah, spreadsheet_safe
 from tickets.admin import RollbackInvalidFormMixin
 from tickets.models import Ticket
 from vouchers.models import Voucher, VoucherKind
@@ -32,6 +33,12 @@ _SETTINGS_FIELDS = [
     "combines_with_limits",
     "note",
 ]
+
+
+# What a spreadsheet runs as a formula at the start of a cell (spreadsheet_safe). The CSV
+# escapes it anyway; refusing it in new codes keeps the code a buyer types and the one in
+# the mail merge the same.
+_FORMULA_STARTS = ("=", "+", "-", "@")
 
 
 class VoucherSettingsForm(forms.ModelForm):
@@ -83,6 +90,11 @@ class VoucherForm(VoucherSettingsForm):
             raise forms.ValidationError("Enter a code.")
         if len(code) > MAX_CODE_LENGTH:
             raise forms.ValidationError(f"At most {MAX_CODE_LENGTH} characters.")
+        # Only a new or changed code: one already handed out keeps working as it is.
+        if code.startswith(_FORMULA_STARTS) and code != self.instance.code:
+            raise forms.ValidationError(
+                "A code cannot start with =, +, - or @: a spreadsheet would run it as a formula."
+            )
         return code
 
     def clean(self):
@@ -107,9 +119,19 @@ class VoucherGenerateForm(VoucherSettingsForm):
     class Meta(VoucherSettingsForm.Meta):
         fields = ["count", "prefix", "batch", *_SETTINGS_FIELDS]
 
+    def clean_prefix(self):
+        prefix = self.cleaned_data["prefix"]
+        if voucher_code_normalise(prefix).startswith(_FORMULA_STARTS):
+            raise forms.ValidationError(
+                "A prefix cannot start with =, +, - or @: a spreadsheet would run the codes as formulas."
+            )
+        return prefix
+
 
 def voucher_link(voucher: Voucher) -> str:
-    return f"{settings.SITE_URL}{reverse('event-checkout', args=[voucher.event.slug])}?voucher={voucher.code}"
+    # Encoded: a code with "&", "#" or ";" in it still arrives whole (and the CSV cell has no separator).
+    code = quote(voucher.code, safe="")
+    return f"{settings.SITE_URL}{reverse('event-checkout', args=[voucher.event.slug])}?voucher={code}"
 
 
 CSV_HEADER = ["code", "link", "event", "kind", "value", "max uses", "used", "valid from (WIB)", "valid until (WIB)"]
@@ -126,11 +148,13 @@ def vouchers_csv_response(vouchers: Iterable[Voucher], filename: str) -> HttpRes
     writer = csv.writer(response)
     writer.writerow(CSV_HEADER)
     for voucher in vouchers:
+        # Text cells are spreadsheet_safe: the file goes to a mail merge in Excel, and a
+        # code or an event name starting with = + - @ would run as a formula there.
         writer.writerow(
             [
-                voucher.code,
-                voucher_link(voucher),
-                voucher.event.name,
+                spreadsheet_safe(voucher.code),
+                spreadsheet_safe(voucher_link(voucher)),
+                spreadsheet_safe(voucher.event.name),
                 voucher.get_kind_display(),
                 voucher.value,
                 voucher.max_uses,
