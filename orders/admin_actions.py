@@ -254,7 +254,7 @@ def order_csv_rows(queryset) -> Iterator[list]:
             spreadsheet_safe(order.buyer.full_name),
             spreadsheet_safe(order.buyer.email),
             order.buyer.phone,
-            order.event.name,
+            spreadsheet_safe(order.event.name),
             event_csv_time(order.event.starts_at, order.event),
             order.event.time_zone_abbreviation,
             "; ".join(f"{item.quantity}× {item.ticket.name}" for item in order.items.all()),
@@ -265,12 +265,13 @@ def order_csv_rows(queryset) -> Iterator[list]:
             "" if payment is None else payment.invoice_id or "",
             # "comp": a complimentary ticket finance issued (total 0, no payment at Xendit).
             "comp" if order.is_comp else "sale",
-            order.voucher.code if order.voucher_id else "",
+            spreadsheet_safe(order.voucher.code) if order.voucher_id else "",
             order.discount,
         ]
 
 
 @admin.action(description="Export selected orders as CSV (Excel)", permissions=["export"])
 def export_csv(model_admin, request, queryset):
-    # Names and emails are what a buyer typed: spreadsheet_safe. Phones are E.164 and safe.
+    # Names and emails are what a buyer typed, the event's name and a voucher code what staff
+    # typed: spreadsheet_safe. Phones are E.164; items start with a count ("2× Regular").
     return csv_download(name="orders", header=CSV_HEADER, rows=order_csv_rows(queryset))
