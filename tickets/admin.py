@@ -160,8 +160,33 @@ def _in_zone(zone: str | None, change_form):
     return response
 
 
+class EventForm(forms.ModelForm):
+    class Meta:
+        model = Event
+        fields = [
+            "name",
+            "slug",
+            "venue",
+            "city",
+            "description",
+            "starts_at",
+            "ends_at",
+            "time_zone",
+            "ask_attendee_names",
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        starts_at, ends_at = cleaned.get("starts_at"), cleaned.get("ends_at")
+        # The confirmation's calendar entry (DTEND) and the door's choice of today's event read the end.
+        if starts_at and ends_at and ends_at <= starts_at:
+            self.add_error("ends_at", "The event must end after it starts.")
+        return cleaned
+
+
 @admin.register(Event)
 class EventAdmin(RollbackInvalidFormMixin, admin.ModelAdmin):
+    form = EventForm
     list_display = ["name", "starts", "venue", "city", "phases"]
     actions = [cancel_event]
     search_fields = ["name", "slug", "venue"]

@@ -195,6 +195,37 @@ def test_event_inline_saves_quota_and_window(admin_client):
     assert ticket.valid_until.replace(microsecond=0) == closes.replace(microsecond=0)
 
 
+@pytest.mark.parametrize("hours", [0, -2])
+def test_an_event_ending_when_or_before_it_starts_is_a_form_error(admin_client, hours):
+    event = EventFactory()
+    ends = event.starts_at + timedelta(hours=hours)
+    url = reverse("admin:tickets_event_change", args=[event.pk])
+
+    response = admin_client.post(
+        url, event_post(event, []) | {"ends_at_0": local(ends)[0], "ends_at_1": local(ends)[1], "venue": "Moved"}
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["ends_at"] == ["The event must end after it starts."]
+    event.refresh_from_db()
+    assert (event.ends_at, event.venue) == (None, "Gedung Kesenian")
+
+
+def test_an_event_ending_after_it_starts_or_without_an_end_is_saved(admin_client):
+    event = EventFactory()
+    ends = event.starts_at + timedelta(hours=8)
+    url = reverse("admin:tickets_event_change", args=[event.pk])
+
+    assert admin_client.post(url, event_post(event, [])).status_code == 302  # no end: fine
+    response = admin_client.post(
+        url, event_post(event, []) | {"ends_at_0": local(ends)[0], "ends_at_1": local(ends)[1]}
+    )
+
+    assert response.status_code == 302
+    event.refresh_from_db()
+    assert event.ends_at.replace(microsecond=0) == ends.replace(microsecond=0)
+
+
 def test_saving_a_form_never_writes_back_a_stale_held():
     ticket = TicketFactory(quota=10)
     data = ticket_post(ticket, name="Regular, lunch included")
