@@ -19,6 +19,10 @@ from tickets.services import ticket_quota_set
 # would put back the `held` read when the form was built and undo reservations made since.
 _NOT_SAVED_FROM_FORM = frozenset({"held", "quota"})
 
+# More seats than any venue has: a quota above it is a slip of the keyboard (extra zeros).
+# It also keeps the quota well inside its column before ticket_quota_set runs it in SQL.
+MAX_QUOTA = 1_000_000
+
 
 class TicketForm(forms.ModelForm):
     class Meta:
@@ -51,7 +55,16 @@ class TicketForm(forms.ModelForm):
             raise forms.ValidationError(
                 f"0 for a free ticket, or at least {rupiah(settings.MINIMUM_CHARGE)}: no payment channel takes less."
             )
+        # Nor for more than MAXIMUM_CHARGE: not even one ticket could be paid.
+        if price and price > settings.MAXIMUM_CHARGE:
+            raise forms.ValidationError(f"At most {rupiah(settings.MAXIMUM_CHARGE)}: no payment channel takes more.")
         return price
+
+    def clean_quota(self):
+        quota = self.cleaned_data.get("quota")
+        if quota and quota > MAX_QUOTA:
+            raise forms.ValidationError(f"At most {MAX_QUOTA:,} seats.".replace(",", "."))
+        return quota
 
     def clean_min_per_order(self):
         return self.cleaned_data.get("min_per_order") or 1

@@ -253,6 +253,57 @@ def test_a_price_no_payment_channel_takes_is_refused(price, valid):
         assert "at least Rp 100" in form.errors["price"][0]
 
 
+def ticket_form(ticket, **changes) -> TicketForm:
+    data = ticket_post(ticket, **changes)
+    data |= {"valid_from": ticket.valid_from, "valid_until": ticket.valid_until}  # not split: a plain form
+    return TicketForm(data=data, instance=Ticket.objects.get(pk=ticket.pk))
+
+
+def test_a_price_above_what_xendit_takes_is_refused():
+    form = ticket_form(TicketFactory(quota=10), price=50_000_000_001)
+
+    assert form.errors["price"] == ["At most Rp 50.000.000.000: no payment channel takes more."]
+
+
+@pytest.mark.parametrize(("price", "valid"), [(2_000_000, True), (2_000_001, False)])
+def test_the_largest_price_follows_the_maximum_charge_setting(settings, price, valid):
+    settings.MAXIMUM_CHARGE = 2_000_000
+
+    form = ticket_form(TicketFactory(quota=10), price=price)
+
+    assert form.is_valid() is valid, form.errors
+    if not valid:
+        assert form.errors["price"] == ["At most Rp 2.000.000: no payment channel takes more."]
+
+
+@pytest.mark.parametrize(("quota", "valid"), [(1_000_000, True), (1_000_001, False)])
+def test_a_quota_above_a_million_seats_is_refused(quota, valid):
+    form = ticket_form(TicketFactory(quota=10), quota=quota)
+
+    assert form.is_valid() is valid, form.errors
+    if not valid:
+        assert form.errors["quota"] == ["At most 1.000.000 seats."]
+
+
+def test_a_quota_beyond_the_database_column_is_a_form_error_not_a_server_error(admin_client):
+    # It used to reach the conditional UPDATE during validation and fail in the database.
+    ticket = TicketFactory(quota=10)
+    event = ticket.event
+
+    on_its_page = admin_client.post(
+        reverse("admin:tickets_ticket_change", args=[ticket.pk]), ticket_post(ticket, quota=4_294_967_296)
+    )
+    in_the_event = admin_client.post(
+        reverse("admin:tickets_event_change", args=[event.pk]),
+        event_post(event, [ticket]) | {"tickets-0-quota": 4_294_967_296},
+    )
+
+    assert on_its_page.context["adminform"].form.errors["quota"] == ["At most 1.000.000 seats."]
+    assert in_the_event.context["inline_admin_formsets"][0].formset.errors[0]["quota"] == ["At most 1.000.000 seats."]
+    ticket.refresh_from_db()
+    assert ticket.quota == 10
+
+
 def test_ticket_quota_set():
     ticket = TicketFactory(quota=10)
     hold(ticket, 4)
