@@ -3,6 +3,7 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.core.validators import MinValueValidator
 from django.db import router, transaction
 from django.db.models import Count
 from django.http import HttpResponseRedirect
@@ -22,6 +23,15 @@ _NOT_SAVED_FROM_FORM = frozenset({"held", "quota"})
 # More seats than any venue has: a quota above it is a slip of the keyboard (extra zeros).
 # It also keeps the quota well inside its column before ticket_quota_set runs it in SQL.
 MAX_QUOTA = 1_000_000
+
+
+def at_least(field: forms.IntegerField, least: int, message: str) -> None:
+    """Refuse a number below `least` on its field, in words. Without it a 0 reaches the
+    database rule and comes back as "Constraint “ticket_max_per_order_positive” is violated."
+    above the form, and a negative as "greater than or equal to 0", as if 0 were fine."""
+    field.validators = [v for v in field.validators if not isinstance(v, MinValueValidator)]
+    field.validators.append(MinValueValidator(least, message=message))
+    field.min_value = field.widget.attrs["min"] = least
 
 
 class TicketForm(forms.ModelForm):
@@ -45,6 +55,15 @@ class TicketForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # The model's CheckConstraints, said on the field they concern.
+        limits = [
+            ("max_per_order", 1, "At least 1: an order of this phase has at least one ticket."),
+            ("min_per_order", 0, "At least 1, or empty for 1."),  # 0 is taken as 1 (clean_min_per_order)
+            ("max_per_buyer", 1, "At least 1, or empty for no cap."),
+        ]
+        for name, least, message in limits:
+            if name in self.fields:
+                at_least(self.fields[name], least, message)
         if "min_per_order" in self.fields:
             self.fields["min_per_order"].required = False  # empty: 1, as for every phase so far
 

@@ -304,6 +304,54 @@ def test_a_quota_beyond_the_database_column_is_a_form_error_not_a_server_error(a
     assert ticket.quota == 10
 
 
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"max_per_order": 0}, "max_per_order", "At least 1: an order of this phase has at least one ticket."),
+        ({"max_per_order": -2}, "max_per_order", "At least 1: an order of this phase has at least one ticket."),
+        ({"max_per_buyer": 0}, "max_per_buyer", "At least 1, or empty for no cap."),
+        ({"max_per_buyer": -1}, "max_per_buyer", "At least 1, or empty for no cap."),
+        ({"min_per_order": -1}, "min_per_order", "At least 1, or empty for 1."),
+    ],
+)
+def test_limits_below_one_are_refused_on_their_field_in_plain_english(admin_client, changes, field, message):
+    # Not the database rule's name ("Constraint “ticket_max_per_order_positive” is violated.").
+    ticket = TicketFactory(max_per_order=5)
+
+    response = admin_client.post(
+        reverse("admin:tickets_ticket_change", args=[ticket.pk]), ticket_post(ticket, **changes)
+    )
+
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert form.errors == {field: [message]}
+    ticket.refresh_from_db()
+    assert (ticket.max_per_order, ticket.max_per_buyer) == (5, None)
+
+
+def test_a_limit_below_one_in_the_events_phases_is_refused_on_its_field(admin_client):
+    event = EventFactory()
+    ticket = TicketFactory(event=event)
+
+    response = admin_client.post(
+        reverse("admin:tickets_event_change", args=[event.pk]),
+        event_post(event, [ticket]) | {"tickets-0-max_per_order": 0, "tickets-0-max_per_buyer": 0},
+    )
+
+    assert response.context["inline_admin_formsets"][0].formset.errors[0] == {
+        "max_per_order": ["At least 1: an order of this phase has at least one ticket."],
+        "max_per_buyer": ["At least 1, or empty for no cap."],
+    }
+
+
+@pytest.mark.parametrize(("typed", "kept"), [("", 1), (0, 1), (2, 2)])
+def test_a_minimum_per_order_left_empty_or_0_is_1(typed, kept):
+    form = ticket_form(TicketFactory(), min_per_order=typed)
+
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["min_per_order"] == kept
+
+
 def test_ticket_quota_set():
     ticket = TicketFactory(quota=10)
     hold(ticket, 4)
