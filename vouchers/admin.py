@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from tedxpay.core.admin_records import JAKARTA, jakarta_time, rupiah, spreadsheet_safe
-from tickets.admin import RollbackInvalidFormMixin
+from tickets.admin import MAX_QUOTA, RollbackInvalidFormMixin, at_least
 from tickets.models import Ticket
 from vouchers.models import Voucher, VoucherKind
 from vouchers.selectors import MAX_CODE_LENGTH, voucher_code_normalise
@@ -55,6 +55,16 @@ class VoucherSettingsForm(forms.ModelForm):
         self.fields["tickets"].label_from_instance = lambda ticket: (
             f"{ticket.event.name} — {ticket.name}{' (hidden)' if ticket.requires_voucher else ''}"
         )
+        # The model's voucher_max_uses_positive, said on the field rather than by its name.
+        at_least(self.fields["max_uses"], 1, "At least 1: one use is one ticket the voucher covers.")
+
+    def clean_max_uses(self):
+        max_uses = self.cleaned_data.get("max_uses")
+        # Uses are seats: no more than a phase's largest quota. It also keeps the number
+        # inside its column before voucher_max_uses_set runs it in SQL (VoucherForm.clean).
+        if max_uses and max_uses > MAX_QUOTA:
+            raise forms.ValidationError(f"At most {MAX_QUOTA:,}.".replace(",", "."))
+        return max_uses
 
     def clean(self):
         cleaned = super().clean()

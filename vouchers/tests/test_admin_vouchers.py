@@ -134,6 +134,30 @@ def test_max_uses_cannot_go_below_the_uses_taken_and_used_is_never_written_back(
     assert (voucher.max_uses, voucher.used, voucher.note) == (5, 4, "ITB")
 
 
+@pytest.mark.parametrize("max_uses", [0, -1])
+def test_max_uses_below_one_is_refused_on_its_field_in_plain_english(admin_client, max_uses):
+    # Not "Constraint “voucher_max_uses_positive” is violated." above the form.
+    response = admin_client.post(ADD, settings_post(EventFactory(), code="ZERO", max_uses=max_uses))
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        "max_uses": ["At least 1: one use is one ticket the voucher covers."]
+    }
+    assert not Voucher.objects.exists()
+
+
+def test_max_uses_above_a_million_is_refused_not_a_server_error(admin_client):
+    # Beyond the column it used to reach the conditional UPDATE during validation and fail there.
+    voucher = VoucherFactory(code="BIG", max_uses=10)
+    change = f"/admin/vouchers/voucher/{voucher.pk}/change/"
+
+    for max_uses in (1_000_001, 4_294_967_296):
+        response = admin_client.post(change, settings_post(voucher.event, code="BIG", max_uses=max_uses))
+        assert response.context["adminform"].form.errors == {"max_uses": ["At most 1.000.000."]}
+    voucher.refresh_from_db()
+    assert voucher.max_uses == 10
+
+
 def test_the_pages_render(admin_client):
     voucher = VoucherFactory(tickets=[TicketFactory()])
     for url in ("/admin/vouchers/voucher/", ADD, GENERATE, f"/admin/vouchers/voucher/{voucher.pk}/change/"):
