@@ -223,18 +223,21 @@ def attendee_csv_rows(queryset) -> Iterator[list[str]]:
     )
     for issued in tickets.order_by("order__event_id", "pk").iterator(chunk_size=500):
         checkin = issued.current_checkins[0] if issued.current_checkins else None
+        # Every cell someone typed is spreadsheet_safe: names (buyer, attendee, event,
+        # phase), the gate (free text from the door page and POST /api/checkins) and the
+        # username. Codes, statuses, times and zones are ours.
         yield [
-            issued.order.event.name,
+            spreadsheet_safe(issued.order.event.name),
             spreadsheet_safe(issued.holder_name),
-            issued.ticket.name,
+            spreadsheet_safe(issued.ticket.name),
             issued.short_code_display,
             issued.order.code,
             issued.order.status,
             # The door's own clock: a Bali event's check-ins in WITA.
             event_csv_time(checkin.checked_in_at, issued.order.event) if checkin else "",
             issued.order.event.time_zone_abbreviation,
-            checkin.gate if checkin else "",
-            checkin.who if checkin else "",
+            spreadsheet_safe(checkin.gate) if checkin else "",
+            spreadsheet_safe(checkin.who) if checkin else "",
         ]
 
 

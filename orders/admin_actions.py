@@ -269,7 +269,7 @@ def order_csv_rows(queryset) -> Iterator[list]:
             "" if payment is None else payment.invoice_id or "",
             # "comp": a complimentary ticket finance issued (total 0, no payment at Xendit).
             "comp" if order.is_comp else "sale",
-            order.voucher.code if order.voucher_id else "",
+            spreadsheet_safe(order.voucher.code) if order.voucher_id else "",
             order.discount,
             "" if payment is None or payment.paid_amount is None else payment.refund_in_flight,
             order.attention_reason,
@@ -278,5 +278,6 @@ def order_csv_rows(queryset) -> Iterator[list]:
 
 @admin.action(description="Export selected orders as CSV (Excel)", permissions=["export"])
 def export_csv(model_admin, request, queryset):
-    # Names and emails are what a buyer typed: spreadsheet_safe. Phones are E.164 and safe.
+    # Names and emails are what a buyer typed, the event's name and a voucher code what staff
+    # typed: spreadsheet_safe. Phones are E.164; items start with a count ("2× Regular").
     return csv_download(name="orders", header=CSV_HEADER, rows=order_csv_rows(queryset))

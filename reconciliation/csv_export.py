@@ -4,6 +4,7 @@ import csv
 import io
 
 from reconciliation.models import ReconciliationReport
+from tedxpay.core.admin_records import spreadsheet_safe
 
 COLUMNS = [
     ("invoice_id", "invoice_id"),
@@ -28,15 +29,20 @@ COLUMNS = [
 ]
 
 
-def _cell(value) -> str:
-    text = "" if value is None else str(value)
-    # A cell starting with = + - @ would run as a formula in a spreadsheet.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+def _cell(value):
+    """Amounts stay numbers; any text (another system's order code, a note finance typed) is
+    spreadsheet_safe: no formula at its start, nor after a separator a spreadsheet splits on."""
+    if value is None:
+        return ""
+    if isinstance(value, int):
+        return value
+    return spreadsheet_safe(str(value))
 
 
 def report_csv(report: ReconciliationReport) -> str:
     out = io.StringIO()
-    writer = csv.writer(out)
+    # Text quoted, as csv_download does: "shop;'=1" stays one cell where quotes are honoured.
+    writer = csv.writer(out, quoting=csv.QUOTE_NONNUMERIC)
     writer.writerow([header for _, header in COLUMNS])
     for row in report.rows.order_by("invoice_created", "id"):
         writer.writerow([_cell(getattr(row, field)) for field, _ in COLUMNS])

@@ -303,8 +303,9 @@ CURRENCY = "IDR"
 # accounts and shops at 10,000) and refuses the invoice with NO_COLLECTION_METHODS_ERROR.
 # A voucher that would leave less is refused before anything is written (docs/vouchers.md).
 MINIMUM_CHARGE = env.int("MINIMUM_CHARGE", default=100)
-# The largest total: above it Xendit refuses the invoice (MAXIMUM_TRANSFER_AMOUNT_ERROR; its
-# virtual accounts take up to Rp 50 billion). Refused before anything is written.
+# The largest total: Xendit's virtual accounts take up to Rp 50.000.000.000 and no channel
+# more (MAXIMUM_TRANSFER_AMOUNT_ERROR). An order above it is refused before anything is
+# written, and the ticket form refuses a price above it.
 MAXIMUM_CHARGE = env.int("MAXIMUM_CHARGE", default=50_000_000_000)
 # Hoarding caps on unpaid (PENDING) orders, orders/holds.py and docs/security.md; 0 turns a
 # cap off. Seats per client address (checkout), pending orders per event per email and per

@@ -3,6 +3,7 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.core.validators import MinValueValidator
 from django.db import router, transaction
 from django.db.models import Count
 from django.http import HttpResponseRedirect
@@ -18,6 +19,19 @@ from tickets.services import ticket_quota_set
 # is set by ticket_quota_set during validation. A plain save() writes every column, so it
 # would put back the `held` read when the form was built and undo reservations made since.
 _NOT_SAVED_FROM_FORM = frozenset({"held", "quota"})
+
+# More seats than any venue has: a quota above it is a slip of the keyboard (extra zeros).
+# It also keeps the quota well inside its column before ticket_quota_set runs it in SQL.
+MAX_QUOTA = 1_000_000
+
+
+def at_least(field: forms.IntegerField, least: int, message: str) -> None:
+    """Refuse a number below `least` on its field, in words. Without it a 0 reaches the
+    database rule and comes back as "Constraint “ticket_max_per_order_positive” is violated."
+    above the form, and a negative as "greater than or equal to 0", as if 0 were fine."""
+    field.validators = [v for v in field.validators if not isinstance(v, MinValueValidator)]
+    field.validators.append(MinValueValidator(least, message=message))
+    field.min_value = field.widget.attrs["min"] = least
 
 
 class TicketForm(forms.ModelForm):
@@ -41,6 +55,15 @@ class TicketForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # The model's CheckConstraints, said on the field they concern.
+        limits = [
+            ("max_per_order", 1, "At least 1: an order of this phase has at least one ticket."),
+            ("min_per_order", 0, "At least 1, or empty for 1."),  # 0 is taken as 1 (clean_min_per_order)
+            ("max_per_buyer", 1, "At least 1, or empty for no cap."),
+        ]
+        for name, least, message in limits:
+            if name in self.fields:
+                at_least(self.fields[name], least, message)
         if "min_per_order" in self.fields:
             self.fields["min_per_order"].required = False  # empty: 1, as for every phase so far
 
@@ -51,7 +74,16 @@ class TicketForm(forms.ModelForm):
             raise forms.ValidationError(
                 f"0 for a free ticket, or at least {rupiah(settings.MINIMUM_CHARGE)}: no payment channel takes less."
             )
+        # Nor for more than MAXIMUM_CHARGE: not even one ticket could be paid.
+        if price and price > settings.MAXIMUM_CHARGE:
+            raise forms.ValidationError(f"At most {rupiah(settings.MAXIMUM_CHARGE)}: no payment channel takes more.")
         return price
+
+    def clean_quota(self):
+        quota = self.cleaned_data.get("quota")
+        if quota and quota > MAX_QUOTA:
+            raise forms.ValidationError(f"At most {MAX_QUOTA:,} seats.".replace(",", "."))
+        return quota
 
     def clean_min_per_order(self):
         return self.cleaned_data.get("min_per_order") or 1
@@ -160,8 +192,33 @@ def _in_zone(zone: str | None, change_form):
     return response
 
 
+class EventForm(forms.ModelForm):
+    class Meta:
+        model = Event
+        fields = [
+            "name",
+            "slug",
+            "venue",
+            "city",
+            "description",
+            "starts_at",
+            "ends_at",
+            "time_zone",
+            "ask_attendee_names",
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        starts_at, ends_at = cleaned.get("starts_at"), cleaned.get("ends_at")
+        # The confirmation's calendar entry (DTEND) and the door's choice of today's event read the end.
+        if starts_at and ends_at and ends_at <= starts_at:
+            self.add_error("ends_at", "The event must end after it starts.")
+        return cleaned
+
+
 @admin.register(Event)
 class EventAdmin(RollbackInvalidFormMixin, admin.ModelAdmin):
+    form = EventForm
     list_display = ["name", "starts", "venue", "city", "phases", "cancelled"]
     actions = [cancel_event]
     search_fields = ["name", "slug", "venue"]

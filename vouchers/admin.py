@@ -3,6 +3,7 @@ a CSV (code and ready-made checkout link) for a community's mailing list."""
 
 import csv
 from collections.abc import Iterable
+from urllib.parse import quote
 
 from django import forms
 from django.conf import settings
@@ -14,8 +15,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from tedxpay.core.admin_records import JAKARTA, jakarta_time, rupiah
-from tickets.admin import RollbackInvalidFormMixin
+from tedxpay.core.admin_records import JAKARTA, jakarta_time, rupiah, spreadsheet_safe
+from tickets.admin import MAX_QUOTA, RollbackInvalidFormMixin, at_least
 from tickets.models import Ticket
 from vouchers.models import Voucher, VoucherKind
 from vouchers.selectors import MAX_CODE_LENGTH, voucher_code_normalise
@@ -34,6 +35,12 @@ _SETTINGS_FIELDS = [
 ]
 
 
+# What a spreadsheet runs as a formula at the start of a cell (spreadsheet_safe). The CSV
+# escapes it anyway; refusing it in new codes keeps the code a buyer types and the one in
+# the mail merge the same.
+_FORMULA_STARTS = ("=", "+", "-", "@")
+
+
 class VoucherSettingsForm(forms.ModelForm):
     """What a voucher does; shared by the one-code form and the generator."""
 
@@ -48,6 +55,16 @@ class VoucherSettingsForm(forms.ModelForm):
         self.fields["tickets"].label_from_instance = lambda ticket: (
             f"{ticket.event.name} — {ticket.name}{' (hidden)' if ticket.requires_voucher else ''}"
         )
+        # The model's voucher_max_uses_positive, said on the field rather than by its name.
+        at_least(self.fields["max_uses"], 1, "At least 1: one use is one ticket the voucher covers.")
+
+    def clean_max_uses(self):
+        max_uses = self.cleaned_data.get("max_uses")
+        # Uses are seats: no more than a phase's largest quota. It also keeps the number
+        # inside its column before voucher_max_uses_set runs it in SQL (VoucherForm.clean).
+        if max_uses and max_uses > MAX_QUOTA:
+            raise forms.ValidationError(f"At most {MAX_QUOTA:,}.".replace(",", "."))
+        return max_uses
 
     def clean(self):
         cleaned = super().clean()
@@ -83,6 +100,11 @@ class VoucherForm(VoucherSettingsForm):
             raise forms.ValidationError("Enter a code.")
         if len(code) > MAX_CODE_LENGTH:
             raise forms.ValidationError(f"At most {MAX_CODE_LENGTH} characters.")
+        # Only a new or changed code: one already handed out keeps working as it is.
+        if code.startswith(_FORMULA_STARTS) and code != self.instance.code:
+            raise forms.ValidationError(
+                "A code cannot start with =, +, - or @: a spreadsheet would run it as a formula."
+            )
         return code
 
     def clean(self):
@@ -107,9 +129,19 @@ class VoucherGenerateForm(VoucherSettingsForm):
     class Meta(VoucherSettingsForm.Meta):
         fields = ["count", "prefix", "batch", *_SETTINGS_FIELDS]
 
+    def clean_prefix(self):
+        prefix = self.cleaned_data["prefix"]
+        if voucher_code_normalise(prefix).startswith(_FORMULA_STARTS):
+            raise forms.ValidationError(
+                "A prefix cannot start with =, +, - or @: a spreadsheet would run the codes as formulas."
+            )
+        return prefix
+
 
 def voucher_link(voucher: Voucher) -> str:
-    return f"{settings.SITE_URL}{reverse('event-checkout', args=[voucher.event.slug])}?voucher={voucher.code}"
+    # Encoded: a code with "&", "#" or ";" in it still arrives whole (and the CSV cell has no separator).
+    code = quote(voucher.code, safe="")
+    return f"{settings.SITE_URL}{reverse('event-checkout', args=[voucher.event.slug])}?voucher={code}"
 
 
 CSV_HEADER = ["code", "link", "event", "kind", "value", "max uses", "used", "valid from (WIB)", "valid until (WIB)"]
@@ -126,11 +158,13 @@ def vouchers_csv_response(vouchers: Iterable[Voucher], filename: str) -> HttpRes
     writer = csv.writer(response)
     writer.writerow(CSV_HEADER)
     for voucher in vouchers:
+        # Text cells are spreadsheet_safe: the file goes to a mail merge in Excel, and a
+        # code or an event name starting with = + - @ would run as a formula there.
         writer.writerow(
             [
-                voucher.code,
-                voucher_link(voucher),
-                voucher.event.name,
+                spreadsheet_safe(voucher.code),
+                spreadsheet_safe(voucher_link(voucher)),
+                spreadsheet_safe(voucher.event.name),
                 voucher.get_kind_display(),
                 voucher.value,
                 voucher.max_uses,

@@ -117,6 +117,28 @@ def test_attendee_csv_has_check_in_times(admin_client, paid_order):
     assert by_code[formula.short_code_display][1] == "'=HYPERLINK(1)"  # not run as a formula by Excel
 
 
+def test_attendee_csv_neutralises_formulas_in_every_free_text_cell(admin_client, paid_order, django_user_model):
+    # The gate is free text from the door page or POST /api/checkins; the event's and the
+    # phase's names are typed in the admin; a username may start with @, + or -.
+    event = EventFactory(name="+TEDx 2026", slug="plus-tedx")
+    issued = paid_order(event=event, ticket_name="@Regular").issued_tickets.get()
+    volunteer = django_user_model.objects.create_user(username="-gate-a")
+    checkin_admit(
+        code=issued.code, event=None, gate='=HYPERLINK("http://evil")', source=CheckInSource.DOOR, user=volunteer
+    )
+
+    response = admin_client.post(
+        reverse("admin:orders_issuedticket_changelist"),
+        {"action": "export_attendees_csv", "_selected_action": [str(issued.pk)]},
+    )
+
+    [row] = csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig")))
+    assert (row["event"], row["ticket type"]) == ("'+TEDx 2026", "'@Regular")
+    assert row["gate"] == '\'=HYPERLINK("http://evil")'
+    assert row["checked in by"] == "'-gate-a"
+    assert row["attendee"] == "Siti Rahma"
+
+
 def test_check_in_times_are_on_the_events_clock_in_the_csv_and_the_admin(admin_client, paid_order):
     bali = EventFactory(name="TEDxUbud", slug="tedxubud", time_zone="Asia/Makassar")
     issued = paid_order(event=bali).issued_tickets.get()

@@ -4,6 +4,7 @@ the daily task, the admin page and its CSV."""
 
 import csv
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -17,6 +18,7 @@ from payments.gateways.simulator.models import SimulatedInvoice
 from payments.models import Payment, PaymentStatus
 from payments.tests.conftest import order_with_payment
 from reconciliation import services
+from reconciliation.csv_export import report_csv
 from reconciliation.models import Classification, ReconciliationReport, ReconciliationRow
 from reconciliation.services import JAKARTA, reconciliation_report_create
 from reconciliation.tasks import reconciliation_report_create_task
@@ -198,3 +200,33 @@ def test_the_admin_shows_the_report_and_exports_csv(admin_client, gateway, xendi
     assert resolved.status_code == 302
     row.refresh_from_db()
     assert row.resolved_at is not None and row.resolved_by == "admin"
+
+
+def test_csv_cells_cannot_run_as_formulas_after_a_separator_or_a_space():
+    # Another system's order code, the explanation and a resolution note are text we do not
+    # control; a spreadsheet may split a cell on ";" or "," (Indonesian Excel: ";").
+    report = ReconciliationReport.objects.create(
+        date=today(), window_start=timezone.now(), window_end=timezone.now(), net=-4440
+    )
+    ReconciliationRow.objects.create(
+        report=report,
+        invoice_id="inv_foreign",
+        external_id="shop;=HYPERLINK(1)",
+        xendit_status="PAID",
+        xendit_amount=100_000,
+        classification=Classification.FOREIGN,
+        explanation=" -2+3",
+        resolved_by="@siti",
+        resolution_note="refunded,+628123",
+    )
+
+    body = report_csv(report)
+
+    for piece in re.split(r"[;,\t\r\n]", body):
+        assert not piece.strip().strip('"').strip().startswith(("=", "+", "@")), piece
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert rows[0]["order_code"] == "shop;'=HYPERLINK(1)"
+    assert (rows[0]["explanation"], rows[0]["resolved_by"]) == (" '-2+3", "'@siti")
+    assert rows[0]["resolution_note"] == "refunded,'+628123"
+    assert rows[0]["amount"] == "100000"  # numbers stay numbers
+    assert ["net", "-4440"] in list(csv.reader(io.StringIO(body)))  # a negative total too

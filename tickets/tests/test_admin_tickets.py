@@ -195,6 +195,37 @@ def test_event_inline_saves_quota_and_window(admin_client):
     assert ticket.valid_until.replace(microsecond=0) == closes.replace(microsecond=0)
 
 
+@pytest.mark.parametrize("hours", [0, -2])
+def test_an_event_ending_when_or_before_it_starts_is_a_form_error(admin_client, hours):
+    event = EventFactory()
+    ends = event.starts_at + timedelta(hours=hours)
+    url = reverse("admin:tickets_event_change", args=[event.pk])
+
+    response = admin_client.post(
+        url, event_post(event, []) | {"ends_at_0": local(ends)[0], "ends_at_1": local(ends)[1], "venue": "Moved"}
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["ends_at"] == ["The event must end after it starts."]
+    event.refresh_from_db()
+    assert (event.ends_at, event.venue) == (None, "Gedung Kesenian")
+
+
+def test_an_event_ending_after_it_starts_or_without_an_end_is_saved(admin_client):
+    event = EventFactory()
+    ends = event.starts_at + timedelta(hours=8)
+    url = reverse("admin:tickets_event_change", args=[event.pk])
+
+    assert admin_client.post(url, event_post(event, [])).status_code == 302  # no end: fine
+    response = admin_client.post(
+        url, event_post(event, []) | {"ends_at_0": local(ends)[0], "ends_at_1": local(ends)[1]}
+    )
+
+    assert response.status_code == 302
+    event.refresh_from_db()
+    assert event.ends_at.replace(microsecond=0) == ends.replace(microsecond=0)
+
+
 def test_saving_a_form_never_writes_back_a_stale_held():
     ticket = TicketFactory(quota=10)
     data = ticket_post(ticket, name="Regular, lunch included")
@@ -220,6 +251,105 @@ def test_a_price_no_payment_channel_takes_is_refused(price, valid):
     assert form.is_valid() is valid, form.errors
     if not valid:
         assert "at least Rp 100" in form.errors["price"][0]
+
+
+def ticket_form(ticket, **changes) -> TicketForm:
+    data = ticket_post(ticket, **changes)
+    data |= {"valid_from": ticket.valid_from, "valid_until": ticket.valid_until}  # not split: a plain form
+    return TicketForm(data=data, instance=Ticket.objects.get(pk=ticket.pk))
+
+
+def test_a_price_above_what_xendit_takes_is_refused():
+    form = ticket_form(TicketFactory(quota=10), price=50_000_000_001)
+
+    assert form.errors["price"] == ["At most Rp 50.000.000.000: no payment channel takes more."]
+
+
+@pytest.mark.parametrize(("price", "valid"), [(2_000_000, True), (2_000_001, False)])
+def test_the_largest_price_follows_the_maximum_charge_setting(settings, price, valid):
+    settings.MAXIMUM_CHARGE = 2_000_000
+
+    form = ticket_form(TicketFactory(quota=10), price=price)
+
+    assert form.is_valid() is valid, form.errors
+    if not valid:
+        assert form.errors["price"] == ["At most Rp 2.000.000: no payment channel takes more."]
+
+
+@pytest.mark.parametrize(("quota", "valid"), [(1_000_000, True), (1_000_001, False)])
+def test_a_quota_above_a_million_seats_is_refused(quota, valid):
+    form = ticket_form(TicketFactory(quota=10), quota=quota)
+
+    assert form.is_valid() is valid, form.errors
+    if not valid:
+        assert form.errors["quota"] == ["At most 1.000.000 seats."]
+
+
+def test_a_quota_beyond_the_database_column_is_a_form_error_not_a_server_error(admin_client):
+    # It used to reach the conditional UPDATE during validation and fail in the database.
+    ticket = TicketFactory(quota=10)
+    event = ticket.event
+
+    on_its_page = admin_client.post(
+        reverse("admin:tickets_ticket_change", args=[ticket.pk]), ticket_post(ticket, quota=4_294_967_296)
+    )
+    in_the_event = admin_client.post(
+        reverse("admin:tickets_event_change", args=[event.pk]),
+        event_post(event, [ticket]) | {"tickets-0-quota": 4_294_967_296},
+    )
+
+    assert on_its_page.context["adminform"].form.errors["quota"] == ["At most 1.000.000 seats."]
+    assert in_the_event.context["inline_admin_formsets"][0].formset.errors[0]["quota"] == ["At most 1.000.000 seats."]
+    ticket.refresh_from_db()
+    assert ticket.quota == 10
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"max_per_order": 0}, "max_per_order", "At least 1: an order of this phase has at least one ticket."),
+        ({"max_per_order": -2}, "max_per_order", "At least 1: an order of this phase has at least one ticket."),
+        ({"max_per_buyer": 0}, "max_per_buyer", "At least 1, or empty for no cap."),
+        ({"max_per_buyer": -1}, "max_per_buyer", "At least 1, or empty for no cap."),
+        ({"min_per_order": -1}, "min_per_order", "At least 1, or empty for 1."),
+    ],
+)
+def test_limits_below_one_are_refused_on_their_field_in_plain_english(admin_client, changes, field, message):
+    # Not the database rule's name ("Constraint “ticket_max_per_order_positive” is violated.").
+    ticket = TicketFactory(max_per_order=5)
+
+    response = admin_client.post(
+        reverse("admin:tickets_ticket_change", args=[ticket.pk]), ticket_post(ticket, **changes)
+    )
+
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert form.errors == {field: [message]}
+    ticket.refresh_from_db()
+    assert (ticket.max_per_order, ticket.max_per_buyer) == (5, None)
+
+
+def test_a_limit_below_one_in_the_events_phases_is_refused_on_its_field(admin_client):
+    event = EventFactory()
+    ticket = TicketFactory(event=event)
+
+    response = admin_client.post(
+        reverse("admin:tickets_event_change", args=[event.pk]),
+        event_post(event, [ticket]) | {"tickets-0-max_per_order": 0, "tickets-0-max_per_buyer": 0},
+    )
+
+    assert response.context["inline_admin_formsets"][0].formset.errors[0] == {
+        "max_per_order": ["At least 1: an order of this phase has at least one ticket."],
+        "max_per_buyer": ["At least 1, or empty for no cap."],
+    }
+
+
+@pytest.mark.parametrize(("typed", "kept"), [("", 1), (0, 1), (2, 2)])
+def test_a_minimum_per_order_left_empty_or_0_is_1(typed, kept):
+    form = ticket_form(TicketFactory(), min_per_order=typed)
+
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["min_per_order"] == kept
 
 
 def test_ticket_quota_set():

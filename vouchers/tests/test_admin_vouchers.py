@@ -134,8 +134,86 @@ def test_max_uses_cannot_go_below_the_uses_taken_and_used_is_never_written_back(
     assert (voucher.max_uses, voucher.used, voucher.note) == (5, 4, "ITB")
 
 
+@pytest.mark.parametrize("max_uses", [0, -1])
+def test_max_uses_below_one_is_refused_on_its_field_in_plain_english(admin_client, max_uses):
+    # Not "Constraint “voucher_max_uses_positive” is violated." above the form.
+    response = admin_client.post(ADD, settings_post(EventFactory(), code="ZERO", max_uses=max_uses))
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        "max_uses": ["At least 1: one use is one ticket the voucher covers."]
+    }
+    assert not Voucher.objects.exists()
+
+
+def test_max_uses_above_a_million_is_refused_not_a_server_error(admin_client):
+    # Beyond the column it used to reach the conditional UPDATE during validation and fail there.
+    voucher = VoucherFactory(code="BIG", max_uses=10)
+    change = f"/admin/vouchers/voucher/{voucher.pk}/change/"
+
+    for max_uses in (1_000_001, 4_294_967_296):
+        response = admin_client.post(change, settings_post(voucher.event, code="BIG", max_uses=max_uses))
+        assert response.context["adminform"].form.errors == {"max_uses": ["At most 1.000.000."]}
+    voucher.refresh_from_db()
+    assert voucher.max_uses == 10
+
+
 def test_the_pages_render(admin_client):
     voucher = VoucherFactory(tickets=[TicketFactory()])
     for url in ("/admin/vouchers/voucher/", ADD, GENERATE, f"/admin/vouchers/voucher/{voucher.pk}/change/"):
         assert admin_client.get(url).status_code == 200, url
     assert "Generate codes" in admin_client.get("/admin/vouchers/voucher/").content.decode()
+
+
+def test_exported_text_cells_cannot_run_as_formulas(admin_client, settings):
+    # Codes made before the forms refused such a start, or by a prefix like "=X": the CSV
+    # goes to a mail merge in a spreadsheet.
+    settings.SITE_URL = "https://tiket.tedxbandung.id"
+    event = EventFactory(name="@TEDxBandung", slug="tedxbandung")
+    formula = VoucherFactory(event=event, code="=X-F4EEEK96")
+    separated = VoucherFactory(event=event, code="ITB;=1+1")
+
+    response = admin_client.post(
+        "/admin/vouchers/voucher/",
+        {"action": "export_vouchers_csv", "_selected_action": [formula.pk, separated.pk]},
+    )
+
+    rows = {row["code"]: row for row in csv_rows(response)}
+    assert set(rows) == {"'=X-F4EEEK96", "ITB;'=1+1"}
+    assert {row["event"] for row in rows.values()} == {"'@TEDxBandung"}
+    # The link carries the code URL-encoded: it opens the right voucher and holds no separator.
+    assert rows["'=X-F4EEEK96"]["link"] == "https://tiket.tedxbandung.id/events/tedxbandung/?voucher=%3DX-F4EEEK96"
+    assert rows["ITB;'=1+1"]["link"] == "https://tiket.tedxbandung.id/events/tedxbandung/?voucher=ITB%3B%3D1%2B1"
+
+
+@pytest.mark.parametrize("code", ["=X", " +x1", "-5", "@ITB"])
+def test_a_code_that_would_start_a_spreadsheet_formula_is_refused(admin_client, code):
+    event = EventFactory()
+    response = admin_client.post(ADD, settings_post(event, code=code))
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["code"] == [
+        "A code cannot start with =, +, - or @: a spreadsheet would run it as a formula."
+    ]
+    assert not Voucher.objects.exists()
+
+
+def test_an_existing_code_with_such_a_start_can_still_be_edited(admin_client):
+    # Refusing it now would force a new code on buyers who already have the link.
+    voucher = VoucherFactory(code="=OLD")
+    response = admin_client.post(
+        f"/admin/vouchers/voucher/{voucher.pk}/change/", settings_post(voucher.event, code="=old", note="kept")
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    voucher.refresh_from_db()
+    assert (voucher.code, voucher.note) == ("=OLD", "kept")
+
+
+@pytest.mark.parametrize("prefix", ["=X", "+x", "-", "@a"])
+def test_a_generator_prefix_that_would_start_a_formula_is_refused(admin_client, prefix):
+    event = EventFactory()
+    response = admin_client.post(GENERATE, settings_post(event, count=3, prefix=prefix, batch="B"))
+    assert response.status_code == 200
+    assert response.context["form"].errors["prefix"] == [
+        "A prefix cannot start with =, +, - or @: a spreadsheet would run the codes as formulas."
+    ]
+    assert not Voucher.objects.exists()

@@ -24,6 +24,7 @@ from payments.refunds import refund_request
 from payments.tests.conftest import order_with_payment
 from tickets.models import Event
 from tickets.tests.factories import EventFactory, TicketFactory
+from vouchers.tests.factories import VoucherFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -394,6 +395,20 @@ def test_csv_export_dates_money_received_on_a_closed_order_and_shows_refunds_und
     assert (cell["paid amount (IDR)"], cell["being refunded (IDR)"]) == ("350000", "100000")
     assert cell["needs attention"] == "paid_after_expiry_no_stock"
     assert cell["event"].startswith("'=")  # not a formula in Excel
+
+
+def test_csv_export_neutralises_formulas_in_the_event_name_and_voucher_code(admin_client):
+    # Typed in the admin, not by a buyer, but opened in the same spreadsheet; a voucher
+    # code saved before the voucher form refused such a start may still be on orders.
+    ticket = TicketFactory(quota=10, event=EventFactory(name="@TEDx 2026"))
+    order = order_with_payment(quantity=1, ticket=ticket).order
+    order.voucher = VoucherFactory(event=ticket.event, code="=X-F4EEEK96")
+    order.save(update_fields=["voucher"])
+
+    response = admin_client.post(CHANGELIST, {"action": "export_csv", "_selected_action": [order.pk]})
+
+    [row] = csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig")))
+    assert (row["event"], row["voucher"]) == ("'@TEDx 2026", "'=X-F4EEEK96")
 
 
 def test_csv_export_gives_each_events_start_on_its_own_clock_and_names_the_zone(admin_client):
