@@ -43,7 +43,8 @@
     var label = button.textContent;
     form.addEventListener("submit", function (event) {
       var submitter = event.submitter;
-      if (submitter && submitter !== button) return; // the language switch or "Change"
+      // The language switch or "Change"; Enter in a field submits through #default-submit.
+      if (submitter && submitter !== button && submitter.id !== "default-submit") return;
       button.disabled = true;
       button.textContent = button.getAttribute("data-busy-label") || label;
     });

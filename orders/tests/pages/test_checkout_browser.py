@@ -73,6 +73,29 @@ def test_letting_the_invoice_expire_shows_the_expired_order(page, live_server, x
     assert ticket.held == 0
 
 
+@pytest.mark.parametrize("javascript", [True, False])
+def test_enter_in_a_field_places_the_order_and_keeps_the_language(browser, live_server, xendit_simulator, javascript):
+    # The header's language switch is a submit button of this form too (it keeps the cart);
+    # Enter must not be taken for it.
+    ticket = TicketFactory(event__slug="tedxenter", quota=5)
+    context = browser.new_context(java_script_enabled=javascript)
+    page = context.new_page()
+
+    page.goto(f"{live_server.url}/events/tedxenter/")
+    page.select_option(f"select[name=quantity_{ticket.pk}]", "1")
+    checkout_fill_buyer(page, full_name="Andi Wijaya", email="andi@example.com", phone="0811 222 333")
+    page.press("#id_phone", "Enter")
+
+    if not javascript:  # no live total: the review step shows it, in Indonesian still
+        expect(page.locator("#review")).to_be_visible()
+        expect(page.locator("html")).to_have_attribute("lang", "id")
+        page.click("#buy")
+    expect(page).to_have_url(re.compile(r"/_xendit/web/"))
+    assert Order.objects.get().language == "id"
+    assert not any(cookie["name"] == "tedxpay_language" for cookie in context.cookies())
+    context.close()
+
+
 def test_sent_again_while_the_first_is_placing_waits_on_a_page_that_moves_on_to_the_first_invoice(
     page, live_server, xendit_simulator
 ):
