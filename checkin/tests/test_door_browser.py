@@ -174,3 +174,38 @@ def test_camera_scan_of_a_real_eticket_qr(browser_type, live_server, door_user, 
         assert errors == []
     finally:
         browser.close()
+
+
+def test_while_a_code_is_checked_the_last_answer_is_not_shown(browser, live_server, door_user, paid_order):
+    # A slow connection at the door: the scan's answer is held back. Meanwhile the screen
+    # must not still show the previous guest's green, and a code typed meanwhile waits.
+    first, second = paid_order(quantity=2).issued_tickets.order_by("pk")
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    sign_in(page, live_server)
+    page.fill("#code", first.short_code)
+    page.click("#check")
+    expect(page.locator("#result")).to_have_class(re.compile(r"\bgreen\b"))
+    held = []
+    page.route("**/checkin/scan", lambda route: held.append(route))
+
+    page.fill("#code", second.short_code)
+    page.click("#check")
+
+    expect(page.locator("#result")).to_have_class(re.compile(r"\bchecking\b"))
+    expect(page.locator("#result")).not_to_have_class(re.compile(r"\bgreen\b"))
+    expect(page.locator("#result-title")).to_have_text("Memeriksa…")
+    expect(page.locator("#result-name")).to_have_text(second.short_code)
+    expect(page.locator("#check")).to_be_disabled()
+    expect(page.locator("#undo")).to_be_hidden()
+    page.fill("#code", "NEXT-GUEST")  # typed while waiting: kept for its own check
+    for _ in range(100):  # the held request reaches the handler while the page waits
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert len(held) == 1
+    held[0].continue_()
+    expect(page.locator("#result")).to_have_class(re.compile(r"\bgreen\b"))
+    expect(page.locator("#check")).to_be_enabled()
+    expect(page.locator("#code")).to_have_value("NEXT-GUEST")
+    context.close()

@@ -128,18 +128,36 @@
   }
 
   // --- checking a code -------------------------------------------------------------------
+  var checkButton = document.getElementById("check");
+
+  // While the server answers, the last result must not stay on screen: a green "Silakan
+  // masuk" beside the next guest's code would let them in before their answer came.
+  function checking(label) {
+    resultBox.className = "result idle checking";
+    setText("result-title", words.textChecking);
+    setText("result-name", label);
+    setText("result-ticket", "");
+    setText("result-detail", "");
+    delete resultBox.dataset.checkin;
+    undoButton.hidden = true;
+    checkButton.disabled = true;
+  }
+
   function check(fields) {
     if (busy) return Promise.resolve();
     busy = true;
     fields.gate = gateInput.value.trim();
+    var typed = codeInput.value;
+    checking(fields.code || "");
     return post(door.dataset.scanUrl, fields)
       .then(function (answer) {
         show(answer.data);
-        // A typo stays in the box to be corrected; anything decided clears it.
-        if (answer.data.tone !== "amber") codeInput.value = "";
+        // A typo stays in the box to be corrected; anything decided clears it, unless the
+        // next code was typed meanwhile (it waits there to be checked).
+        if (answer.data.tone !== "amber" && codeInput.value === typed) codeInput.value = "";
       })
       .catch(offline)
-      .then(function () { busy = false; });
+      .then(function () { busy = false; checkButton.disabled = false; });
   }
 
   scanForm.addEventListener("submit", function (event) {
