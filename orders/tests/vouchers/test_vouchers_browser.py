@@ -16,6 +16,29 @@ from vouchers.tests.factories import VoucherFactory
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+@pytest.mark.parametrize(("typed", "outcome"), [("komunitas", "Rp 280.000"), ("NOPE", "tidak berlaku")])
+def test_a_voucher_typed_but_not_applied_goes_with_the_order(page, live_server, xendit_simulator, typed, outcome):
+    # The buyer types the code and goes straight to "Lanjut ke pembayaran" without "Pakai".
+    event = EventFactory(slug="tedxlupa", name="TEDxLupa")
+    ticket = TicketFactory(event=event, name="Regular", price=350_000, quota=10)
+    VoucherFactory(event=event, code="KOMUNITAS", kind=VoucherKind.PERCENT, value=20, max_uses=5)
+
+    page.goto(f"{live_server.url}/events/tedxlupa/")
+    page.fill("#id_voucher", typed)
+    page.select_option(f"select[name=quantity_{ticket.pk}]", "1")
+    checkout_fill_buyer(page, full_name="Siti Rahma", email="siti@example.com", phone="0812-3456-7890")
+    page.click("#buy")
+
+    if typed == "NOPE":  # refused with the reason, the cart and details kept, nothing placed
+        expect(page.locator("#error-summary")).to_contain_text(outcome)
+        expect(page.locator("#id_full_name")).to_have_value("Siti Rahma")
+        assert not Order.objects.exists()
+        return
+    expect(page).to_have_url(re.compile(r"/_xendit/web/"))
+    expect(page.get_by_text(outcome).first).to_be_visible()
+    assert Order.objects.get().voucher.code == "KOMUNITAS"
+
+
 def test_voucher_at_checkout_discounted_total_paid_and_shown_on_the_order_page(page, live_server, xendit_simulator):
     event = EventFactory(slug="tedxdiskon", name="TEDxDiskon")
     ticket = TicketFactory(event=event, name="Regular", price=350_000, quota=10)
