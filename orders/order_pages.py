@@ -26,6 +26,7 @@ from notifications.calendar import order_calendar_ics
 from notifications.order_links import OrderLinksThrottled, order_links_request
 from notifications.qr import qr_svg
 from notifications.ticket_pdf import order_tickets_pdf
+from orders.buyers import email_normalise
 from orders.models import Order, OrderStatus, normalise_order_code
 from payments.channel_names import channel_name
 from tedxpay.core.client_address import client_address
@@ -116,11 +117,16 @@ def order_lookup(request, code: str):
 
 @require_http_methods(["GET", "POST"])
 def find_my_tickets(request):
-    sent = throttled = False
+    sent = throttled = invalid = False
     email = ""
     if request.method == "POST":
         email = request.POST.get("email", "").strip()[:254]
-        if email:
+        try:
+            # A typo must not read "the links were sent": no order has a malformed address.
+            email_normalise(email) if email else None
+        except ValueError:
+            invalid = True
+        if email and not invalid:
             try:
                 # Unknown and known addresses get the same answer (and the same work: the
                 # task looks the orders up), so the page tells nobody who bought.
@@ -128,8 +134,14 @@ def find_my_tickets(request):
                 sent = True
             except OrderLinksThrottled:
                 throttled = True
-    context = {"email": email, "sent": sent, "throttled": throttled, "missing": request.method == "POST" and not email}
-    status = 429 if throttled else 400 if context["missing"] else 200
+    context = {
+        "email": email,
+        "sent": sent,
+        "throttled": throttled,
+        "missing": request.method == "POST" and not email,
+        "invalid": invalid,
+    }
+    status = 429 if throttled else 400 if context["missing"] or invalid else 200
     return _private(render(request, "orders/find_my_tickets.html", context, status=status))
 
 

@@ -88,6 +88,17 @@ def test_find_my_tickets_answers_the_same_for_known_and_unknown_addresses(client
         assert f"/orders/{order.code}/{order.link_secret}/" in message.body
 
 
+@pytest.mark.parametrize("typed", ["bukan-email", "siti@", "siti@localhost"])
+def test_find_my_tickets_says_a_malformed_address_is_one_instead_of_sent(client, celery_eager, typed):
+    response = client.post("/find-my-tickets/", {"email": typed})
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "Masukkan alamat email yang benar." in page and 'aria-invalid="true"' in page
+    assert "sudah kami kirim" not in page  # not "sent"
+    assert not mail.outbox
+
+
 def test_find_my_tickets_is_throttled(client, celery_eager, settings):
     order = paid_order()
     settings.ORDER_LINKS_PER_EMAIL_PER_HOUR = 2
