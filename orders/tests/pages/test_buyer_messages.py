@@ -94,13 +94,13 @@ def test_a_cancelled_orders_void_tickets_and_refunds_in_the_page_language(client
         "tiket 1",
         "Pengembalian dana",
         "Selesai",
-        "Transfer bank oleh tim kami",
+        "Menunggu: tim kami mentransfernya",  # a manual refund still to be made is not done
         "Gagal, akan kami ulangi",
     ):
         assert words in page, words
     # What the buyer reads (the text, not the markup's class names) from the notice to the summary.
     notices = re.sub(r"<[^>]+>", " ", page.split('id="cancelled"')[1].split('class="card-title">Ringkasan')[0])
-    for english in ("VOID", "void", "seat", "Refunds", "Done", "By bank transfer", "Failed"):
+    for english in ("VOID", "void", "seat", "Refunds", "Done", "Waiting", "Failed"):
         assert english not in notices, english
 
     in_english(client)
@@ -111,7 +111,7 @@ def test_a_cancelled_orders_void_tickets_and_refunds_in_the_page_language(client
         "ticket 1",
         "Refunds",
         "Done",
-        "By bank transfer from our team",
+        "Waiting: our team transfers it once you reply",
         "Failed; we will try again",
     ):
         assert words in page, words
