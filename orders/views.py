@@ -124,6 +124,13 @@ def _attendee_inputs(event: Event, field, data) -> list[dict]:
 def event_checkout(request, slug: str):
     event = get_object_or_404(Event, slug=slug)
     data = request.POST if request.method == "POST" else None
+    switch_to = request.POST.get(SWITCH_LANGUAGE_FIELD) if data is not None else None
+    if switch_to in PAGE_LANGUAGES:
+        # The switch on this page resubmits the form: the page comes back in the other
+        # language with the chosen tickets and the typed details still there. Activated
+        # first: the voucher's words and the form's labels below are made in it.
+        translation.activate(switch_to)
+        request.LANGUAGE_CODE = switch_to
     # From a `?voucher=CODE` link or the voucher box (GET), then carried by the order form.
     voucher_code = (data or request.GET).get("voucher", "")
     applied, voucher_error = checkout_voucher(event=event, code=voucher_code)
@@ -138,18 +145,12 @@ def event_checkout(request, slug: str):
         # The price this buyer pays (with the voucher), which the checkout script adds up.
         field.widget.attrs["data-price"] = applied.price_of(field.ticket) if applied else field.ticket.price
 
-    switch_to = request.POST.get(SWITCH_LANGUAGE_FIELD) if data is not None else None
     review = False
     conflict = False
     throttled = None
     # Errors are shown after a real submission, not after a language switch or "change".
     show_errors = data is not None and switch_to is None and EDIT_FIELD not in request.POST
-    if switch_to in PAGE_LANGUAGES:
-        # The switch on this page resubmits the form: the page comes back in the other
-        # language with the chosen tickets and the typed details still there.
-        translation.activate(switch_to)
-        request.LANGUAGE_CODE = switch_to
-    elif show_errors:
+    if show_errors:
         throttle = CheckoutRateThrottle()
         if throttle.allow_request(request, None):
             # The code as sent, not only a valid one: a code that went bad since it was applied

@@ -12,6 +12,8 @@ from orders.form_submissions import CHECKOUT_TOKEN_SIGNER
 from orders.models import Order
 from tickets.models import Ticket
 from tickets.tests.factories import EventFactory, TicketFactory
+from vouchers.models import VoucherKind
+from vouchers.tests.factories import VoucherFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -72,6 +74,20 @@ def test_switching_language_on_the_checkout_keeps_the_chosen_tickets_and_typed_d
     assert "Rp 700.000" in page  # the total of what is chosen
     assert 'class="error-summary"' not in page  # a switch is not a submission
     assert not Order.objects.exists()
+
+
+def test_after_a_switch_the_voucher_and_the_labels_are_in_the_new_language(client):
+    ticket = TicketFactory(event__slug="tedxswitch", name="Regular", price=350_000)
+    VoucherFactory(event=ticket.event, code="KOMUNITAS", kind=VoucherKind.PERCENT, value=20)
+
+    response = client.post(
+        "/events/tedxswitch/",
+        {f"quantity_{ticket.pk}": "1", "voucher": "KOMUNITAS", **buyer(), "switch_language": "en"},
+    )
+
+    page = response.content.decode()
+    assert '<html lang="en">' in page and "20% off" in page
+    assert "diskon" not in page and "Jumlah tiket" not in page  # nothing left in Indonesian
 
 
 def test_checkout_offers_only_phases_on_sale_and_at_most_what_is_left(client):
