@@ -98,7 +98,12 @@ def _error_summary(*forms) -> list[dict]:
         summary += [{"field_id": None, "message": message} for message in form.non_field_errors()]
     for form in forms:
         for name in form.fields:
+            required = str(form.fields[name].error_messages.get("required", ""))
             for message in form[name].errors:
+                # "This field is required." three times says nothing out of context (a screen
+                # reader reads the summary first): that one is told with its field's name.
+                if message == required:
+                    message = f"{form[name].label}: {message}"
                 summary.append({"field_id": form[name].id_for_label, "message": message})
     return summary
 

@@ -150,6 +150,14 @@ def test_errors_in_indonesian_by_default(client):
     assert "Masukkan nomor ponsel Indonesia" in page and "Mohon perbaiki 1 masalah berikut" in page
 
 
+def test_the_summary_names_each_empty_field(client):
+    ticket = TicketFactory(event__slug="tedxkosong")
+    page = checkout_post(client, "tedxkosong", {f"quantity_{ticket.pk}": "1"}).content.decode()
+    summary = page.split('id="error-summary"')[1].split("</div>")[0]
+    for label in ("Nama lengkap", "Email", "Nomor ponsel"):
+        assert f"{label}: Bidang ini harus diisi." in summary, label
+
+
 def test_without_javascript_a_review_step_shows_the_total_before_payment(client):
     regular = TicketFactory(event__slug="tedxreview", name="Regular", price=350_000)
     student = TicketFactory(event=regular.event, name="Student", price=150_000)
