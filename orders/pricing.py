@@ -62,8 +62,8 @@ def order_payable_check(pricing: OrderPricing) -> None:
 
 def _payable_check(priced: PricedOrder, *, with_voucher: bool) -> None:
     """0 is a free order (confirmed without Xendit); anything else must be an amount some
-    payment channel takes, or Xendit refuses the invoice after the seats were reserved (and
-    a total beyond any channel's maximum is past what the database's columns hold, too)."""
+    payment channel takes, or Xendit refuses the invoice after the seats were reserved and
+    the order ends cancelled as a gateway failure."""
     if 0 < priced.total < settings.MINIMUM_CHARGE:
         raise TotalBelowMinimum(
             f"The order would cost {priced.total} IDR, below the {settings.MINIMUM_CHARGE} IDR the payment "
