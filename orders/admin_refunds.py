@@ -93,7 +93,7 @@ def cancel_refund_view(model_admin, request, object_id: str):
         initial={
             "amount": payment.refundable or None,
             "cancel": order.status == OrderStatus.PAID,
-            "refunds_before": _refunds_of(payment),
+            "refunds_before": payment.refunded_or_in_flight,
         },
     )
     if not payment.refundable:
@@ -118,7 +118,7 @@ def cancel_refund_view(model_admin, request, object_id: str):
             # The page now shows the amounts as they are; sending it again is checked
             # against those, so a refund after a conflict is a deliberate second one.
             form.data = form.data.copy()
-            form.data["refunds_before"] = str(_refunds_of(payment))
+            form.data["refunds_before"] = str(payment.refunded_or_in_flight)
         else:
             _report(model_admin, request, order, refund)
             return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
@@ -132,10 +132,6 @@ def cancel_refund_view(model_admin, request, object_id: str):
         "form": form,
     }
     return TemplateResponse(request, "admin/orders/order/cancel_refund.html", context)
-
-
-def _refunds_of(payment: Payment) -> int:
-    return payment.refunded_amount + payment.refund_in_flight
 
 
 def refund_owed_view(model_admin, request, object_id: str):

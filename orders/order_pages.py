@@ -121,11 +121,12 @@ def find_my_tickets(request):
     email = ""
     if request.method == "POST":
         email = request.POST.get("email", "").strip()[:254]
-        try:
-            # A typo must not read "the links were sent": no order has a malformed address.
-            email_normalise(email) if email else None
-        except ValueError:
-            invalid = True
+        if email:
+            try:
+                # A typo must not read "the links were sent": no order has a malformed address.
+                email_normalise(email)
+            except ValueError:
+                invalid = True
         if email and not invalid:
             try:
                 # Unknown and known addresses get the same answer (and the same work: the

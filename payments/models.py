@@ -82,7 +82,13 @@ class Payment(models.Model):
         """What may still be refunded: received, not refunded yet and not being refunded."""
         if self.status != PaymentStatus.PAID or self.paid_amount is None:
             return 0
-        return max(self.paid_amount - self.refunded_amount - self.refund_in_flight, 0)
+        return max(self.paid_amount - self.refunded_or_in_flight, 0)
+
+    @property
+    def refunded_or_in_flight(self) -> int:
+        """Refunds that succeeded and those under way: what a refund form was shown, and
+        checks again before it refunds (`order_refund(expected_refunds=…)`)."""
+        return self.refunded_amount + self.refund_in_flight
 
     @property
     def refund_owed(self) -> int:
@@ -113,8 +119,8 @@ def refund_owed_sql() -> Case:
     Only while the order is flagged (a resolved flag is finance's decision) and the payment
     is PAID: the whole payment when the order has no seats for it (WHOLE_PAYMENT_OWED_REASONS:
     paid after expiry with the seats gone, paid after cancel, a cancelled order whose refund
-    failed); the excess when a PAID order is
-    flagged for an overpayment; otherwise 0 (an underpayment is not owed back). The
+    failed); the excess when a PAID order is flagged for an overpayment; otherwise 0 (an
+    underpayment is not owed back). The
     subtraction is guarded: amounts are UNSIGNED on MySQL, where a negative intermediate
     result is an error, not a number.
     """

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tedxpay.core.admin_records import jakarta_time, rupiah
+from tedxpay.core.money import format_thousands
 from tickets.event_time import event_time_text
 from tickets.models import Event, EventTimeZone, Ticket
 from tickets.services import ticket_quota_set
@@ -82,7 +83,7 @@ class TicketForm(forms.ModelForm):
     def clean_quota(self):
         quota = self.cleaned_data.get("quota")
         if quota and quota > MAX_QUOTA:
-            raise forms.ValidationError(f"At most {MAX_QUOTA:,} seats.".replace(",", "."))
+            raise forms.ValidationError(f"At most {format_thousands(MAX_QUOTA)} seats.")
         return quota
 
     def clean_min_per_order(self):

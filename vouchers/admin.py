@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from tedxpay.core.admin_records import JAKARTA, jakarta_time, rupiah, spreadsheet_safe
+from tedxpay.core.money import format_thousands
 from tickets.admin import MAX_QUOTA, RollbackInvalidFormMixin, at_least
 from tickets.models import Ticket
 from vouchers.models import Voucher, VoucherKind
@@ -35,10 +36,10 @@ _SETTINGS_FIELDS = [
 ]
 
 
-# What a spreadsheet runs as a formula at the start of a cell (spreadsheet_safe). The CSV
-# escapes it anyway; refusing it in new codes keeps the code a buyer types and the one in
-# the mail merge the same.
-_FORMULA_STARTS = ("=", "+", "-", "@")
+def _reads_as_formula(text: str) -> bool:
+    """A spreadsheet would run it (what spreadsheet_safe escapes). The CSV escapes it anyway;
+    refusing it in new codes keeps the code a buyer types and the one in the mail merge the same."""
+    return spreadsheet_safe(text) != text
 
 
 class VoucherSettingsForm(forms.ModelForm):
@@ -63,7 +64,7 @@ class VoucherSettingsForm(forms.ModelForm):
         # Uses are seats: no more than a phase's largest quota. It also keeps the number
         # inside its column before voucher_max_uses_set runs it in SQL (VoucherForm.clean).
         if max_uses and max_uses > MAX_QUOTA:
-            raise forms.ValidationError(f"At most {MAX_QUOTA:,}.".replace(",", "."))
+            raise forms.ValidationError(f"At most {format_thousands(MAX_QUOTA)}.")
         return max_uses
 
     def clean(self):
@@ -101,7 +102,7 @@ class VoucherForm(VoucherSettingsForm):
         if len(code) > MAX_CODE_LENGTH:
             raise forms.ValidationError(f"At most {MAX_CODE_LENGTH} characters.")
         # Only a new or changed code: one already handed out keeps working as it is.
-        if code.startswith(_FORMULA_STARTS) and code != self.instance.code:
+        if _reads_as_formula(code) and code != self.instance.code:
             raise forms.ValidationError(
                 "A code cannot start with =, +, - or @: a spreadsheet would run it as a formula."
             )
@@ -131,7 +132,7 @@ class VoucherGenerateForm(VoucherSettingsForm):
 
     def clean_prefix(self):
         prefix = self.cleaned_data["prefix"]
-        if voucher_code_normalise(prefix).startswith(_FORMULA_STARTS):
+        if _reads_as_formula(voucher_code_normalise(prefix)):
             raise forms.ValidationError(
                 "A prefix cannot start with =, +, - or @: a spreadsheet would run the codes as formulas."
             )

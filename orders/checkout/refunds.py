@@ -88,8 +88,7 @@ def order_refund(
         # Every refund request takes the order's lock first (payments/refunds.py), so these
         # amounts cannot move under this check.
         payment = Payment.objects.get(order=order)
-        refunds_now = payment.refunded_amount + payment.refund_in_flight
-        if expected_refunds is not None and expected_refunds != refunds_now:
+        if expected_refunds is not None and expected_refunds != payment.refunded_or_in_flight:
             raise Conflict(
                 f"Meanwhile a refund was asked for or recorded on {order.code}: "
                 f"{format_rupiah(payment.refunded_amount)} refunded and "

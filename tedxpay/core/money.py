@@ -7,4 +7,9 @@ def format_rupiah(amount: int) -> str:
     amount = int(amount)
     if amount < 0:
         return "-" + format_rupiah(-amount)
-    return "Rp " + f"{amount:,}".replace(",", ".")
+    return "Rp " + format_thousands(amount)
+
+
+def format_thousands(number: int) -> str:
+    """A whole number with dots grouping thousands, as Indonesians write it: "1.000.000"."""
+    return f"{int(number):,}".replace(",", ".")
