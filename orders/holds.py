@@ -9,8 +9,8 @@ same client already holds and refuse past the caps (every cap a setting; 0 turns
   carrier address, so this is a cap on a crowd, not a person: high enough for a few
   families behind one address, far below a phase.
 - HOLD_MAX_PENDING_ORDERS_PER_BUYER (1) pending orders per event, per email and per phone,
-  at the checkout: a second submission leads to the first order's payment page instead of
-  a new hold.
+  at the checkout: a second submission leads to the first order instead of a new hold (to
+  its payment only in the browser that placed it: orders/placed_here.py).
 - HOLD_MAX_SEATS_PER_API_KEY (500) seats per API key, for API orders. A partner (an event
   site, an app) places orders for its own buyers and answers for them; the key's cap bounds
   what a leaked key or a runaway client can hold.

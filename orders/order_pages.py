@@ -111,7 +111,15 @@ def order_lookup(request, code: str):
             sent = True
         except OrderLinksThrottled:
             throttled = True
-    context = {"code": order.code, "event": order.event, "sent": sent, "throttled": throttled}
+    context = {
+        "code": order.code,
+        "event": order.event,
+        "sent": sent,
+        "throttled": throttled,
+        # Sent here by a checkout whose email or phone already has this unpaid order
+        # (orders/placed_here.py).
+        "unpaid": request.GET.get("unpaid") == "1" and order.status == OrderStatus.PENDING,
+    }
     return _private(render(request, "orders/order_lookup.html", context, status=429 if throttled else 200))
 
 

@@ -4,6 +4,7 @@ it shows (prices, what is left, the total) comes from the server."""
 from django.conf import settings
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
@@ -25,6 +26,7 @@ from orders.form_submissions import (
 from orders.forms import BuyerForm, QuantitiesForm, attendee_field_name, attendee_names_from
 from orders.holds import PendingOrderExists, checkout_hold_request, hold_claim
 from orders.models import EventSource, Order, OrderStatus
+from orders.placed_here import placed_here, remember_placed
 from orders.voucher_display import AppliedVoucher, checkout_voucher
 from tedxpay.core.client_address import client_address
 from tedxpay.core.errors import ApplicationError
@@ -218,7 +220,7 @@ def _checkout_submit(request, event: Event, buyer_form: BuyerForm, quantities_fo
         except (IdempotencyInFlight, IdempotencyConflict) as twin:
             return _answer_to_a_twin(twin, event, request, buyer_form)
         if earlier is not None:
-            return _checkout_replay(earlier, buyer_form, quantities_form)
+            return _checkout_replay(request, earlier, buyer_form, quantities_form)
     # Both validated, always: every problem is shown in one round.
     buyer_valid = buyer_form.is_valid()
     if not (quantities_form.is_valid() and buyer_valid):
@@ -236,7 +238,7 @@ def _checkout_submit(request, event: Event, buyer_form: BuyerForm, quantities_fo
     except (IdempotencyInFlight, IdempotencyConflict) as twin:
         return _answer_to_a_twin(twin, event, request, buyer_form)
     if earlier is not None:
-        return _checkout_replay(earlier, buyer_form, quantities_form)
+        return _checkout_replay(request, earlier, buyer_form, quantities_form)
     hold = checkout_hold_request(
         event_id=event.pk,
         seats=sum(quantities.values()),
@@ -261,9 +263,13 @@ def _checkout_submit(request, event: Event, buyer_form: BuyerForm, quantities_fo
             )
             claimed.record(order)
     except PendingOrderExists as existing:
-        # One unpaid order per buyer and event: the second form leads to the first's payment.
-        submission_placed(record=record, order=existing.order)
-        return redirect(_order_destination(existing.order))
+        # One unpaid order per buyer and event: the second form leads to the first's
+        # payment if this browser placed it, else to its public page (orders/placed_here.py).
+        if existing.order.code in placed_here(request):
+            submission_placed(record=record, order=existing.order)
+            return _to_order(request, existing.order)
+        submission_refused(record=record, error=existing)
+        return _to_unpaid_order_page(existing.order.code)
     except ApplicationError as error:
         outcome = submission_refused(record=record, error=error)
         _form_error(buyer_form, quantities_form, outcome.error)
@@ -273,7 +279,7 @@ def _checkout_submit(request, event: Event, buyer_form: BuyerForm, quantities_fo
         submission_failed(record=record)
         raise
     submission_placed(record=record, order=order)
-    return redirect(_order_destination(order))
+    return _to_order(request, order)
 
 
 def _answer_to_a_twin(twin: ApplicationError, event: Event, request, buyer_form: BuyerForm):
@@ -302,10 +308,12 @@ def _attendees(request, quantities_form: QuantitiesForm, ticket_id: int, quantit
     return attendee_names_from(request.POST, ticket, quantity)
 
 
-def _checkout_replay(outcome: FormOutcome, buyer_form: BuyerForm, quantities_form: QuantitiesForm):
+def _checkout_replay(request, outcome: FormOutcome, buyer_form: BuyerForm, quantities_form: QuantitiesForm):
     """A form submitted again after the first submission finished: its answer."""
     if outcome.order is not None:
-        return redirect(_order_destination(outcome.order))
+        return _to_order(request, outcome.order)
+    if outcome.error.get("code") == PendingOrderExists.code:
+        return _to_unpaid_order_page(outcome.error["details"]["code"])
     _form_error(buyer_form, quantities_form, outcome.error)
     return None
 
@@ -330,7 +338,9 @@ def checkout_placing(request, slug: str, token: str):
             "Your order could not be finished, and nothing is to be paid. Please go back to the event and order again."
         )
     elif outcome.order is not None:
-        return redirect(_order_destination(outcome.order))
+        return _to_order(request, outcome.order)
+    elif outcome.error.get("code") == PendingOrderExists.code:
+        return _to_unpaid_order_page(outcome.error["details"]["code"])
     else:
         message = _refusal_message(outcome.error)
     return _placing_page(request, event, message=message)
@@ -342,6 +352,20 @@ def _placing_page(request, event: Event, *, message: str | None):
     response = render(request, "orders/checkout_placing.html", context, status=202 if message is None else 200)
     response["Cache-Control"] = "no-store"
     return response
+
+
+def _to_order(request, order: Order):
+    """The answer once a submission has its order: on to paying it, and this browser
+    remembers that it placed it."""
+    response = redirect(_order_destination(order))
+    remember_placed(request, response, order)
+    return response
+
+
+def _to_unpaid_order_page(code: str):
+    """The buyer's email or phone already has an unpaid order for the event, placed in
+    another browser: its public page, which offers to email its link, and no payment page."""
+    return redirect(f"{reverse('order-lookup', args=[code])}?unpaid=1")
 
 
 def _order_destination(order: Order) -> str:

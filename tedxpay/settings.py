@@ -309,7 +309,7 @@ MINIMUM_CHARGE = env.int("MINIMUM_CHARGE", default=100)
 MAXIMUM_CHARGE = env.int("MAXIMUM_CHARGE", default=50_000_000_000)
 # Hoarding caps on unpaid (PENDING) orders, orders/holds.py and docs/security.md; 0 turns a
 # cap off. Seats per client address (checkout), pending orders per event per email and per
-# phone (a second checkout leads to the first order's payment page), seats per API key.
+# phone (a second checkout leads to the first order: orders/placed_here.py), seats per API key.
 HOLD_MAX_SEATS_PER_ADDRESS = env.int("HOLD_MAX_SEATS_PER_ADDRESS", default=20)
 HOLD_MAX_PENDING_ORDERS_PER_BUYER = env.int("HOLD_MAX_PENDING_ORDERS_PER_BUYER", default=1)
 HOLD_MAX_SEATS_PER_API_KEY = env.int("HOLD_MAX_SEATS_PER_API_KEY", default=500)

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.core.cache import cache
 from django.db.models import Sum
+from django.test import Client
 from django.utils import timezone
 
 from orders.form_submissions import CHECKOUT_TOKEN_SIGNER
@@ -127,6 +128,48 @@ def test_a_second_checkout_by_the_same_buyer_leads_to_the_first_orders_payment_p
     Order.objects.filter(pk=order.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
     assert _checkout(client, ticket, quantity=1, email="budi@example.com", phone="0812-3456-7890").status_code == 302
     assert Order.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stranger_typing_the_buyers_email_is_not_shown_their_payment_page(client, xendit_simulator):
+    ticket = TicketFactory(event__slug="tedxprivate", quota=100, max_per_order=5)
+    first = _checkout(client, ticket, quantity=2, email="budi@example.com", phone="0812-3456-7890")
+    order = Order.objects.select_related("payment").get()
+    assert first["Location"] == order.payment.invoice_url
+
+    # Another browser, the same email address or the same phone number: no invoice (it shows
+    # Budi's name and what he owes), the order's public page, which emails the link to Budi.
+    stranger = Client()
+    for email, phone in (("budi@example.com", "081111111111"), ("someone@example.com", "+62 812 3456 7890")):
+        answer = _checkout(stranger, ticket, quantity=1, email=email, phone=phone)
+        assert answer.status_code == 302
+        assert answer["Location"] == f"/orders/{order.code}/?unpaid=1"
+        page = stranger.get(answer["Location"])
+        html = page.content.decode()
+        assert page.status_code == 200 and 'id="unpaid-order"' in html
+        assert "Sudah ada pesanan yang belum dibayar" in html
+        assert order.payment.invoice_url not in html and "Budi" not in html and order.link_secret not in html
+    assert Order.objects.count() == 1
+
+    # The same form sent again (a double tap) gets the same answer, not the first one's invoice.
+    token = CHECKOUT_TOKEN_SIGNER.sign(secrets.token_urlsafe(16))
+    body = {
+        f"quantity_{ticket.pk}": "1",
+        "full_name": "Someone Else",
+        "email": "budi@example.com",
+        "phone": "081111111111",
+        "checkout_token": token,
+        "confirmed": "1",
+    }
+    for _ in range(2):
+        answer = stranger.post(f"/events/{ticket.event.slug}/", body, REMOTE_ADDR="203.0.113.7")
+        assert answer["Location"] == f"/orders/{order.code}/?unpaid=1"
+    assert stranger.get(f"/events/{ticket.event.slug}/placing/{token}/")["Location"].endswith("?unpaid=1")
+
+    # A forged cookie does not stand in for the browser that placed it.
+    stranger.cookies["tedxpay_orders"] = order.code
+    answer = _checkout(stranger, ticket, quantity=1, email="budi@example.com", phone="081111111111")
+    assert answer["Location"] == f"/orders/{order.code}/?unpaid=1"
 
 
 @pytest.mark.django_db
