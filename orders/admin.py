@@ -711,6 +711,9 @@ class IssuedTicketAdmin(IssuedTicketColumns, ReadOnlyRecordAdmin):
     ]
     readonly_fields = fields
 
+    def has_export_permission(self, request) -> bool:
+        return self.has_own_permission(request, "export_personal_data")
+
     def get_search_results(self, request, queryset, search_term):
         short_code = short_code_normalize(search_term)
         if short_code:

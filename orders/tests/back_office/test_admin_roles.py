@@ -7,6 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
+from checkin.tests.conftest import make_order
 from orders.models import Order, OrderStatus
 from orders.tests.factories import OrderFactory, OrderItemFactory
 from payments.tests.factories import PaymentFactory
@@ -96,6 +97,13 @@ def test_finance_cannot_export_personal_data_or_cancel(client, sale):
         )
         assert not response.get("Content-Type", "").startswith("text/csv")
     assert Order.objects.get(pk=sale["order"].pk).status == OrderStatus.PENDING
+    # Nor the attendees: their names beside the codes that let them in at the door.
+    issued = make_order(event=sale["ticket"].event, buyer_name="Putu Ayu").issued_tickets.get()
+    assert _actions(client, "/admin/orders/issuedticket/") == set()
+    response = client.post(
+        "/admin/orders/issuedticket/", {"action": "export_attendees_csv", "_selected_action": [issued.pk], "index": 0}
+    )
+    assert not response.get("Content-Type", "").startswith("text/csv")
 
 
 def test_finance_managers_may_export_cancel_refund_and_replay(client, sale):
@@ -105,6 +113,12 @@ def test_finance_managers_may_export_cancel_refund_and_replay(client, sale):
     assert "cancel_event" in _actions(client, "/admin/tickets/event/")
     export = client.post("/admin/orders/order/", {"action": "export_csv", "_selected_action": [sale["order"].pk]})
     assert export["Content-Type"].startswith("text/csv")
+    issued = make_order(event=sale["ticket"].event, buyer_name="Putu Ayu").issued_tickets.get()
+    assert _actions(client, "/admin/orders/issuedticket/") == {"export_attendees_csv"}
+    export = client.post(
+        "/admin/orders/issuedticket/", {"action": "export_attendees_csv", "_selected_action": [issued.pk]}
+    )
+    assert export["Content-Type"].startswith("text/csv") and "Putu Ayu" in b"".join(export.streaming_content).decode()
     assert client.get(f"/admin/orders/order/{sale['paid'].pk}/record-refund/").status_code == 200
     assert client.get("/admin/core/apikey/").status_code == 403
 
