@@ -1,21 +1,19 @@
 """Vouchers in the back office: one typed code, or many generated at once and downloaded as
 a CSV (code and ready-made checkout link) for a community's mailing list."""
 
-import csv
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from urllib.parse import quote
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from tedxpay.core.admin_records import JAKARTA, jakarta_time, rupiah, spreadsheet_safe
+from tedxpay.core.admin_records import JAKARTA, csv_download, jakarta_time, rupiah, spreadsheet_safe
 from tedxpay.core.money import format_thousands
 from tickets.admin import MAX_QUOTA, RollbackInvalidFormMixin, at_least
 from tickets.models import Ticket
@@ -152,35 +150,27 @@ def _csv_time(value) -> str:
     return timezone.localtime(value, JAKARTA).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
-def vouchers_csv_response(vouchers: Iterable[Voucher], filename: str) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.write("\ufeff")  # Excel reads the file as UTF-8
-    writer = csv.writer(response)
-    writer.writerow(CSV_HEADER)
+def voucher_csv_rows(vouchers: Iterable[Voucher]) -> Iterator[list]:
     for voucher in vouchers:
         # Text cells are spreadsheet_safe: the file goes to a mail merge in Excel, and a
         # code or an event name starting with = + - @ would run as a formula there.
-        writer.writerow(
-            [
-                spreadsheet_safe(voucher.code),
-                spreadsheet_safe(voucher_link(voucher)),
-                spreadsheet_safe(voucher.event.name),
-                voucher.get_kind_display(),
-                voucher.value,
-                voucher.max_uses,
-                voucher.used,
-                _csv_time(voucher.valid_from),
-                _csv_time(voucher.valid_until),
-            ]
-        )
-    return response
+        yield [
+            spreadsheet_safe(voucher.code),
+            spreadsheet_safe(voucher_link(voucher)),
+            spreadsheet_safe(voucher.event.name),
+            voucher.get_kind_display(),
+            voucher.value,
+            voucher.max_uses,
+            voucher.used,
+            _csv_time(voucher.valid_from),
+            _csv_time(voucher.valid_until),
+        ]
 
 
 @admin.action(description="Export selected vouchers as CSV (codes and links)")
 def export_vouchers_csv(model_admin, request, queryset):
-    stamp = timezone.localtime(timezone.now(), JAKARTA).strftime("%Y%m%d-%H%M")
-    return vouchers_csv_response(queryset.select_related("event").order_by("code"), f"vouchers-{stamp}.csv")
+    vouchers = queryset.select_related("event").order_by("code")
+    return csv_download(name="vouchers", header=CSV_HEADER, rows=voucher_csv_rows(vouchers))
 
 
 @admin.register(Voucher)
@@ -252,7 +242,7 @@ class VoucherAdmin(RollbackInvalidFormMixin, admin.ModelAdmin):
             )
             self.message_user(request, f"Generated {len(created)} codes in batch “{template.batch}”.", messages.SUCCESS)
             slug = "".join(c if c.isalnum() else "-" for c in template.batch.lower()).strip("-") or "batch"
-            return vouchers_csv_response(created, f"vouchers-{slug}.csv")
+            return csv_download(name=f"vouchers-{slug}", header=CSV_HEADER, rows=voucher_csv_rows(created))
         context = {
             **self.admin_site.each_context(request),
             "title": "Generate voucher codes",
