@@ -42,6 +42,9 @@ from tickets.services import on_sale_filter
 CONFIRMED_FIELD = "confirmed"
 SWITCH_LANGUAGE_FIELD = "switch_language"
 EDIT_FIELD = "edit"
+# The voucher box's "Apply": the form comes back with the voucher, as the switch brings it
+# back in the other language.
+APPLY_VOUCHER_FIELD = "apply_voucher"
 _REVIEW = object()
 # The form was already sent with other choices: shown again, refused (409).
 _CONFLICT = object()
@@ -155,8 +158,14 @@ def event_checkout(request, slug: str):
     review = False
     conflict = False
     throttled = None
-    # Errors are shown after a real submission, not after a language switch or "change".
-    show_errors = data is not None and switch_to is None and EDIT_FIELD not in request.POST
+    # Errors are shown after a real submission, not after a language switch, "Change" or
+    # "Apply" (the voucher's).
+    show_errors = (
+        data is not None
+        and switch_to is None
+        and EDIT_FIELD not in request.POST
+        and APPLY_VOUCHER_FIELD not in request.POST
+    )
     if show_errors:
         throttle = CheckoutRateThrottle()
         if throttle.allow_request(request, None):
@@ -193,6 +202,7 @@ def event_checkout(request, slug: str):
         # again is a new attempt.
         "checkout_token": checkout_token_issue(),
         "checkout_token_field": CHECKOUT_TOKEN_FIELD,
+        "apply_voucher_field": APPLY_VOUCHER_FIELD,
         "language_switch_form": "checkout",
     }
     status = 429 if throttled else 409 if conflict else 400 if show_errors and not review else 200

@@ -35,34 +35,28 @@
     updateTotal();
   }
 
+  // Enter in the voucher box applies the code, as its button does (without this script it
+  // goes to the review step, which applies it too).
+  var voucherBox = document.getElementById("id_voucher");
+  var applyVoucher = document.getElementById("apply-voucher");
+  if (voucherBox && applyVoucher) {
+    voucherBox.addEventListener("keydown", function (event) {
+      if (event.key !== "Enter") return;
+      event.preventDefault();
+      applyVoucher.click();
+    });
+  }
+
   // A second click would only lead to the first submission's order (the server places one
   // order per form, orders/form_submissions.py); a disabled button says at once that it is
   // on its way.
-  // A code typed into the voucher box but not applied with its button goes with the order:
-  // the server applies it, or refuses the order saying why. Left behind, the buyer would
-  // pay full price believing the voucher counted.
-  var voucherBox = document.getElementById("id_voucher");
-  function carryTypedVoucher() {
-    var typed = voucherBox ? voucherBox.value.trim() : "";
-    if (!typed) return;
-    var carried = form.querySelector("input[type=hidden][name=voucher]");
-    if (!carried) {
-      carried = document.createElement("input");
-      carried.type = "hidden";
-      carried.name = "voucher";
-      form.appendChild(carried);
-    }
-    carried.value = typed;
-  }
-
   var button = document.getElementById("buy");
   if (button) {
     var label = button.textContent;
     form.addEventListener("submit", function (event) {
       var submitter = event.submitter;
-      // The language switch or "Change"; Enter in a field submits through #default-submit.
+      // The language switch, "Change" or "Apply"; Enter in a field submits through #default-submit.
       if (submitter && submitter !== button && submitter.id !== "default-submit") return;
-      carryTypedVoucher();
       button.disabled = true;
       button.textContent = button.getAttribute("data-busy-label") || label;
     });

@@ -88,3 +88,44 @@ def test_a_hidden_phase_appears_only_with_its_voucher_link(page, live_server):
     expect(page.locator("#id_voucher")).to_have_value("TAMU-2026")
     expect(page.get_by_text("Tamu Pembicara", exact=True)).to_be_visible()
     expect(page.locator(f"select[name=quantity_{hidden.pk}]")).to_be_visible()
+
+
+def test_applying_a_voucher_keeps_the_chosen_tickets_and_the_typed_details(page, live_server, xendit_simulator):
+    # The buyer chooses first and remembers the code at the end: "Pakai" must not empty the cart.
+    event = EventFactory(slug="tedxkeranjang", name="TEDxKeranjang")
+    ticket = TicketFactory(event=event, name="Regular", price=350_000, quota=10)
+    hidden = TicketFactory(event=event, name="Komunitas", price=200_000, quota=10, requires_voucher=True)
+    VoucherFactory(event=event, code="KOMUNITAS", kind=VoucherKind.PERCENT, value=20, max_uses=5)
+    VoucherFactory(event=event, code="TEMAN", kind=VoucherKind.UNLOCK, value=0, max_uses=5, tickets=[hidden])
+    page.set_viewport_size({"width": 390, "height": 844})
+
+    page.goto(f"{live_server.url}/events/tedxkeranjang/")
+    page.select_option(f"select[name=quantity_{ticket.pk}]", "2")
+    checkout_fill_buyer(page, full_name="Siti Rahma", email="siti@example.com", phone="0812-3456-7890")
+    page.fill("#id_voucher", "nope")
+    page.click("#apply-voucher")
+    # A wrong code: said where it was typed, nothing else flagged, nothing lost.
+    expect(page.locator("#voucher-error")).to_be_visible()
+    expect(page.locator("#error-summary")).to_have_count(0)
+    expect(page.locator(f"select[name=quantity_{ticket.pk}]")).to_have_value("2")
+    expect(page.locator("#id_full_name")).to_have_value("Siti Rahma")
+
+    page.fill("#id_voucher", "komunitas")
+    page.press("#id_voucher", "Enter")  # Enter in the box applies, it does not place the order
+    expect(page.locator("#voucher-applied")).to_contain_text("KOMUNITAS")
+    expect(page.locator(f"select[name=quantity_{ticket.pk}]")).to_have_value("2")
+    expect(page.locator("#id_email")).to_have_value("siti@example.com")
+    expect(page.locator("#total")).to_have_text("Rp 560.000")
+    assert not Order.objects.exists()
+
+    # A voucher that unlocks a phase shows it, the cart still as it was.
+    page.fill("#id_voucher", "teman")
+    page.click("#apply-voucher")
+    expect(page.locator(f"select[name=quantity_{hidden.pk}]")).to_be_visible()
+    expect(page.locator(f"select[name=quantity_{ticket.pk}]")).to_have_value("2")
+
+    page.select_option(f"select[name=quantity_{hidden.pk}]", "1")
+    page.click("#buy")
+    expect(page).to_have_url(re.compile(r"/_xendit/web/"))
+    order = Order.objects.get()
+    assert (order.voucher.code, order.total) == ("TEMAN", 900_000)
