@@ -47,10 +47,10 @@ def test_checkout_page_with_and_without_errors(page, live_server, language):
     assert serious_violations(page) == []
 
 
-def test_order_pages_and_find_my_tickets(page, live_server):
+def test_order_pages_find_my_tickets_and_the_not_found_page(page, live_server):
     order = make_order(language="id")
     order_mark_paid(order_id=order.pk, paid_amount=order.total, paid_at=timezone.now(), source=EventSource.WEBHOOK)
-    for path in (order.get_absolute_url(), order.get_public_url(), "/find-my-tickets/", "/"):
+    for path in (order.get_absolute_url(), order.get_public_url(), "/find-my-tickets/", "/", "/tidak-ada/"):
         page.goto(f"{live_server.url}{path}")
         assert serious_violations(page) == [], path
 

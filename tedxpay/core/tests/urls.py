@@ -38,7 +38,12 @@ class PrivateApi(APIView):
         return Response({"key": request.auth.name})
 
 
+def crashing_page(request):
+    raise RuntimeError("boom")
+
+
 urlpatterns = [
+    path("page/crash", crashing_page),
     path("api/echo", EchoApi.as_view()),
     path("api/conflict", ConflictApi.as_view()),
     path("api/crash", CrashApi.as_view()),
