@@ -5,9 +5,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from orders.buyers import ORDER_LANGUAGES
+from orders.buyers import ATTENDEE_NAME_MAX_LENGTH, ORDER_LANGUAGES
 from orders.checkout.placing import (
-    MAX_ATTENDEE_NAME_LENGTH,
     MAX_LINES_PER_ORDER,
     OrderLineRequest,
     order_place,
@@ -174,7 +173,7 @@ class OrderCreateApi(APIView):
                 class Meta:
                     ref_name = "OrderAttendee"
 
-                name = serializers.CharField(max_length=MAX_ATTENDEE_NAME_LENGTH)
+                name = serializers.CharField(max_length=ATTENDEE_NAME_MAX_LENGTH)
 
             ticket_id = JsonIntegerField(min_value=1, max_value=_MAX_ID)
             quantity = JsonIntegerField(min_value=1, help_text="1 up to the ticket's `max_per_order`.")

@@ -14,6 +14,7 @@ ORDER_LANGUAGE_NAMES = {"en": "English", "id": "Bahasa Indonesia"}
 ORDER_LANGUAGES = tuple(ORDER_LANGUAGE_NAMES)
 
 FULL_NAME_MAX_LENGTH = 200
+ATTENDEE_NAME_MAX_LENGTH = 200
 _PHONE_SEPARATORS = re.compile(r"[\s\-().]")
 # After the country code or trunk 0: an Indonesian mobile number, 8 then 8–11 digits.
 # [0-9], not \d: \d also matches other scripts' digits, which Xendit and SMS gateways refuse.

@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from orders.buyers import email_normalise, phone_normalise
+from orders.buyers import ATTENDEE_NAME_MAX_LENGTH, email_normalise, person_name_text, phone_normalise
 
 
 class BuyerForm(forms.Form):
@@ -134,7 +134,59 @@ def attendee_field_name(ticket, seat: int) -> str:
     return f"attendee_{ticket.pk}_{seat}"
 
 
-def attendee_names_from(data, ticket, quantity: int) -> tuple[str, ...]:
-    """The names typed for the first `quantity` seats of `ticket` (blank ones included: the
-    placement says which are missing)."""
-    return tuple(data.get(attendee_field_name(ticket, seat), "") for seat in range(1, quantity + 1))
+class AttendeesForm(forms.Form):
+    """For an event that asks each attendee's name: one name input per seat that can be
+    chosen in each phase (static/js/checkout-attendees.js shows as many as are chosen). The
+    names of the seats chosen are required, each checked on its own input with the rules
+    `order_place` applies, in the same round as the rest of the form."""
+
+    def __init__(self, *args, quantities_form: QuantitiesForm, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.quantities_form = quantities_form
+        for field in quantities_form.fields.values():
+            ticket = field.ticket
+            if not ticket.event.ask_attendee_names:
+                continue
+            for seat in range(1, max(quantity for quantity, _label in field.choices) + 1):
+                self.fields[attendee_field_name(ticket, seat)] = forms.CharField(
+                    label=_("Attendee %(seat)d (%(ticket)s)") % {"seat": seat, "ticket": ticket.name},
+                    required=False,
+                    max_length=ATTENDEE_NAME_MAX_LENGTH,
+                )
+
+    def clean(self):
+        cleaned = super().clean()
+        self.quantities_form.is_valid()  # its cleaned_data: the quantities that were readable
+        for name, quantity in self.quantities_form.cleaned_data.items():
+            ticket = self.quantities_form.fields[name].ticket
+            for seat in range(1, (quantity or 0) + 1):
+                field_name = attendee_field_name(ticket, seat)
+                if field_name not in self.fields or field_name not in cleaned:
+                    continue  # not offered (a voucher's seats), or already refused (too long)
+                try:
+                    cleaned[field_name] = person_name_text(cleaned[field_name])
+                except ValueError as error:
+                    self.add_error(field_name, str(error))
+                    continue
+                if not cleaned[field_name]:
+                    self.add_error(field_name, self.fields[field_name].error_messages["required"])
+        return cleaned
+
+    def names(self, ticket, quantity: int) -> tuple[str, ...]:
+        """The names of the first `quantity` seats of `ticket`, as cleaned (none for an event
+        that does not ask them)."""
+        if attendee_field_name(ticket, 1) not in self.fields:
+            return ()
+        return tuple(self.cleaned_data.get(attendee_field_name(ticket, seat), "") for seat in range(1, quantity + 1))
+
+    def inputs(self, quantity_field) -> list[dict]:
+        """The name inputs of a phase's quantity select, for the page: as typed, with errors."""
+        ticket = quantity_field.ticket
+        inputs = []
+        for seat in range(1, max(quantity for quantity, _label in quantity_field.choices) + 1):
+            name = attendee_field_name(ticket, seat)
+            if name in self.fields:
+                inputs.append(
+                    {"name": name, "seat": seat, "value": self[name].value() or "", "errors": self[name].errors}
+                )
+        return inputs

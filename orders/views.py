@@ -23,7 +23,7 @@ from orders.form_submissions import (
     submission_placed,
     submission_refused,
 )
-from orders.forms import BuyerForm, QuantitiesForm, attendee_field_name, attendee_names_from
+from orders.forms import AttendeesForm, BuyerForm, QuantitiesForm
 from orders.holds import PendingOrderExists, checkout_hold_request, hold_claim
 from orders.models import EventSource, Order, OrderStatus
 from orders.placed_here import placed_here, remember_placed
@@ -50,7 +50,9 @@ _REVIEW = object()
 _CONFLICT = object()
 
 
-def _phase_rows(event: Event, quantities_form: QuantitiesForm, applied: AppliedVoucher | None, data=None) -> list[dict]:
+def _phase_rows(
+    event: Event, quantities_form: QuantitiesForm, attendees_form: AttendeesForm, applied: AppliedVoucher | None
+) -> list[dict]:
     now = timezone.now()
     rows = []
     for ticket in event.tickets.filter(is_active=True):
@@ -73,7 +75,8 @@ def _phase_rows(event: Event, quantities_form: QuantitiesForm, applied: AppliedV
                 "state": state,
                 "field": field,
                 "charged": charged,
-                "attendees": _attendee_inputs(event, field, data),
+                # One name input per seat that can be chosen, for an event that asks names.
+                "attendees": attendees_form.inputs(field.field) if field is not None else [],
             }
         )
     return rows
@@ -113,23 +116,6 @@ def _error_summary(*forms) -> list[dict]:
     return summary
 
 
-def _attendee_inputs(event: Event, field, data) -> list[dict]:
-    """One name input per seat that can be chosen (static/js/checkout-attendees.js shows as
-    many as the quantity chosen), keeping what was typed when the form comes back."""
-    if not event.ask_attendee_names or field is None:
-        return []
-    ticket = field.form.tickets_by_field[field.name]
-    seats = len(field.field.choices) - 1
-    return [
-        {
-            "name": attendee_field_name(ticket, seat),
-            "seat": seat,
-            "value": (data or {}).get(attendee_field_name(ticket, seat), ""),
-        }
-        for seat in range(1, seats + 1)
-    ]
-
-
 @require_http_methods(["GET", "POST"])
 def event_checkout(request, slug: str):
     event = get_object_or_404(Event, slug=slug)
@@ -151,6 +137,7 @@ def event_checkout(request, slug: str):
     ]
     buyer_form = BuyerForm(data)
     quantities_form = QuantitiesForm(data, tickets=on_sale, most_overrides=applied.most_per_order if applied else None)
+    attendees_form = AttendeesForm(data, quantities_form=quantities_form)
     for field in quantities_form.fields.values():
         # The price this buyer pays (with the voucher), which the checkout script adds up.
         field.widget.attrs["data-price"] = applied.price_of(field.ticket) if applied else field.ticket.price
@@ -171,7 +158,9 @@ def event_checkout(request, slug: str):
         if throttle.allow_request(request, None):
             # The code as sent, not only a valid one: a code that went bad since it was applied
             # must refuse the order (with its reason), not quietly charge the full price.
-            response = _checkout_submit(request, event, buyer_form, quantities_form, voucher=voucher_code)
+            response = _checkout_submit(
+                request, event, buyer_form, quantities_form, attendees_form, voucher=voucher_code
+            )
             if response is _REVIEW:
                 review = True
             elif response is _CONFLICT:
@@ -188,12 +177,15 @@ def event_checkout(request, slug: str):
         "voucher": applied,
         "voucher_code": voucher_code.strip()[:40],
         "voucher_error": voucher_error,
-        "phases": _phase_rows(event, quantities_form, applied, data),
+        "phases": _phase_rows(event, quantities_form, attendees_form, applied),
         "buyer_fields": list(buyer_form),
         "form": buyer_form,
         "quantities_form": quantities_form,
+        "attendees_form": attendees_form,
         "show_errors": show_errors,
-        "error_summary": _error_summary(buyer_form, quantities_form) if show_errors and not review else [],
+        "error_summary": (
+            _error_summary(buyer_form, quantities_form, attendees_form) if show_errors and not review else []
+        ),
         "review": review,
         "lines": lines,
         "total": total,
@@ -217,7 +209,15 @@ def event_checkout(request, slug: str):
 # --- one order per submitted form (orders/form_submissions.py) -------------------------
 
 
-def _checkout_submit(request, event: Event, buyer_form: BuyerForm, quantities_form: QuantitiesForm, *, voucher: str):
+def _checkout_submit(
+    request,
+    event: Event,
+    buyer_form: BuyerForm,
+    quantities_form: QuantitiesForm,
+    attendees_form: AttendeesForm,
+    *,
+    voucher: str,
+):
     """The answer to a checkout POST: a redirect, _REVIEW, _CONFLICT, or None to show the
     form (with errors)."""
     key = checkout_token_key(request.POST.get(CHECKOUT_TOKEN_FIELD, ""))
@@ -231,9 +231,10 @@ def _checkout_submit(request, event: Event, buyer_form: BuyerForm, quantities_fo
             return _answer_to_a_twin(twin, event, request, buyer_form)
         if earlier is not None:
             return _checkout_replay(request, earlier, buyer_form, quantities_form)
-    # Both validated, always: every problem is shown in one round.
+    # All validated, always: every problem is shown in one round.
     buyer_valid = buyer_form.is_valid()
-    if not (quantities_form.is_valid() and buyer_valid):
+    quantities_valid = quantities_form.is_valid()
+    if not (attendees_form.is_valid() and quantities_valid and buyer_valid):
         return None
     quantities = quantities_form.quantities()
     if key is None:
@@ -263,7 +264,9 @@ def _checkout_submit(request, event: Event, buyer_form: BuyerForm, quantities_fo
                 email=buyer_form.cleaned_data["email"],
                 phone=buyer_form.cleaned_data["phone"],
                 items=[
-                    OrderLineRequest(ticket_id, quantity, _attendees(request, quantities_form, ticket_id, quantity))
+                    OrderLineRequest(
+                        ticket_id, quantity, attendees_form.names(quantities_form.tickets_by_id[ticket_id], quantity)
+                    )
                     for ticket_id, quantity in quantities.items()
                 ],
                 language=translation.get_language(),
@@ -309,13 +312,6 @@ def _answer_to_a_twin(twin: ApplicationError, event: Event, request, buyer_form:
         ),
     )
     return _CONFLICT
-
-
-def _attendees(request, quantities_form: QuantitiesForm, ticket_id: int, quantity: int) -> tuple[str, ...]:
-    ticket = quantities_form.tickets_by_id[ticket_id]
-    if not ticket.event.ask_attendee_names:
-        return ()
-    return attendee_names_from(request.POST, ticket, quantity)
 
 
 def _checkout_replay(request, outcome: FormOutcome, buyer_form: BuyerForm, quantities_form: QuantitiesForm):

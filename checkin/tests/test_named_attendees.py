@@ -3,6 +3,7 @@ API and the checkout, and the e-tickets, the email, the door and the list show i
 tickets keep these tests off Xendit: a free order is PAID (tickets issued) at once."""
 
 import json
+import re
 
 import pytest
 from django.core import mail
@@ -144,9 +145,13 @@ def test_checkout_asks_one_name_per_seat(client, named):
     fields = {**BUYER, "language": "en", f"quantity_{named.pk}": "2", "confirmed": "1"}
     refused = checkout_post(client, "tedxnamed", {**fields, f"attendee_{named.pk}_1": "Ayu Lestari"})
     assert refused.status_code == 400 and not Order.objects.exists()
-    # In the page's language (Indonesian unless chosen), not the API's English.
-    assert "Isi nama setiap peserta: satu untuk setiap tiket yang Anda pilih." in refused.content.decode()
-    assert 'value="Ayu Lestari"' in refused.content.decode()  # what was typed stays
+    # The missing name on its own input, named and linked in the summary, in the page's
+    # language (Indonesian unless chosen), not the API's English.
+    html = refused.content.decode()
+    assert f'<a href="#id_attendee_{named.pk}_2">Peserta 2 (Community): Bidang ini harus diisi.</a>' in html
+    assert f'id="id_attendee_{named.pk}_2" value="" maxlength="200" autocomplete="off" aria-invalid="true"' in html
+    assert f"#id_attendee_{named.pk}_1" not in html and f"#id_attendee_{named.pk}_3" not in html
+    assert 'value="Ayu Lestari"' in html  # what was typed stays
 
     placed = checkout_post(
         client,
@@ -168,3 +173,43 @@ def test_checkout_asks_one_name_per_seat(client, named):
 def test_checkout_of_an_event_without_names_has_no_name_inputs(client, unnamed):
     page = client.get("/events/tedxplain/").content.decode()
     assert "attendee_" not in page and "checkout-attendees.js" not in page
+
+
+def test_checkout_without_javascript_keeps_the_names_through_the_review(client, named):
+    # No "confirmed": the server shows the review step first, and its form must carry the
+    # names, or confirming would be refused for names the buyer did type.
+    fields = {**BUYER, f"quantity_{named.pk}": "2", f"attendee_{named.pk}_1": " Ayu  Lestari ", "language": "id"}
+    review = checkout_post(client, "tedxnamed", {**fields, f"attendee_{named.pk}_2": "Made Wirawan"})
+    assert review.status_code == 200 and 'id="review"' in review.content.decode()
+    carried = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', review.content.decode()))
+    assert carried[f"attendee_{named.pk}_1"] == " Ayu  Lestari " and carried[f"attendee_{named.pk}_2"] == "Made Wirawan"
+
+    placed = client.post("/events/tedxnamed/", carried)
+    assert placed.status_code == 302
+    assert sorted(IssuedTicket.objects.values_list("attendee_name", flat=True)) == ["Ayu Lestari", "Made Wirawan"]
+
+
+def test_every_seat_up_to_the_most_has_a_name_input_and_names_are_checked_in_the_first_round(client, db):
+    # A phase sold in pairs or more (2, 3 or 4): four inputs, not three.
+    pairs = TicketFactory(
+        event__slug="tedxpairs", event__ask_attendee_names=True, name="Pair", price=0, min_per_order=2, max_per_order=4
+    )
+    page = client.get("/events/tedxpairs/").content.decode()
+    assert f'name="attendee_{pairs.pk}_4"' in page and f'name="attendee_{pairs.pk}_5"' not in page
+
+    # A bad name and a bad email: both told at once.
+    refused = checkout_post(
+        client,
+        "tedxpairs",
+        {
+            **BUYER,
+            "email": "budi@",
+            f"quantity_{pairs.pk}": "2",
+            f"attendee_{pairs.pk}_1": "Ayu\u202eLestari",
+            f"attendee_{pairs.pk}_2": "Made",
+            "confirmed": "1",
+        },
+    )
+    html = refused.content.decode()
+    assert refused.status_code == 400 and not Order.objects.exists()
+    assert f'<a href="#id_attendee_{pairs.pk}_1">' in html and '<a href="#id_email">' in html

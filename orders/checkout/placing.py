@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from orders.audit import order_event_record
 from orders.buyer_limits import buyer_limits_check
-from orders.buyers import ORDER_LANGUAGES, buyer_contact_clean, person_name_text
+from orders.buyers import ATTENDEE_NAME_MAX_LENGTH, ORDER_LANGUAGES, buyer_contact_clean, person_name_text
 from orders.errors import OrderCancelled, PaymentGatewayUnavailable, QuantityLimit
 from orders.links import order_page_url
 from orders.models import Buyer, EventSource, Order, OrderItem, OrderStatus
@@ -72,9 +72,6 @@ class OrderLineRequest(NamedTuple):
     attendees: tuple[str, ...] = ()
 
 
-MAX_ATTENDEE_NAME_LENGTH = 200
-
-
 def _buyer_clean(*, full_name: str, email: str, phone: str) -> tuple[str, str, str]:
     cleaned, errors = buyer_contact_clean(full_name=full_name or "", email=email or "", phone=phone or "")
     if errors:
@@ -117,9 +114,9 @@ def _attendees_clean(items: Sequence[OrderLineRequest], *, required: bool) -> di
             )
         elif unreadable:
             problems.append(f"Ticket {line.ticket_id}: a name cannot contain control or text-direction characters.")
-        elif not all(given) or any(len(name) > MAX_ATTENDEE_NAME_LENGTH for name in given):
+        elif not all(given) or any(len(name) > ATTENDEE_NAME_MAX_LENGTH for name in given):
             problems.append(
-                f"Ticket {line.ticket_id}: every attendee needs a name of 1 to {MAX_ATTENDEE_NAME_LENGTH} characters."
+                f"Ticket {line.ticket_id}: every attendee needs a name of 1 to {ATTENDEE_NAME_MAX_LENGTH} characters."
             )
         else:
             names[line.ticket_id] = given
