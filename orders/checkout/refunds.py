@@ -152,6 +152,13 @@ def refund_submit(*, refund_id: int, gateway=None, source: str = EventSource.SYS
         if error.retryable:
             logger.warning("refund %s: Xendit could not be asked (%r); left requested", refund.reference, error)
             return refund
+        if error.status is None or not 400 <= error.status < 500:
+            # No refusal from Xendit: a reply we could not read (a 2xx whose body is not a
+            # refund), or the SDK failing on it. Xendit may have made the refund; marking it
+            # failed would free the amount for a second one. Left requested, the sweep asks
+            # again with the same idempotency key, which returns the first if it was made.
+            logger.error("refund %s: outcome unknown (%r); left requested", refund.reference, error)
+            return refund
         logger.warning("refund %s refused by Xendit: %r", refund.reference, error)
         failed, _ = refund_mark_failed(
             refund_id=refund.pk, failure_code=error.code or f"HTTP_{error.status}", message=error.message, source=source

@@ -366,13 +366,16 @@ def _to_refund(sdk_refund: Any) -> Refund:
     raw = ApiClient.sanitize_for_serialization(sdk_refund)
     # The SDK's Refund model has no typed `status` (nor `invoice_id`): they are extra keys,
     # reachable through the raw reply only.
-    status = raw.get("status")
-    if not status:
-        raise ValueError("refund reply has no status")
+    # What every refund Xendit makes has: without one of these the reply is no refund (a
+    # proxy's JSON, an API change), and taking it for one would record a refund that may
+    # not exist, or miss one that does (refund_submit leaves such a refund requested).
+    status, refund_id, amount = raw.get("status"), raw.get("id"), raw.get("amount")
+    if not status or not refund_id or amount is None:
+        raise ValueError("refund reply without its id, status or amount")
     return Refund(
-        id=raw.get("id") or "",
+        id=str(refund_id),
         status=str(status),
-        amount=_rupiah(raw.get("amount")) or 0,
+        amount=_rupiah(amount),
         reference_id=raw.get("reference_id") or "",
         invoice_id=raw.get("invoice_id") or "",
         channel_code=raw.get("channel_code") or "",

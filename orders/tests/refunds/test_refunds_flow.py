@@ -239,6 +239,33 @@ def test_a_lost_create_answer_is_asked_again_with_the_same_key_and_refunds_once(
     assert len(xendit_simulator.refunds(payment.invoice_id)) == 1
 
 
+def test_an_unreadable_answer_to_a_refund_is_not_taken_for_a_refusal(paid, xendit_simulator):
+    # A 200 whose body is no refund: Xendit may have made it. Marked failed, the amount would
+    # be free for a second refund (and "refund owed" would offer one).
+    payment = paid("DANA")
+    xendit_simulator.inject_fault("refund", "malformed")
+
+    refund = order_refund(order_id=payment.order_id, requested_by="finance", cancel=True)
+
+    assert refund.status == RefundStatus.REQUESTED
+    payment.refresh_from_db()
+    assert payment.refundable == 0
+    Refund.objects.filter(pk=refund.pk).update(updated_at=refund.updated_at.replace(year=2020))
+    assert refunds_resume()["resubmitted"] == 1
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.PENDING
+    assert len(xendit_simulator.refunds(payment.invoice_id)) == 1
+
+
+def test_a_refusal_by_xendit_marks_the_refund_failed(paid, xendit_simulator):
+    payment = paid("DANA")
+    xendit_simulator.inject_fault("refund", "error", status=400)
+    refund = order_refund(order_id=payment.order_id, requested_by="finance")
+    assert refund.status == RefundStatus.FAILED
+    payment.refresh_from_db()
+    assert payment.refundable == payment.paid_amount
+
+
 def test_a_pending_order_cannot_be_refunded_and_a_paid_one_cancelled_twice_refunds_once(paid, placed_order):  # noqa: F811
     pending = placed_order(quantity=1)
     with pytest.raises(Exception) as caught:
