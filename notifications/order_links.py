@@ -20,6 +20,7 @@ from django.utils import translation
 from notifications.tasks import order_links_send_task
 from orders.links import order_page_url
 from orders.models import Order
+from tedxpay.core.exact_text import text_equals
 
 logger = logging.getLogger("tedxpay.notifications")
 
@@ -67,7 +68,7 @@ def order_links_request(*, email: str, language: str, client: str, order_codes: 
 def order_links_send(*, email: str, language: str, order_codes: list[str] | None = None) -> int:
     """Send one email listing the orders of `email`; returns how many it listed (0: no
     email, the address has no orders)."""
-    orders = Order.objects.filter(buyer__email=email.strip().lower()).select_related("event")
+    orders = Order.objects.filter(text_equals("buyer__email", email.strip().lower())).select_related("event")
     if order_codes:
         orders = orders.filter(code__in=order_codes)
     orders = list(orders.order_by("-created_at")[:MAX_ORDERS_PER_EMAIL])

@@ -18,6 +18,7 @@ from django.db.models import Q, Sum
 
 from orders.models import Buyer, OrderItem, OrderStatus
 from tedxpay.core.errors import ApplicationError
+from tedxpay.core.exact_text import text_equals
 from tickets.models import Ticket
 
 
@@ -33,7 +34,7 @@ class BuyerLimit(ApplicationError):
 def buyer_tickets_held(*, ticket_id: int, email: str, phone: str) -> int:
     """Tickets of this phase in the PENDING and PAID orders (not comps) of everyone with this
     email or this phone."""
-    same_buyer = Q(email=email) | Q(phone=phone) if phone else Q(email=email)
+    same_buyer = text_equals("email", email) | Q(phone=phone) if phone else text_equals("email", email)
     held = OrderItem.objects.filter(
         ticket_id=ticket_id,
         order__status__in=[OrderStatus.PENDING, OrderStatus.PAID],

@@ -35,6 +35,7 @@ from orders.buyers import email_normalise, phone_normalise
 from orders.models import Order, OrderItem, OrderStatus
 from tedxpay.core.cache_counters import counter_add, counter_subtract
 from tedxpay.core.errors import ApplicationError, Conflict
+from tedxpay.core.exact_text import text_equals
 
 # Long past the slowest placement (≈ 40 s): a counter left by a killed worker fades.
 _IN_FLIGHT_TTL = 120
@@ -102,7 +103,7 @@ def pending_order_of_buyer(*, event_id: int, email: str, phone: str) -> Order | 
     """The buyer's unpaid, unexpired order for the event (by email or by phone)."""
     return (
         Order.objects.filter(_held(now=timezone.now()), event_id=event_id)
-        .filter(Q(buyer__email=email) | Q(buyer__phone=phone))
+        .filter(text_equals("buyer__email", email) | Q(buyer__phone=phone))
         .select_related("payment")
         .order_by("-created_at")
         .first()
@@ -141,8 +142,8 @@ def _api_key_seats_held(api_key_id: int, *, room: int) -> int:
     return _seats_held(order__api_key_id=api_key_id)
 
 
-def _pending_orders(*, event_id: int, **buyer_filter) -> int:
-    return Order.objects.filter(_held(now=timezone.now()), event_id=event_id, **buyer_filter).count()
+def _pending_orders(same_buyer: Q, *, event_id: int) -> int:
+    return Order.objects.filter(_held(now=timezone.now()), same_buyer, event_id=event_id).count()
 
 
 def _counter_key(*parts) -> str:
@@ -185,7 +186,7 @@ def _checks(request: HoldRequest) -> list:
         for name, value in (("email", request.email), ("phone", request.phone)):
 
             def count(in_flight: int, name=name, value=value) -> int:
-                return _pending_orders(event_id=request.event_id, **{f"buyer__{name}": value})
+                return _pending_orders(text_equals(f"buyer__{name}", value), event_id=request.event_id)
 
             def refuse(name=name, value=value):
                 existing = pending_order_of_buyer(event_id=request.event_id, email=request.email, phone=request.phone)

@@ -88,6 +88,19 @@ def test_find_my_tickets_answers_the_same_for_known_and_unknown_addresses(client
         assert f"/orders/{order.code}/{order.link_secret}/" in message.body
 
 
+def test_find_my_tickets_matches_the_address_exactly_not_a_look_alike(client, celery_eager):
+    # gmaïl.com is a domain anyone can register; MariaDB's usual collation ignores accents.
+    order = paid_order(language="id")
+    order.buyer.email = "budi@gmail.com"
+    order.buyer.save()
+
+    assert client.post("/find-my-tickets/", {"email": "budi@gmaïl.com"}).status_code == 200
+    assert mail.outbox == []
+    client.post("/find-my-tickets/", {"email": "Budi@Gmail.com"})  # the same address, as typed
+    [message] = mail.outbox
+    assert message.to == ["budi@gmail.com"] and order.link_secret in message.body
+
+
 @pytest.mark.parametrize("typed", ["bukan-email", "siti@", "siti@localhost"])
 def test_find_my_tickets_says_a_malformed_address_is_one_instead_of_sent(client, celery_eager, typed):
     response = client.post("/find-my-tickets/", {"email": typed})

@@ -133,14 +133,14 @@ def test_a_second_checkout_by_the_same_buyer_leads_to_the_first_orders_payment_p
 @pytest.mark.django_db(transaction=True)
 def test_a_stranger_typing_the_buyers_email_is_not_shown_their_payment_page(client, xendit_simulator):
     ticket = TicketFactory(event__slug="tedxprivate", quota=100, max_per_order=5)
-    first = _checkout(client, ticket, quantity=2, email="budi@example.com", phone="0812-3456-7890")
+    first = _checkout(client, ticket, quantity=2, email="budi@gmail.com", phone="0812-3456-7890")
     order = Order.objects.select_related("payment").get()
     assert first["Location"] == order.payment.invoice_url
 
     # Another browser, the same email address or the same phone number: no invoice (it shows
     # Budi's name and what he owes), the order's public page, which emails the link to Budi.
     stranger = Client()
-    for email, phone in (("budi@example.com", "081111111111"), ("someone@example.com", "+62 812 3456 7890")):
+    for email, phone in (("budi@gmail.com", "081111111111"), ("someone@example.com", "+62 812 3456 7890")):
         answer = _checkout(stranger, ticket, quantity=1, email=email, phone=phone)
         assert answer.status_code == 302
         assert answer["Location"] == f"/orders/{order.code}/?unpaid=1"
@@ -156,7 +156,7 @@ def test_a_stranger_typing_the_buyers_email_is_not_shown_their_payment_page(clie
     body = {
         f"quantity_{ticket.pk}": "1",
         "full_name": "Someone Else",
-        "email": "budi@example.com",
+        "email": "budi@gmail.com",
         "phone": "081111111111",
         "checkout_token": token,
         "confirmed": "1",
@@ -166,9 +166,15 @@ def test_a_stranger_typing_the_buyers_email_is_not_shown_their_payment_page(clie
         assert answer["Location"] == f"/orders/{order.code}/?unpaid=1"
     assert stranger.get(f"/events/{ticket.event.slug}/placing/{token}/")["Location"].endswith("?unpaid=1")
 
+    # An address that only looks like Budi's (a domain of its own) is another buyer.
+    look_alike = _checkout(stranger, ticket, quantity=1, email="budi@gmaïl.com", phone="081222222222")
+    assert look_alike.status_code == 302 and "/_xendit/" in look_alike["Location"]
+    assert Order.objects.count() == 2
+    Order.objects.exclude(pk=order.pk).delete()
+
     # A forged cookie does not stand in for the browser that placed it.
     stranger.cookies["tedxpay_orders"] = order.code
-    answer = _checkout(stranger, ticket, quantity=1, email="budi@example.com", phone="081111111111")
+    answer = _checkout(stranger, ticket, quantity=1, email="budi@gmail.com", phone="081111111111")
     assert answer["Location"] == f"/orders/{order.code}/?unpaid=1"
 
 

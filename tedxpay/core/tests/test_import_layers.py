@@ -40,6 +40,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "orders.order_pages",
             # The checkout form's one-time token as an idempotency key (the page's own helper).
             "orders.form_submissions",
+            # The orders this browser placed (a signed cookie), for the checkout's redirect.
+            "orders.placed_here",
             "*.urls",
             "*.forms",
             "*.serializers",
