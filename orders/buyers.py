@@ -35,6 +35,10 @@ def person_name_text(raw: str) -> str:
     name = " ".join(unicodedata.normalize("NFC", raw or "").split())
     if _NOT_IN_NAMES.search(name):
         raise ValueError(_("A name cannot contain control or text-direction characters."))
+    if not any(unicodedata.category(char)[0] not in "CZ" for char in name):
+        # Only invisible characters (zero-width spaces, joiners): a blank name on the
+        # e-ticket and the door list, so as good as none.
+        return ""
     return name
 
 

@@ -94,6 +94,14 @@ def test_names_are_kept_in_one_spelling_and_refused_with_direction_overrides(nam
     kept = ["Ni Kadek 👩\u200d💻", "\u200fسارة"]
     assert place(named, 2, kept).items.get().attendee_names == kept
     assert Order.objects.count() == 2
+    # A name of invisible characters only is a blank name on the e-ticket: none at all.
+    for blank in ("\u200b\u200b", "\u2060", "\ufeff \u200d"):
+        with pytest.raises(InvalidInput):
+            place(named, 2, ["Ayu Lestari", blank])
+        with pytest.raises(InvalidInput) as refused:
+            order_place(**{**BUYER, "full_name": blank}, items=[OrderLineRequest(unnamed.pk, 1)])
+        assert "full_name" in refused.value.details["buyer"]
+    assert Order.objects.count() == 2
 
 
 def test_without_the_setting_the_buyer_stands_in(unnamed):
