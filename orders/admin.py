@@ -416,7 +416,8 @@ class OrderAdmin(ReadOnlyRecordAdmin):
         return self.has_own_permission(request, "cancel_order")
 
     def has_refund_permission(self, request) -> bool:
-        return self.has_own_permission(request, "refund_order")
+        # Record refund is a page of its own, outside the list: it needs the view too.
+        return self.has_own_permission(request, "refund_order") and self.has_view_permission(request)
 
     def has_export_permission(self, request) -> bool:
         return self.has_own_permission(request, "export_personal_data")

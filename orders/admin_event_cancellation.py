@@ -38,7 +38,7 @@ class EventCancelForm(forms.Form):
 
 
 def event_cancellation_start_view(model_admin, request, event_id: str):
-    if not request.user.has_perm(CANCEL_EVENT_PERMISSION):
+    if not request.user.has_perms([CANCEL_EVENT_PERMISSION, "tickets.view_event"]):
         raise PermissionDenied
     event = Event.objects.filter(pk=event_id).first() if event_id.isdigit() else None
     if event is None:

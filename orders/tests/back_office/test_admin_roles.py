@@ -123,6 +123,19 @@ def test_finance_managers_may_export_cancel_refund_and_replay(client, sale):
     assert client.get("/admin/core/apikey/").status_code == 403
 
 
+def test_the_managers_permissions_alone_open_no_page_of_the_sale(client, sale):
+    # "Finance managers" is given on top of Finance: alone it may not see an order, so it
+    # may not open the pages that show one either.
+    client.force_login(_user("Finance managers"))
+    paid, event = sale["paid"], sale["ticket"].event
+    for url in (
+        f"/admin/orders/order/{paid.pk}/cancel-refund/",
+        f"/admin/orders/order/{paid.pk}/record-refund/",
+        f"/admin/orders/eventcancellation/start/{event.pk}/",
+    ):
+        assert client.get(url).status_code == 403, url
+
+
 def test_staff_without_a_role_see_nothing_of_the_sale(client, sale):
     client.force_login(_user())
     assert client.get("/admin/").status_code == 200
