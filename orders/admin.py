@@ -422,9 +422,14 @@ class OrderAdmin(ReadOnlyRecordAdmin):
     def has_export_permission(self, request) -> bool:
         return self.has_own_permission(request, "export_personal_data")
 
+    def has_comps_permission(self, request) -> bool:
+        # Tickets given away are revenue given away: a permission of its own.
+        return self.has_own_permission(request, "issue_comps") and self.has_view_permission(request)
+
     def changelist_view(self, request, extra_context=None):
         # The list is wide (nine columns and the filters): give it the sidebar's room.
-        return super().changelist_view(request, {"is_nav_sidebar_enabled": False, **(extra_context or {})})
+        context = {"is_nav_sidebar_enabled": False, "may_issue_comps": self.has_comps_permission(request)}
+        return super().changelist_view(request, {**context, **(extra_context or {})})
 
     def get_search_results(self, request, queryset, search_term):
         found, may_have_duplicates = super().get_search_results(request, queryset, search_term)

@@ -67,7 +67,7 @@ class CompIssueForm(forms.Form):
 
 
 def comps_issue_view(model_admin, request):
-    if not model_admin.has_operate_permission(request):
+    if not model_admin.has_comps_permission(request):
         raise PermissionDenied
     form = CompIssueForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():

@@ -123,6 +123,7 @@ class Order(models.Model):
             ("refund_order", "Can record or make refunds, and cancel paid orders with a refund through Xendit"),
             ("cancel_event", "Can cancel an event and refund every order"),
             ("export_personal_data", "Can export buyers' personal data (CSV)"),
+            ("issue_comps", "Can issue complimentary (free, paid) tickets"),
         ]
         indexes = [
             models.Index(fields=["status", "expires_at"], name="order_status_expiry"),

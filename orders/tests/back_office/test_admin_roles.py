@@ -106,6 +106,26 @@ def test_finance_cannot_export_personal_data_or_cancel(client, sale):
     assert not response.get("Content-Type", "").startswith("text/csv")
 
 
+def test_only_finance_managers_give_tickets_away(client, sale):
+    # A comp is a PAID order of Rp 0 with e-tickets emailed: revenue given away.
+    body = {"ticket": sale["ticket"].pk, "recipients": "Evil Friend, evil@example.com", "language": "id"}
+    client.force_login(_user("Finance"))
+    assert client.get("/admin/orders/order/issue-comps/").status_code == 403
+    assert client.post("/admin/orders/order/issue-comps/", body).status_code == 403
+    assert "issue-comps" not in client.get("/admin/orders/order/").content.decode()
+    assert not Order.objects.filter(is_comp=True).exists()
+
+    client.force_login(_user("Finance", "Finance managers"))
+    assert "issue-comps" in client.get("/admin/orders/order/").content.decode()
+    assert client.post("/admin/orders/order/issue-comps/", body).status_code == 302
+    assert Order.objects.filter(is_comp=True, buyer__email="evil@example.com").exists()
+
+
+def test_finance_may_undo_a_check_in_from_the_admin(client, sale):
+    client.force_login(_user("Finance"))
+    assert "undo_checkins" in _actions(client, "/admin/checkin/checkin/")
+
+
 def test_finance_managers_may_export_cancel_refund_and_replay(client, sale):
     client.force_login(_user("Finance", "Finance managers"))
     assert _actions(client, "/admin/orders/order/") >= {"export_csv", "cancel_orders"}
