@@ -6,8 +6,10 @@ The page works without JavaScript (plain form posts); static/js/checkin.js adds 
 camera, sounds, and answers without reloading, through the JSON views below.
 """
 
+from datetime import timedelta
 from functools import wraps
 
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -19,7 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from checkin import door
 from checkin.errors import TicketNotFound, is_refusal
-from checkin.models import CheckInSource
+from checkin.models import CheckIn, CheckInSource
 from checkin.roles import DOOR_PERMISSION
 from checkin.selectors import (
     attendee_list,
@@ -148,6 +150,18 @@ def door_undo(request):
     checkin_id = request.POST.get("checkin", "")
     if not checkin_id.isdigit() or len(checkin_id) > 18:
         return JsonResponse({"error": "checkin_not_found"}, status=404)
+    # The door undoes a wrong scan right after it: this volunteer's own admission at this
+    # event, within DOOR_UNDO_MINUTES. Any other (ids are sequential, and undo then admit
+    # again lets one ticket in twice) is for the admin, where Finance undoes with a reason.
+    undoable = CheckIn.objects.filter(
+        pk=int(checkin_id),
+        order__event=event,
+        checked_in_by=request.user,
+        checked_in_at__gte=timezone.now() - timedelta(minutes=settings.DOOR_UNDO_MINUTES),
+    )
+    if not undoable.exists():
+        message = "Only your own check-ins of the last few minutes at this event can be undone here."
+        return JsonResponse({"error": "undo_not_allowed", "message": message}, status=403)
     try:
         checkin = checkin_undo(
             checkin_id=int(checkin_id),

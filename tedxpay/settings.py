@@ -319,6 +319,9 @@ PAYMENT_REMINDER_BEFORE = timedelta(minutes=env.int("PAYMENT_REMINDER_MINUTES_BE
 # requests per client address, per hour (the same answer is shown either way).
 ORDER_LINKS_PER_EMAIL_PER_HOUR = env.int("ORDER_LINKS_PER_EMAIL_PER_HOUR", default=3)
 ORDER_LINKS_PER_CLIENT_PER_HOUR = env.int("ORDER_LINKS_PER_CLIENT_PER_HOUR", default=20)
+# The door page undoes only its volunteer's own admissions of the last this many minutes
+# (a wrong scan, right after it); other undos are Finance's, in the admin.
+DOOR_UNDO_MINUTES = env.int("DOOR_UNDO_MINUTES", default=10)
 
 # --- Xendit -----------------------------------------------------------------------------
 XENDIT_SIMULATOR_ENABLED = env.bool("XENDIT_SIMULATOR_ENABLED", default=DEBUG)

@@ -3,7 +3,7 @@ user may not see or reach."""
 
 import io
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.admin import site as admin_site
@@ -12,7 +12,9 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from checkin.models import CheckIn
+from checkin.models import CheckIn, CheckInSource
+from checkin.services import checkin_admit_ticket
+from checkin.tests.conftest import make_door_user
 from orders.models import IssuedTicket, OrderEvent
 from tedxpay.core.admin_records import JAKARTA
 from tickets.tests.factories import EventFactory
@@ -114,6 +116,29 @@ def test_undo_at_the_door_needs_a_reason_and_is_audited(door_client, siti, event
     assert undone["result"] == "undone" and undone["count"]["admitted"] == 0
     assert "undone by gate-a: wrong ticket" in OrderEvent.objects.get(order=siti).note
     assert scan(door_client, event, code=ticket.code)["tone"] == "green"
+
+
+def test_the_door_undoes_only_its_own_recent_admissions_at_its_event(door_client, siti, event, paid_order, settings):
+    # Check-in ids are sequential: any other would let a volunteer undo someone else's
+    # admission (or a stale one) and let that ticket in a second time.
+    first, second = siti.issued_tickets.all()[:2]
+    mine = scan(door_client, event, code=first.code)["checkin_id"]
+    colleague = make_door_user("gate-b")
+    theirs = checkin_admit_ticket(issued=second, event=event, gate="B", user=colleague, source=CheckInSource.DOOR)
+    other_event = EventFactory(slug="tedxother")
+
+    def undo(checkin_id, event_slug=event.slug):
+        return door_client.post(reverse("door-undo"), {"event": event_slug, "checkin": checkin_id, "reason": "x"})
+
+    refused = undo(theirs.pk)
+    assert refused.status_code == 403 and refused.json()["error"] == "undo_not_allowed"
+    assert undo(mine, event_slug=other_event.slug).status_code in (403, 404)
+    CheckIn.objects.filter(pk=mine).update(checked_in_at=timezone.now() - timedelta(minutes=11))
+    assert undo(mine).status_code == 403
+    assert CheckIn.objects.filter(current=True).count() == 2  # both still in
+
+    settings.DOOR_UNDO_MINUTES = 15
+    assert undo(mine).json()["result"] == "undone"
 
 
 def test_live_count_and_printable_list(door_client, siti, event, paid_order):
