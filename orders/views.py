@@ -28,6 +28,7 @@ from orders.holds import PendingOrderExists, checkout_hold_request, hold_claim
 from orders.models import EventSource, Order, OrderStatus
 from orders.placed_here import placed_here, remember_placed
 from orders.voucher_display import AppliedVoucher, checkout_voucher
+from orders.voucher_guesses import voucher_guessing_stopped, voucher_miss
 from tedxpay.core.client_address import client_address
 from tedxpay.core.errors import ApplicationError
 from tedxpay.core.idempotency import IdempotencyConflict, IdempotencyInFlight
@@ -129,7 +130,13 @@ def event_checkout(request, slug: str):
         request.LANGUAGE_CODE = switch_to
     # From a `?voucher=CODE` link or the voucher box (GET), then carried by the order form.
     voucher_code = (data or request.GET).get("voucher", "")
-    applied, voucher_error = checkout_voucher(event=event, code=voucher_code)
+    if voucher_code.strip() and voucher_guessing_stopped(request):
+        applied = None
+        voucher_error = _("Too many voucher codes were tried from your connection. Try again in an hour.")
+    else:
+        applied, voucher_error = checkout_voucher(event=event, code=voucher_code)
+        if voucher_error:
+            voucher_miss(request)
     on_sale = [
         ticket
         for ticket in event.tickets.filter(on_sale_filter(timezone.now())).select_related("event")

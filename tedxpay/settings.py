@@ -322,6 +322,9 @@ ORDER_LINKS_PER_CLIENT_PER_HOUR = env.int("ORDER_LINKS_PER_CLIENT_PER_HOUR", def
 # The door page undoes only its volunteer's own admissions of the last this many minutes
 # (a wrong scan, right after it); other undos are Finance's, in the admin.
 DOOR_UNDO_MINUTES = env.int("DOOR_UNDO_MINUTES", default=10)
+# Voucher codes refused at the checkout per client address and hour before no code from
+# it is looked up (orders/voucher_guesses.py; 0: no limit).
+VOUCHER_MISSES_PER_HOUR = env.int("VOUCHER_MISSES_PER_HOUR", default=30)
 
 # --- Xendit -----------------------------------------------------------------------------
 XENDIT_SIMULATOR_ENABLED = env.bool("XENDIT_SIMULATOR_ENABLED", default=DEBUG)

@@ -128,3 +128,23 @@ def test_the_quantity_choices_follow_the_minimum_and_a_voucher_that_lifts_the_ma
     VoucherFactory(event=event, code="NORMAL", kind=VoucherKind.UNLOCK, value=0, max_uses=8)
     assert choices(client.get("/events/tedxvoucher/?voucher=SPONSOR"), regular) == list(range(9))
     assert choices(client.get("/events/tedxvoucher/?voucher=NORMAL"), regular) == list(range(6))
+
+
+def test_guessing_codes_is_stopped_per_connection_and_right_codes_do_not_count(client, event, regular, settings):
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.VOUCHER_MISSES_PER_HOUR = 5
+    VoucherFactory(event=event, code="KOMUNITAS", kind=VoucherKind.PERCENT, value=20)
+    for _ in range(8):  # a buyer reloading their voucher link is not guessing
+        assert client.get("/events/tedxvoucher/?voucher=KOMUNITAS").context["voucher"] is not None
+    for guess in ("AAAA", "BBBB", "CCCC", "DDDD", "EEEE"):
+        assert client.get(f"/events/tedxvoucher/?voucher={guess}").context["voucher"] is None
+    # Now even the right code is not looked up from this connection, and the page says why.
+    stopped = client.get("/events/tedxvoucher/?voucher=KOMUNITAS")
+    assert stopped.context["voucher"] is None
+    assert "Terlalu banyak kode voucher dicoba" in stopped.content.decode()
+    # Another connection is not affected.
+    other = client.get("/events/tedxvoucher/?voucher=KOMUNITAS", REMOTE_ADDR="198.51.100.20")
+    assert other.context["voucher"] is not None
+    cache.clear()

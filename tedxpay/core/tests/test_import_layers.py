@@ -42,6 +42,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "orders.form_submissions",
             # The orders this browser placed (a signed cookie), for the checkout's redirect.
             "orders.placed_here",
+            # Wrong voucher codes per client address, for the checkout page.
+            "orders.voucher_guesses",
             "*.urls",
             "*.forms",
             "*.serializers",
