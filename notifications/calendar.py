@@ -9,7 +9,7 @@ from datetime import UTC, timedelta
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from orders.links import order_page_url
+from orders.links import order_public_page_url
 from orders.models import Order
 
 # An event without an end time is shown as this long.
@@ -46,7 +46,15 @@ def order_calendar_ics(order: Order) -> str:
     event = order.event
     ends_at = event.ends_at or event.starts_at + DEFAULT_DURATION
     location = event.venue + (f", {event.city}" if event.city else "")
-    description = _("Order %(code)s. Your e-tickets: %(url)s") % {"code": order.code, "url": order_page_url(order)}
+    # The order's public page, not its private link: a calendar is shared with colleagues
+    # and family, and the private page holds the QR codes that open the door. The public
+    # page emails the private link to the buyer.
+    description = _(
+        "Order %(code)s. Your e-tickets are in the confirmation email; this page sends it again: %(url)s"
+    ) % {
+        "code": order.code,
+        "url": order_public_page_url(order),
+    }
     lines = [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",
