@@ -1,10 +1,9 @@
-"""Which e-tickets get in: only those of a PAID order of this event that were not voided
-(a refund that voided them, or cancelling the paid order).
+"""Which e-tickets get in: only those of a PAID order of this event that were not voided.
 
 A cancelled order is refused as *order cancelled*, whatever its refund is doing: that is
 always true, while "refunded" may not be yet (a bank transfer finance has still to make, a
-refund Xendit failed). *Refunded* is for the tickets a partial refund voided while the
-order stays PAID."""
+refund Xendit failed). Cancelling a paid order is what voids tickets today, all of them; a
+partial refund voids none. *Refunded*, a voided ticket of a PAID order, is a guard."""
 
 from checkin.errors import RefusalReason
 from orders.models import IssuedTicket, Order, OrderStatus

@@ -360,7 +360,7 @@ class OrderDetailApi(APIView):
             class Meta:
                 ref_name = "OrderPayment"
 
-            status = serializers.CharField(help_text="PENDING, PAID, EXPIRED or FAILED.")
+            status = serializers.CharField(help_text="PENDING, PAID, EXPIRED or CANCELLED.")
             paid_amount = serializers.IntegerField(allow_null=True, help_text="Whole rupiah received.")
             paid_at = serializers.DateTimeField(allow_null=True)
             method = serializers.CharField(help_text="Xendit's payment_method, e.g. BANK_TRANSFER; empty until paid.")

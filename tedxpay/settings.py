@@ -348,7 +348,8 @@ XENDIT_READ_TIMEOUT = env.float("XENDIT_READ_TIMEOUT", default=15.0)
 XENDIT_MERCHANT_NAME = env("XENDIT_MERCHANT_NAME", default="TEDx Indonesia")
 # Simulator fault injection (dev, tests, benchmarks; docs/xendit-simulator.md). Always-on
 # faults as JSON, e.g. '[{"kind": "create", "mode": "error", "status": 503}]' (kinds:
-# create/get/list/expire/any; modes: error/non_json/delay/hang), and latency added to every
+# create/get/list/expire/refund/refund_get/any; modes: error/non_json/malformed/delay/hang),
+# and latency added to every
 # simulated Xendit API call. Per-test faults go through POST /_xendit/simulate/faults.
 XENDIT_SIMULATOR_FAULTS = env.json("XENDIT_SIMULATOR_FAULTS", default=[])
 XENDIT_SIMULATOR_LATENCY_MS = env.int("XENDIT_SIMULATOR_LATENCY_MS", default=0)

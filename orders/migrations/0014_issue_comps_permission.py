@@ -1,5 +1,7 @@
 """Issuing complimentary tickets gets a permission of its own, for Finance managers: it
-needed only the operational one, so all of Finance could give tickets away. Finance gets
+needed only the operational one, so all of Finance could give tickets away. Finance
+managers may also add and change vouchers (discounts are revenue given too), which only
+superusers could. Finance gets
 "Undo selected check-ins…" in the admin (`checkin.change_checkin`), which docs/event-day.md
 gives it and no group held.
 
@@ -17,7 +19,11 @@ def roles_update(apps, schema_editor):
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     managers, _ = Group.objects.get_or_create(name="Finance managers")
-    managers.permissions.add(Permission.objects.get(content_type__app_label="orders", codename="issue_comps"))
+    managers.permissions.add(
+        Permission.objects.get(content_type__app_label="orders", codename="issue_comps"),
+        Permission.objects.get(content_type__app_label="vouchers", codename="add_voucher"),
+        Permission.objects.get(content_type__app_label="vouchers", codename="change_voucher"),
+    )
     finance, _ = Group.objects.get_or_create(name="Finance")
     finance.permissions.add(Permission.objects.get(content_type__app_label="checkin", codename="change_checkin"))
 
@@ -25,6 +31,8 @@ def roles_update(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("orders", "0013_roles_grant_later_permissions"),
+        ("vouchers", "0001_initial"),
+        ("checkin", "0002_door_staff_group"),
     ]
 
     operations = [

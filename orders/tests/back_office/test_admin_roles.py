@@ -115,7 +115,10 @@ def test_only_finance_managers_give_tickets_away(client, sale):
     assert "issue-comps" not in client.get("/admin/orders/order/").content.decode()
     assert not Order.objects.filter(is_comp=True).exists()
 
+    assert client.get("/admin/vouchers/voucher/add/").status_code == 403
+
     client.force_login(_user("Finance", "Finance managers"))
+    assert client.get("/admin/vouchers/voucher/add/").status_code == 200  # discounts: the same rule
     assert "issue-comps" in client.get("/admin/orders/order/").content.decode()
     assert client.post("/admin/orders/order/issue-comps/", body).status_code == 302
     assert Order.objects.filter(is_comp=True, buyer__email="evil@example.com").exists()

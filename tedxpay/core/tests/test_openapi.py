@@ -1,6 +1,7 @@
 """What the OpenAPI schema promises clients: the callback's body, the Idempotency-Key rule,
 429 where throttled, 413 for bodies over the limit."""
 
+import json
 import re
 
 import pytest
@@ -32,3 +33,14 @@ def test_throttled_operations_document_429_and_body_limits_413(schema):
     assert "429" in schema["paths"]["/api/tickets"]["get"]["responses"]
     assert {"413", "429"} <= set(schema["paths"]["/api/orders"]["post"]["responses"])
     assert "413" in schema["paths"]["/api/payment-callback"]["post"]["responses"]
+
+
+def test_the_payment_status_names_every_status_a_payment_can_have(schema):
+    from payments.models import PaymentStatus
+
+    texts = re.findall(r'"description": "([^"]*PENDING[^"]*)"', json.dumps(schema))
+    payment_words = [text for text in texts if "PAID" in text and "EXPIRED" in text]
+    assert payment_words, "no payment status description in the schema"
+    for text in payment_words:
+        named = set(re.findall(r"[A-Z]{4,}", text))
+        assert set(PaymentStatus.values) <= named and named <= set(PaymentStatus.values) | {"PENDING"}, text
