@@ -128,9 +128,10 @@ def event_checkout(request, slug: str):
         # first: the voucher's words and the form's labels below are made in it.
         translation.activate(switch_to)
         request.LANGUAGE_CODE = switch_to
-    # From a `?voucher=CODE` link or the voucher box (GET), then carried by the order form.
+    # From a `?voucher=CODE` link, or the voucher box, which is part of the order form.
     voucher_code = (data or request.GET).get("voucher", "")
-    if voucher_code.strip() and voucher_guessing_stopped(request):
+    voucher_stopped = bool(voucher_code.strip()) and voucher_guessing_stopped(request)
+    if voucher_stopped:
         applied = None
         voucher_error = _("Too many voucher codes were tried from your connection. Try again in an hour.")
     else:
@@ -160,7 +161,10 @@ def event_checkout(request, slug: str):
         and EDIT_FIELD not in request.POST
         and APPLY_VOUCHER_FIELD not in request.POST
     )
-    if show_errors:
+    if show_errors and voucher_stopped:
+        # Nor tried by placing an order with it: the placement would apply a right code.
+        buyer_form.add_error(None, voucher_error)
+    elif show_errors:
         throttle = CheckoutRateThrottle()
         if throttle.allow_request(request, None):
             # The code as sent, not only a valid one: a code that went bad since it was applied

@@ -144,6 +144,20 @@ def test_guessing_codes_is_stopped_per_connection_and_right_codes_do_not_count(c
     stopped = client.get("/events/tedxvoucher/?voucher=KOMUNITAS")
     assert stopped.context["voucher"] is None
     assert "Terlalu banyak kode voucher dicoba" in stopped.content.decode()
+    # Nor is it tried by placing an order with it.
+    token = client.get("/events/tedxvoucher/").context["checkout_token"]
+    body = {
+        f"quantity_{regular.pk}": "1",
+        "full_name": "Budi Santoso",
+        "email": "budi@example.com",
+        "phone": "081234567890",
+        "voucher": "KOMUNITAS",
+        "checkout_token": token,
+        "confirmed": "1",
+    }
+    refused = client.post("/events/tedxvoucher/", body)
+    assert refused.status_code == 400 and not Order.objects.exists()
+    assert "Terlalu banyak kode voucher dicoba" in refused.content.decode()
     # Another connection is not affected.
     other = client.get("/events/tedxvoucher/?voucher=KOMUNITAS", REMOTE_ADDR="198.51.100.20")
     assert other.context["voucher"] is not None
