@@ -161,7 +161,7 @@ def door_undo(request):
     )
     if not undoable.exists():
         message = "Only your own check-ins of the last few minutes at this event can be undone here."
-        return JsonResponse({"error": "undo_not_allowed", "message": message}, status=403)
+        return JsonResponse({"error": "undo_not_allowed", "message": message}, status=409)
     try:
         checkin = checkin_undo(
             checkin_id=int(checkin_id),

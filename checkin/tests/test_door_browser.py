@@ -2,11 +2,13 @@
 short code, scans a QR code with the camera; finance sees the check-in on the order page."""
 
 import re
+from datetime import timedelta
 
 import pytest
 import segno
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from checkin.models import CheckIn
@@ -92,7 +94,7 @@ def test_undo_at_the_door_says_what_happened_in_the_volunteers_language(browser,
     first, second = paid_order(quantity=2).issued_tickets.all()
     context = browser.new_context(**PHONE)
     page = context.new_page()
-    reasons = iter(["x" * (MAX_UNDO_REASON_LENGTH + 1), "salah pindai"])
+    reasons = iter(["x" * (MAX_UNDO_REASON_LENGTH + 1), "salah pindai", "terlambat"])
     page.on("dialog", lambda dialog: dialog.accept(next(reasons)))
     sign_in(page, live_server)
 
@@ -110,6 +112,16 @@ def test_undo_at_the_door_says_what_happened_in_the_volunteers_language(browser,
     expect(page.locator("#result-title")).to_have_text("Check-in dibatalkan")
     expect(page.locator("#count-admitted")).to_have_text("1")
     assert not second.checkins.get().current
+
+    # The page left open: a wrong scan is undone right after it, not a quarter of an hour later.
+    page.fill("#code", second.short_code)
+    page.click("#check")
+    expect(page.locator("#count-admitted")).to_have_text("2")
+    CheckIn.objects.filter(ticket=second, current=True).update(checked_in_at=timezone.now() - timedelta(minutes=15))
+    page.click("#undo")
+    expect(page.locator("#result-title")).to_have_text("Tidak dibatalkan")
+    expect(page.locator("#result-detail")).to_contain_text("Minta tim keuangan membatalkannya")
+    assert second.checkins.filter(current=True).exists()
     context.close()
 
 

@@ -173,8 +173,11 @@
     post(door.dataset.undoUrl, { checkin: resultBox.dataset.checkin, reason: reason.trim() })
       .then(function (answer) {
         if (answer.status === 200) { show(answer.data); return; }
-        // Already undone elsewhere, or a reason too long: say so rather than nothing.
-        show({ tone: "amber", result: "undo_failed", title: words.textUndoFailed, detail: words.textUndoFailedDetail });
+        // Not this volunteer's recent admission, already undone elsewhere, or a reason too
+        // long: say so rather than nothing.
+        var notAllowed = answer.data && answer.data.error === "undo_not_allowed";
+        var detail = notAllowed ? words.textUndoNotAllowed : words.textUndoFailedDetail;
+        show({ tone: "amber", result: "undo_failed", title: words.textUndoFailed, detail: detail });
       })
       .catch(offline);
   });
