@@ -22,6 +22,7 @@ from django.utils import timezone
 from notifications.models import Notification, NotificationKind, NotificationStatus
 from notifications.services import notification_queue, notification_queue_first, notifications_make_obsolete
 from orders.audit import order_event_record
+from orders.buyer_limits import BuyerLimit, buyer_limits_check
 from orders.buyers import buyer_contact_clean
 from orders.models import (
     NO_SEATS_REASONS,
@@ -45,8 +46,11 @@ from payments.services import (
 from tedxpay.core.errors import IllegalTransition, InvalidInput
 from tedxpay.core.money import format_rupiah
 from tickets.errors import NotOnSale, SoldOut
+from tickets.models import Event, Ticket
 from tickets.services import stock_release, stock_reserve
 from vouchers.errors import VoucherUsedUp
+from vouchers.models import Voucher
+from vouchers.selectors import voucher_terms
 from vouchers.services import voucher_redeem, voucher_release
 
 logger = logging.getLogger("tedxpay.orders.expiry")
@@ -242,17 +246,17 @@ def _order_mark_paid_locked(*, order: Order, paid_amount: int, paid_at: datetime
         # flagging and auditing twice.
         return order
     if order.status == OrderStatus.EXPIRED:
+        if Event.objects.filter(pk=order.event_id, cancelled_at__isnull=False).exists():
+            # The event was cancelled meanwhile (its cancellation refunded every paid order
+            # and is over): no seats to take back, whatever is left in the phase.
+            note = f"{format_rupiah(paid_amount)} received after expiry, for a cancelled event. Refund."
+            _order_flag_for_refund(order=order, reason=AttentionReason.PAID_AFTER_CANCEL, note=note, source=source)
+            return order
         try:
             # A savepoint: if the seats are gone, only this attempt is rolled back.
             with transaction.atomic():
-                stock_reserve(quantities=order_quantities(order), now=paid_at, require_on_sale=False)
-                if order.voucher_id:
-                    # The price paid was the voucher's: it takes its uses back too, within
-                    # the limit (valid window or not: it was valid when the order was placed).
-                    voucher_redeem(
-                        voucher_id=order.voucher_id, uses=order.voucher_uses, now=paid_at, require_valid=False
-                    )
-        except (SoldOut, NotOnSale, VoucherUsedUp) as error:
+                _late_payment_seats_retake(order=order, paid_at=paid_at)
+        except (SoldOut, NotOnSale, VoucherUsedUp, BuyerLimit) as error:
             note = (
                 f"{format_rupiah(paid_amount)} received after expiry; seats or voucher gone ({error.message}). Refund."
             )
@@ -286,6 +290,31 @@ def _order_mark_paid_locked(*, order: Order, paid_amount: int, paid_at: datetime
     # Owed here only, once: the order became PAID just now, under its lock.
     notification_queue_first(order=order, kind=NotificationKind.ORDER_CONFIRMATION)
     return order
+
+
+def _late_payment_seats_retake(*, order: Order, paid_at: datetime) -> None:
+    """A late payment's seats taken again, under the rules its placement met: the phase's
+    seats, the voucher's uses, the buyer's cap. Raises what placing would have."""
+    quantities = order_quantities(order)
+    stock_reserve(quantities=quantities, now=paid_at, require_on_sale=False)
+    exempt: frozenset[int] = frozenset()
+    if order.voucher_id:
+        # The price paid was the voucher's: it takes its uses back too, within the limit
+        # (valid window or not: it was valid when the order was placed).
+        voucher_redeem(voucher_id=order.voucher_id, uses=order.voucher_uses, now=paid_at, require_valid=False)
+        voucher = Voucher.objects.get(pk=order.voucher_id)
+        if not voucher.combines_with_limits:
+            exempt = voucher_terms(voucher).ticket_ids.intersection(quantities)
+    # Counted without this order (it is EXPIRED): the buyer's other orders may have taken
+    # the cap meanwhile.
+    buyer = order.buyer
+    buyer_limits_check(
+        tickets=Ticket.objects.in_bulk(list(quantities)),
+        quantities=quantities,
+        email=buyer.email,
+        phone=buyer.phone,
+        exempt=exempt,
+    )
 
 
 @transaction.atomic

@@ -35,6 +35,7 @@ from payments.models import PaymentStatus, WebhookEvent
 from payments.selectors import payments_to_sweep
 from payments.services import payment_mark_asked
 from payments.tests.conftest import order_with_payment, placed_order  # noqa: F401 (fixture)
+from tickets.services import tickets_withdraw
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -139,6 +140,46 @@ def test_late_payment_without_stock_is_recorded_and_flagged(placed_order, xendit
     assert payment.status == PaymentStatus.PAID and payment.paid_amount == payment.amount
     assert order.status == OrderStatus.EXPIRED
     assert order.attention_reason == AttentionReason.PAID_AFTER_EXPIRY_NO_STOCK
+
+
+def test_a_late_payment_for_a_cancelled_event_is_flagged_for_a_refund_not_made_paid(placed_order, xendit_simulator):
+    # The order expired, its invoice stayed open (the expire call failed), the event was
+    # cancelled and its cancellation finished, then the buyer paid: no tickets for an event
+    # that will not happen, even though its phase still has the seats.
+    payment = placed_order(quantity=2)
+    order_expire(order_id=payment.order_id)
+    tickets_withdraw(event_id=payment.order.event_id)
+    xendit_simulator.pay(payment.invoice_id, callback="none")
+
+    payments_sweep()
+
+    payment, order = refreshed(payment)
+    assert payment.status == PaymentStatus.PAID and payment.paid_amount == payment.amount  # never lost
+    assert order.status == OrderStatus.EXPIRED and not order.issued_tickets.exists()
+    assert order.attention_reason == AttentionReason.PAID_AFTER_CANCEL
+    assert order.items.get().ticket.held == 0
+
+
+def test_a_late_payment_past_the_buyers_cap_is_flagged_for_a_refund(placed_order, xendit_simulator):
+    # Order A expired with its invoice open; the same buyer then bought the phase's cap in
+    # order B; paying A now would give them twice the cap.
+    payment = placed_order(quantity=2)
+    ticket = payment.order.items.get().ticket
+    type(ticket).objects.filter(pk=ticket.pk).update(max_per_buyer=2)
+    order_expire(order_id=payment.order_id)
+    other = order_with_payment(quantity=2, ticket=ticket)
+    type(other.order.buyer).objects.filter(pk=other.order.buyer_id).update(
+        email=payment.order.buyer.email, phone=payment.order.buyer.phone
+    )
+    xendit_simulator.pay(payment.invoice_id, callback="none")
+
+    payments_sweep()
+
+    payment, order = refreshed(payment)
+    assert payment.status == PaymentStatus.PAID and order.status == OrderStatus.EXPIRED
+    assert order.attention_reason == AttentionReason.PAID_AFTER_EXPIRY_NO_STOCK
+    ticket.refresh_from_db()
+    assert ticket.held == 2  # order B's only
 
 
 def test_old_expired_orders_are_left_alone(placed_order, xendit_simulator):
