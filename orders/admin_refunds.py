@@ -14,7 +14,7 @@ from orders.checkout.refunds import order_refund, order_refund_owed, refund_comp
 from orders.models import Order, OrderStatus
 from payments.admin_actions import RupiahField, _form_errors
 from payments.models import Payment, Refund, RefundReason, RefundStatus
-from tedxpay.core.admin_records import rupiah
+from tedxpay.core.admin_records import page_refusal, rupiah
 from tedxpay.core.errors import ApplicationError
 
 REFUND_PERMISSION = "orders.refund_order"
@@ -39,6 +39,10 @@ _OUTCOME = {
 def may_refund(request) -> bool:
     # And may see orders: the refund pages show the order and its buyer.
     return request.user.has_perms([REFUND_PERMISSION, "orders.view_order"])
+
+
+def _order_page(order: Order) -> str:
+    return reverse("admin:orders_order_change", args=[order.pk])
 
 
 def _order_or_404(object_id: str) -> Order:
@@ -98,7 +102,10 @@ def cancel_refund_view(model_admin, request, object_id: str):
         },
     )
     if not payment.refundable:
-        form.add_error(None, "Nothing of this order is left to refund (or its refund is under way).")
+        message = "Nothing of this order is left to refund (or its refund is under way)."
+        back = page_refusal(request, form, message, back_to=_order_page(order))
+        if back is not None:
+            return back
     elif form.is_valid():
         data = form.cleaned_data
         try:
@@ -122,7 +129,7 @@ def cancel_refund_view(model_admin, request, object_id: str):
             form.data["refunds_before"] = str(payment.refunded_or_in_flight)
         else:
             _report(model_admin, request, order, refund)
-            return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
+            return HttpResponseRedirect(_order_page(order))
     context = {
         **model_admin.admin_site.each_context(request),
         "title": f"Cancel and refund — {order.code}",
@@ -148,7 +155,7 @@ def refund_owed_view(model_admin, request, object_id: str):
         model_admin.message_user(request, f"{order.code}: {error.message}", messages.ERROR)
     else:
         _report(model_admin, request, order, refund)
-    return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
+    return HttpResponseRedirect(_order_page(order))
 
 
 class ManualRefundDoneForm(forms.Form):
@@ -169,7 +176,10 @@ def manual_refund_done_view(model_admin, request, object_id: str, refund_id: str
         raise Http404("No such refund on this order.")
     form = ManualRefundDoneForm(request.POST if request.method == "POST" else None)
     if refund.status != RefundStatus.MANUAL:
-        form.add_error(None, f"This refund is {refund.get_status_display().lower()}, not a manual task.")
+        message = f"This refund is {refund.get_status_display().lower()}, not a manual task."
+        back = page_refusal(request, form, message, back_to=_order_page(order))
+        if back is not None:
+            return back
     elif form.is_valid():
         try:
             done = refund_complete_manual(
@@ -186,7 +196,7 @@ def manual_refund_done_view(model_admin, request, object_id: str, refund_id: str
                 "the buyer is told.",
                 messages.SUCCESS,
             )
-            return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
+            return HttpResponseRedirect(_order_page(order))
     context = {
         **model_admin.admin_site.each_context(request),
         "title": f"Manual refund transferred — {order.code}",

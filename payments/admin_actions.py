@@ -18,7 +18,7 @@ from orders.services import order_refund_record
 from payments.gateways.base import GatewayError
 from payments.models import Payment, PaymentStatus, WebhookEvent, WebhookOutcome
 from payments.webhooks import REPLAYABLE_OUTCOMES
-from tedxpay.core.admin_records import ActionReport, run_per_row, rupiah
+from tedxpay.core.admin_records import ActionReport, page_refusal, run_per_row, rupiah
 from tedxpay.core.errors import ApplicationError, Conflict
 
 # Xendit refusing or being down is expected: reported per row, not logged as a crash.
@@ -137,7 +137,10 @@ def refund_record_view(model_admin, request, object_id: str):
         initial={"amount": payment.refund_outstanding or None, "refunded_before": payment.refunded_amount},
     )
     if payment.status != PaymentStatus.PAID:
-        form.add_error(None, "No money was received for this order: there is nothing to refund.")
+        message = "No money was received for this order: there is nothing to refund."
+        back = page_refusal(request, form, message, back_to=reverse("admin:orders_order_change", args=[order.pk]))
+        if back is not None:
+            return back
     elif form.is_valid():
         try:
             order_refund_record(

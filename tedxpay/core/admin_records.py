@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib import admin, messages
 from django.contrib.auth import get_permission_codename
-from django.http import StreamingHttpResponse
+from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.html import format_html
 
@@ -215,3 +215,15 @@ def csv_download(*, name: str, header: list[str], rows: Iterable[list]) -> Strea
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="tedxpay-{name}-{stamp}.csv"'
     return response
+
+
+def page_refusal(request, form, message: str, *, back_to: str) -> HttpResponseRedirect | None:
+    """A back-office page that cannot do its work for this object (nothing left to refund):
+    said on its form when the form was sent; when the page is only opened, said on the page
+    it came from (`back_to`), since a form not sent has nothing to show an error on (Django's
+    `add_error` needs a cleaned form). None: the form carries it, render the page."""
+    if form.is_bound:
+        form.add_error(None, message)
+        return None
+    messages.warning(request, message)
+    return HttpResponseRedirect(back_to)

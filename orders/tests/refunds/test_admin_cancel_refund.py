@@ -143,6 +143,37 @@ def test_the_same_form_sent_twice_refunds_once(admin_client, paid, xendit_simula
     assert third.status_code == 302 and Refund.objects.filter(payment=payment).count() == 2
 
 
+def test_pages_opened_with_nothing_left_to_do_say_so_on_the_order_page(admin_client, paid, placed_order):  # noqa: F811
+    # A colleague refunded the whole order while this page was being opened: a GET has no
+    # form to put the refusal on (it answered 500).
+    payment = paid("BCA")
+    admin_client.post(
+        cancel_refund_url(payment.order_id),
+        {"amount": "300000", "reason": "CANCELLATION", "cancel": "on", "release_seats": "on", "refunds_before": "0"},
+    )
+    refund = Refund.objects.get()
+    admin_client.post(
+        reverse("admin:orders_order_manual_refund_done", args=[payment.order_id, refund.pk]),
+        {"transfer_reference": "BCA-TRF-1"},
+    )
+    unpaid = placed_order(quantity=1)
+    for url, said in (
+        (cancel_refund_url(payment.order_id), "Nothing of this order is left to refund"),
+        (reverse("admin:orders_order_manual_refund_done", args=[payment.order_id, refund.pk]), "not a manual task"),
+        (reverse("admin:orders_order_record_refund", args=[unpaid.order_id]), "No money was received"),
+    ):
+        opened = admin_client.get(url, follow=True)
+        assert opened.status_code == 200, url
+        assert opened.redirect_chain[-1][0].endswith("/change/")
+        assert any(said in m for m in messages_of(opened)), url
+    # Sent anyway (a form open from before): refused on the form, nothing done.
+    sent = admin_client.post(
+        cancel_refund_url(payment.order_id), {"amount": "1000", "reason": "CANCELLATION", "refunds_before": "300000"}
+    )
+    assert sent.status_code == 200 and "Nothing of this order is left to refund" in sent.content.decode()
+    assert Refund.objects.count() == 1
+
+
 def test_a_va_payment_becomes_a_manual_task_finance_marks_transferred(admin_client, paid):
     payment = paid("BCA")
     response = admin_client.post(
