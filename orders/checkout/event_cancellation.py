@@ -92,6 +92,12 @@ def event_cancellation_start(*, event_id: int, requested_by: str, note: str = ""
     start is refused with `Conflict`) and queue the task after commit."""
     try:
         with transaction.atomic():
+            # The event's row first: two starts at once queue here, and the second finds
+            # the first's cancellation, instead of each holding what the other waits for
+            # (the new row's unique key against the event row's update) and deadlocking.
+            Event.objects.select_for_update().filter(pk=event_id).values_list("pk", flat=True).first()
+            if EventCancellation.objects.filter(event_id=event_id).exists():
+                raise _already_cancelled()
             cancellation = EventCancellation.objects.create(
                 event_id=event_id,
                 requested_by=requested_by,
@@ -101,9 +107,13 @@ def event_cancellation_start(*, event_id: int, requested_by: str, note: str = ""
             )
             tickets_withdraw(event_id=event_id)
             transaction.on_commit(lambda: event_cancellation_continue(cancellation_id=cancellation.pk), robust=True)
-    except IntegrityError as error:
-        raise Conflict("This event is being cancelled already (or was).", code="event_already_cancelled") from error
+    except IntegrityError as error:  # the unique row, should anything pass the check above
+        raise _already_cancelled() from error
     return cancellation
+
+
+def _already_cancelled() -> Conflict:
+    return Conflict("This event is being cancelled already (or was).", code="event_already_cancelled")
 
 
 def event_cancellation_continue(*, cancellation_id: int, countdown: float = 0) -> None:

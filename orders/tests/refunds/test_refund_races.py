@@ -127,3 +127,32 @@ def test_two_clicks_on_refund_owed_refund_an_overpayment_once(placed_order, xend
     assert [r["amount"] for r in xendit_simulator.refunds(payment.invoice_id)] == [50_000]
     payment.refresh_from_db()
     assert payment.refund_in_flight == 50_000 and payment.order.status == OrderStatus.PAID
+
+
+def test_eight_admins_cancelling_one_event_at_once_make_one_cancellation_and_no_deadlock(
+    celery_eager, xendit_simulator
+):
+    # Each start held the new row's unique key and waited on the event row's update while
+    # another held the reverse: InnoDB chose a victim and the admin saw a 500.
+    from orders.checkout import event_cancellation
+    from orders.models import EventCancellation
+    from orders.tests.factories import OrderFactory
+    from tedxpay.core.errors import Conflict
+    from tickets.tests.factories import TicketFactory
+
+    for _ in range(3):
+        ticket = TicketFactory(quota=10)
+        OrderFactory(event=ticket.event, status=OrderStatus.PAID)
+        outcomes = run_together(
+            *[
+                lambda who=who, event_id=ticket.event_id: event_cancellation.event_cancellation_start(
+                    event_id=event_id, requested_by=f"admin-{who}"
+                )
+                for who in range(8)
+            ]
+        )
+        started = [o for o in outcomes if isinstance(o, EventCancellation)]
+        refused = [o for o in outcomes if isinstance(o, Conflict)]
+        assert len(started) == 1 and len(refused) == 7, outcomes
+        assert EventCancellation.objects.filter(event_id=ticket.event_id).count() == 1
+        assert EventCancellation.objects.get(event_id=ticket.event_id).status == "finished"
