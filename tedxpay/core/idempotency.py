@@ -45,6 +45,8 @@ _ACCEPTABLE_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 # The checkout form's tokens. An API client's scope always has a colon and a number, so
 # no client key can land in it.
 CHECKOUT_FORM_SCOPE = "checkout-form"
+# The back office's "Issue complimentary tickets" form (orders/admin_comps.py).
+COMPS_FORM_SCOPE = "comps-form"
 
 
 def api_key_scope(api_key_id: int) -> str:

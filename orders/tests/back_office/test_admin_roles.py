@@ -120,7 +120,8 @@ def test_only_finance_managers_give_tickets_away(client, sale):
     client.force_login(_user("Finance", "Finance managers"))
     assert client.get("/admin/vouchers/voucher/add/").status_code == 200  # discounts: the same rule
     assert "issue-comps" in client.get("/admin/orders/order/").content.decode()
-    assert client.post("/admin/orders/order/issue-comps/", body).status_code == 302
+    token = client.get("/admin/orders/order/issue-comps/").context["form"]["token"].value()
+    assert client.post("/admin/orders/order/issue-comps/", {**body, "token": token}).status_code == 302
     assert Order.objects.filter(is_comp=True, buyer__email="evil@example.com").exists()
 
 

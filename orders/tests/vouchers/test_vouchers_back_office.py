@@ -35,6 +35,12 @@ def ticket():
     return TicketFactory(name="Regular", price=350_000, quota=10, event__name="TEDxUbud")
 
 
+def issue(client, data):
+    """Send the comps form as a browser does: with the one-time token of its rendering."""
+    token = client.get(ISSUE).context["form"]["token"].value()
+    return client.post(ISSUE, {**data, "token": token})
+
+
 def free_voucher_order(ticket, quantity=2):
     VoucherFactory(event=ticket.event, code="CREW", kind=VoucherKind.PERCENT, value=100, max_uses=5)
     return order_place(
@@ -48,8 +54,8 @@ def free_voucher_order(ticket, quantity=2):
 
 def test_finance_issues_comps_from_a_pasted_list_and_a_csv_upload(admin_client, ticket):
     upload = SimpleUploadedFile("speakers.csv", "name,email\nSari Dewi,sari@example.com\n".encode("utf-8-sig"))
-    response = admin_client.post(
-        ISSUE,
+    response = issue(
+        admin_client,
         {
             "ticket": ticket.pk,
             "recipients": "Ni Luh Putu Ayu, ayu@example.com",
@@ -72,8 +78,8 @@ def test_finance_issues_comps_from_a_pasted_list_and_a_csv_upload(admin_client, 
 def test_a_comp_list_larger_than_what_is_left_is_refused_whole(admin_client, ticket):
     ticket.quota = 1
     ticket.save()
-    response = admin_client.post(
-        ISSUE, {"ticket": ticket.pk, "recipients": "A, a@example.com\nB, b@example.com", "language": "en"}
+    response = issue(
+        admin_client, {"ticket": ticket.pk, "recipients": "A, a@example.com\nB, b@example.com", "language": "en"}
     )
     assert response.status_code == 200
     assert "Only 1 left" in response.content.decode()
@@ -81,9 +87,52 @@ def test_a_comp_list_larger_than_what_is_left_is_refused_whole(admin_client, tic
 
 
 def test_a_bad_line_is_shown_with_its_number(admin_client, ticket):
-    response = admin_client.post(ISSUE, {"ticket": ticket.pk, "recipients": "A, a@example.com\nB b", "language": "en"})
+    response = issue(admin_client, {"ticket": ticket.pk, "recipients": "A, a@example.com\nB b", "language": "en"})
     assert "line 2" in response.content.decode()
     assert Order.objects.count() == 0
+
+
+def test_the_comps_form_sent_again_issues_nothing_more(admin_client, ticket):
+    # A double click, a reload of the POST, a second tab: one batch per rendering.
+    token = admin_client.get(ISSUE).context["form"]["token"].value()
+    body = {"ticket": ticket.pk, "recipients": "A, a@example.com\nB, b@example.com", "language": "en", "token": token}
+    first = admin_client.post(ISSUE, body)
+    again = admin_client.post(ISSUE, body, follow=True)
+    assert first.status_code == 302 and again.status_code == 200
+    assert any("sent before" in str(m) for m in again.context["messages"])
+    assert Order.objects.filter(is_comp=True).count() == 2
+    # The same rendering sent with other people: refused, shown again with a new token.
+    other = admin_client.post(ISSUE, {**body, "recipients": "C, c@example.com"})
+    assert other.status_code == 200 and "already sent with other choices" in other.content.decode()
+    assert other.context["form"]["token"].value() != token
+    # A forged token counts for nothing.
+    forged = admin_client.post(ISSUE, {**body, "token": "made-up"})
+    assert "out of date" in forged.content.decode() and Order.objects.filter(is_comp=True).count() == 2
+
+
+@pytest.mark.mysql
+@pytest.mark.django_db(transaction=True)
+def test_the_comps_form_sent_five_times_at_once_issues_one_batch(ticket):
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    from tedxpay.core.tests.concurrency import run_together
+
+    User.objects.create_superuser("root", password="x")
+    browser = Client()
+    browser.force_login(User.objects.get())
+    token = browser.get(ISSUE).context["form"]["token"].value()
+    body = {"ticket": ticket.pk, "recipients": "A, a@example.com\nB, b@example.com", "language": "en", "token": token}
+
+    def send():
+        tab = Client()
+        tab.force_login(User.objects.get())
+        return tab.post(ISSUE, body).status_code
+
+    assert run_together(*[send] * 5) == [302] * 5
+    assert Order.objects.filter(is_comp=True).count() == 2
+    ticket.refresh_from_db()
+    assert ticket.held == 2
 
 
 def test_csv_export_and_admin_page_show_voucher_discount_and_comp(admin_client, ticket):
