@@ -36,7 +36,11 @@ def test_a_form_sent_without_its_csrf_cookie_says_the_page_expired():
     html = _page(response)
     assert response.status_code == 403
     assert "Halaman ini sudah kedaluwarsa" in html and "belum ada yang dipesan atau dibayar" in html
-    assert 'id="error-page"' in html
+    assert 'id="error-page"' in html and '<html lang="id">' in html
+
+    browser.get("/language/en/?next=/")
+    html = _page(browser.post("/find-my-tickets/", {"email": "siti@example.com"}))
+    assert '<html lang="en">' in html and "This page has expired" in html
 
 
 def test_staff_without_a_permission_see_the_sites_403(client):
