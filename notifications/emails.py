@@ -19,7 +19,7 @@ from notifications.models import Notification, NotificationKind
 from notifications.qr import qr_png
 from notifications.ticket_pdf import order_tickets_pdf
 from orders.links import order_page_url
-from orders.models import IssuedTicket, Order
+from orders.models import EventMove, IssuedTicket, Order
 from payments.models import Refund
 
 EMAIL_LANGUAGES = ("en", "id")
@@ -57,6 +57,10 @@ SUBJECTS = {
     NotificationKind.REFUND_MANUAL: {
         "en": "Your refund for order {code} will be sent by bank transfer",
         "id": "Pengembalian dana pesanan {code} akan dikirim lewat transfer bank",
+    },
+    NotificationKind.EVENT_MOVED: {
+        "en": "{event} has moved: new date or venue — order {code}",
+        "id": "{event} pindah jadwal atau tempat — pesanan {code}",
     },
 }
 
@@ -96,6 +100,7 @@ def notification_message(notification: Notification) -> EmailMultiAlternatives:
         "invoice_url": _invoice_url(order),
         "language": language,
         **_refund_context(notification, language),
+        **_move_context(notification),
     }
     # Month and day names follow the language. An event's times are on its own clock (the
     # event_time tag names WIB, WITA or WIT); any other time is Jakarta's wherever the
@@ -142,7 +147,7 @@ def _invoice_url(order: Order) -> str:
 
 
 def _refund_context(notification: Notification, language: str) -> dict:
-    if not notification.refund_reference:
+    if not notification.refund_reference or notification.kind == NotificationKind.EVENT_MOVED:
         return {}
     refund = Refund.objects.select_related("payment").get(reference=notification.refund_reference)
     method = refund.payment.method
@@ -151,6 +156,13 @@ def _refund_context(notification: Notification, language: str) -> dict:
         "refund_time": REFUND_TIMES.get(method, REFUND_TIME_DEFAULT)[language],
         "refund_channel": refund.payment.channel,
     }
+
+
+def _move_context(notification: Notification) -> dict:
+    if notification.kind != NotificationKind.EVENT_MOVED:
+        return {}
+    move_id = int(notification.refund_reference.removeprefix("move-"))
+    return {"move": EventMove.objects.get(pk=move_id)}
 
 
 def _paid_amount(order: Order) -> int | None:

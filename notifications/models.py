@@ -12,6 +12,8 @@ class NotificationKind(models.TextChoices):
     REFUND_STARTED = "refund_started", "Refund started"
     REFUND_DONE = "refund_done", "Refund done"
     REFUND_MANUAL = "refund_manual", "Refund by bank transfer"
+    # One per move of the event (`EventMove.reference`, in `refund_reference`): moved twice, told twice.
+    EVENT_MOVED = "event_moved", "Event moved (new date or venue)"
 
 
 class NotificationStatus(models.TextChoices):
@@ -35,7 +37,9 @@ class Notification(models.Model):
     order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=30, choices=NotificationKind.choices)
     status = models.CharField(max_length=10, choices=NotificationStatus.choices, default=NotificationStatus.PENDING)
-    # The refund (`payments.Refund.reference`) a refund email is about; "" for the others.
+    # The refund (`payments.Refund.reference`) a refund email is about, or the move
+    # (`orders.EventMove.reference`) an "event moved" email is about; "" for the others.
+    # One column for both because it is part of the once-only key below.
     refund_reference = models.CharField(max_length=40, blank=True, default="")
     to_email = models.EmailField(max_length=254)
     language = models.CharField(max_length=5, default="en")

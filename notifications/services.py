@@ -225,6 +225,11 @@ def _notification_obsolete_because(notification: Notification) -> str:
         if order["expires_at"] <= timezone.now():
             return "the hold has run out"
         return ""
+    if notification.kind == NotificationKind.EVENT_MOVED:
+        # "Your e-tickets stay valid": not for an order cancelled since (the buyer took the
+        # refund, the event was cancelled), which has its own email.
+        status = Order.objects.filter(pk=notification.order_id).values_list("status", flat=True).first()
+        return "" if status == OrderStatus.PAID else f"the order is {status or 'gone'}"
     if notification.kind != NotificationKind.ORDER_EXPIRED:
         return ""
     # PAID is final (docs/architecture.md, "State machines"): an order paid now stays paid,

@@ -26,6 +26,7 @@ from orders.admin_actions import (
 )
 from orders.admin_comps import comps_issue_view
 from orders.admin_event_cancellation import EventCancellationAdmin
+from orders.admin_event_moves import EventMoveAdmin
 from orders.admin_refunds import cancel_refund_view, manual_refund_done_view, refund_owed_view
 from orders.dashboard import CHART_BAR_WIDTH, CHART_HEIGHT, sales_overview
 from orders.holds_admin import HoldingSeatsFilter, holders_now, search_by_client_address
@@ -33,6 +34,7 @@ from orders.models import (
     AttentionReason,
     Buyer,
     EventCancellation,
+    EventMove,
     IssuedTicket,
     Order,
     OrderEvent,
@@ -755,3 +757,4 @@ class IssuedTicketAdmin(IssuedTicketColumns, ReadOnlyRecordAdmin):
 
 
 admin.site.register(EventCancellation, EventCancellationAdmin)
+admin.site.register(EventMove, EventMoveAdmin)

@@ -124,6 +124,7 @@ class Order(models.Model):
             ("cancel_event", "Can cancel an event and refund every order"),
             ("export_personal_data", "Can export buyers' personal data (CSV)"),
             ("issue_comps", "Can issue complimentary (free, paid) tickets"),
+            ("move_event", "Can move an event (new date or venue) and tell its buyers"),
         ]
         indexes = [
             models.Index(fields=["status", "expires_at"], name="order_status_expiry"),
@@ -188,6 +189,7 @@ class EventSource(models.TextChoices):
     ADMIN = "admin", "Admin"
     DOOR = "door", "Door check-in"
     SYSTEM = "system", "System"
+    BUYER = "buyer", "Buyer (order page)"
 
 
 class OrderEvent(models.Model):
@@ -293,3 +295,39 @@ class EventCancellation(models.Model):
     def __str__(self) -> str:
         # The admin's page title and breadcrumb: finance knows an event by its name.
         return f"Cancellation of {self.event.name} ({self.get_status_display().lower()})"
+
+
+class EventMove(models.Model):
+    """“Event moved”: a new date or venue for an event, told to every buyer of a paid order
+    (one email each), with until when they may ask for their money back from their order
+    page (orders/checkout/event_moves.py). The row is the record of the change: who moved
+    the event, from what to what, and what buyers were promised."""
+
+    event = models.ForeignKey("tickets.Event", on_delete=models.PROTECT, related_name="moves")
+    requested_by = models.CharField(max_length=150)
+    requested_at = models.DateTimeField(auto_now_add=True)
+    old_starts_at = models.DateTimeField()
+    old_ends_at = models.DateTimeField(null=True, blank=True)
+    old_venue = models.CharField(max_length=300)
+    old_city = models.CharField(max_length=100, blank=True)
+    new_starts_at = models.DateTimeField()
+    new_ends_at = models.DateTimeField(null=True, blank=True)
+    new_venue = models.CharField(max_length=300)
+    new_city = models.CharField(max_length=100, blank=True)
+    # In every email, in both languages: why it moved, in the organisers' words.
+    message = models.TextField(blank=True)
+    # Buyers of orders paid before the move may cancel theirs for a full refund until then.
+    refunds_until = models.DateTimeField()
+    paid_orders_told = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+
+    def __str__(self) -> str:
+        # The admin's page title and breadcrumb: finance knows an event by its name.
+        return f"{self.event.name} moved ({self.requested_at:%Y-%m-%d})" if self.requested_at else self.event.name
+
+    @property
+    def reference(self) -> str:
+        """What its emails are filed under (`Notification.refund_reference`): one per order and move."""
+        return f"move-{self.pk}"

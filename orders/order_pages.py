@@ -14,23 +14,29 @@ must not keep them), never indexed, and send no Referer to other sites.
 """
 
 import hmac
+import logging
 
 from django.conf import settings
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from notifications.calendar import order_calendar_ics
 from notifications.order_links import OrderLinksThrottled, order_links_request
 from notifications.qr import qr_svg
 from notifications.ticket_pdf import order_tickets_pdf
 from orders.buyers import email_normalise
+from orders.checkout.event_moves import move_refund_window, order_refund_after_move
 from orders.models import Order, OrderStatus, normalise_order_code
 from payments.channel_names import channel_name
 from tedxpay.core.client_address import client_address
+from tedxpay.core.errors import ApplicationError
 from tedxpay.core.language import chosen_language
+
+logger = logging.getLogger(__name__)
 
 
 def _private(response: HttpResponse) -> HttpResponse:
@@ -69,6 +75,10 @@ def _in_order_language_unless_chosen(request, order: Order) -> None:
 def order_detail(request, code: str, secret: str):
     order = order_by_link(code, secret)
     _in_order_language_unless_chosen(request, order)
+    return _order_page(request, order)
+
+
+def _order_page(request, order: Order, *, move_error: str = "", status: int = 200):
     etickets = []
     if order.status == OrderStatus.PAID:
         # A ticket voided by a refund is listed below as void, without a QR to scan.
@@ -89,8 +99,45 @@ def order_detail(request, code: str, secret: str):
         "channel": channel,
         "void_tickets": void_tickets,
         "refunds": refunds,
+        # The event moved after this order: the buyer may cancel it for their money back.
+        "move": move_refund_window(order),
+        "move_refundable": payment.refundable if payment is not None else 0,
+        "move_expected_refunds": payment.refunded_or_in_flight if payment is not None else 0,
+        "move_error": move_error,
+        "move_refund_asked": request.GET.get("moved") == "cancelled" and order.status == OrderStatus.CANCELLED,
     }
-    return _private(render(request, "orders/order_detail.html", context))
+    return _private(render(request, "orders/order_detail.html", context, status=status))
+
+
+@require_POST
+def order_cancel_after_move(request, code: str, secret: str):
+    """ "I cannot come to the new date": the order cancelled for a full refund while the
+    move's refund window is open (orders/checkout/event_moves.py). The private link is
+    what allows it, as it allows seeing the e-tickets."""
+    order = order_by_link(code, secret)
+    _in_order_language_unless_chosen(request, order)
+    if request.POST.get("confirm") != "yes":
+        message = _("Tick the box to confirm that you will not come and want your money back.")
+        return _order_page(request, order, move_error=message, status=400)
+    try:
+        expected_refunds = int(request.POST.get("expected_refunds", ""))
+    except ValueError:
+        expected_refunds = -1  # a form not from our page: refused below as out of date
+    try:
+        order_refund_after_move(order=order, expected_refunds=expected_refunds)
+    except ApplicationError as error:  # nothing was written: the page says why
+        logger.info("order %s: cancel after move refused: %s", order.code, error.message)
+        order = order_by_link(code, secret)  # as it is now
+        return _order_page(request, order, move_error=_move_refusal(order), status=409)
+    return HttpResponseRedirect(reverse("order-detail", args=[order.code, order.link_secret]) + "?moved=cancelled")
+
+
+def _move_refusal(order: Order) -> str:
+    if order.status == OrderStatus.CANCELLED:
+        return _("This order is already cancelled; any refund is shown below.")
+    if move_refund_window(order) is None:
+        return _("The time to cancel for a refund has passed. Contact the organisers if you need help.")
+    return _("Something changed on this order meanwhile. Check the page and try again.")
 
 
 @require_http_methods(["GET", "POST"])

@@ -19,6 +19,11 @@ urlpatterns = [
         "orders/<str:code>/<str:secret>/e-tickets.pdf", order_pages.order_tickets_pdf_download, name="order-tickets-pdf"
     ),
     path("orders/<str:code>/<str:secret>/event.ics", order_pages.order_calendar, name="order-calendar"),
+    path(
+        "orders/<str:code>/<str:secret>/cancel-after-move/",
+        order_pages.order_cancel_after_move,
+        name="order-cancel-after-move",
+    ),
     path("find-my-tickets/", order_pages.find_my_tickets, name="find-my-tickets"),
     path("language/<str:language>/", language_switch, name="language-switch"),
     path("admin/", admin.site.urls),

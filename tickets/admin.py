@@ -182,6 +182,16 @@ def cancel_event(model_admin, request, queryset):
     return HttpResponseRedirect(reverse("admin:orders_eventcancellation_start", args=[events[0].pk]))
 
 
+@admin.action(description="Event moved: new date or venue, tell every buyer…", permissions=["move_event"])
+def move_event(model_admin, request, queryset):
+    # The form and the emails live with the orders (orders/admin_event_moves.py).
+    events = list(queryset.order_by("pk")[:2])
+    if len(events) != 1:
+        model_admin.message_user(request, "Select exactly one event to move.", messages.WARNING)
+        return None
+    return HttpResponseRedirect(reverse("admin:orders_eventmove_start", args=[events[0].pk]))
+
+
 def _in_zone(zone: str | None, change_form):
     """The change form's response, its times shown and read in `zone` (WIB when unknown)."""
     if zone not in EventTimeZone.values:
@@ -221,7 +231,7 @@ class EventForm(forms.ModelForm):
 class EventAdmin(RollbackInvalidFormMixin, admin.ModelAdmin):
     form = EventForm
     list_display = ["name", "starts", "venue", "city", "phases", "cancelled"]
-    actions = [cancel_event]
+    actions = [move_event, cancel_event]
     search_fields = ["name", "slug", "venue"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [TicketInline]
@@ -231,6 +241,9 @@ class EventAdmin(RollbackInvalidFormMixin, admin.ModelAdmin):
 
     def has_cancel_event_permission(self, request) -> bool:
         return request.user.has_perm("orders.cancel_event")
+
+    def has_move_event_permission(self, request) -> bool:
+        return request.user.has_perm("orders.move_event")
 
     @admin.display(description="starts (event's time zone)", ordering="starts_at")
     def starts(self, event):

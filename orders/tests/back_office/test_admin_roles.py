@@ -53,6 +53,7 @@ LISTS = [
     "/admin/payments/refund/",
     "/admin/payments/refund/?status__exact=manual",
     "/admin/orders/eventcancellation/",
+    "/admin/orders/eventmove/",
     "/admin/checkin/checkin/",
     "/admin/reconciliation/reconciliationreport/",
     "/admin/reconciliation/reconciliationrow/",

@@ -35,6 +35,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "orders.admin_comps",
             "orders.admin_refunds",
             "orders.admin_event_cancellation",
+            "orders.admin_event_moves",
             "*.apis",
             "*.views",
             "orders.order_pages",

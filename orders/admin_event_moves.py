@@ -1,0 +1,155 @@
+"""“Event moved: new date or venue” in the admin: a form with what buyers will be told
+(`move/<event id>/`, reached from the event list's action), then the move's record. Needs
+`orders.move_event`.
+
+Times are typed in the event's own time zone (WIB, WITA or WIT), as on the event's page."""
+
+from zoneinfo import ZoneInfo
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+
+from orders.checkout.event_moves import event_move_preview, event_move_record
+from tedxpay.core.admin_records import ReadOnlyRecordAdmin, jakarta_time
+from tedxpay.core.errors import ApplicationError
+from tickets.event_time import event_time_text
+from tickets.models import Event
+
+MOVE_EVENT_PERMISSION = "orders.move_event"
+_MOMENT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class EventMoveForm(forms.Form):
+    starts_at = forms.DateTimeField(label="New start", widget=_MOMENT)
+    ends_at = forms.DateTimeField(label="New end", required=False, widget=_MOMENT)
+    venue = forms.CharField(label="Venue", max_length=300)
+    city = forms.CharField(label="City", max_length=100, required=False)
+    refunds_until = forms.DateTimeField(
+        label="Refunds open until",
+        widget=_MOMENT,
+        help_text="Until then, a buyer who cannot come cancels their order on its page and gets a full refund.",
+    )
+    message = forms.CharField(
+        label="Message to buyers",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Shown in the email and on the order page, as written (write it in both languages if needed).",
+    )
+    confirm = forms.BooleanField(label="Tell every buyer", help_text="One email to the buyer of each paid order.")
+
+
+def _initial(event: Event) -> dict:
+    return {
+        "starts_at": event.starts_at,
+        "ends_at": event.ends_at,
+        "venue": event.venue,
+        "city": event.city,
+    }
+
+
+def event_move_view(model_admin, request, event_id: str):
+    if not request.user.has_perms([MOVE_EVENT_PERMISSION, "tickets.view_event"]):
+        raise PermissionDenied
+    event = Event.objects.filter(pk=event_id).first() if event_id.isdigit() else None
+    if event is None:
+        raise Http404("No such event.")
+    # Typed and shown on the event's own clock, as everything else about it.
+    with timezone.override(ZoneInfo(event.time_zone)):
+        form = EventMoveForm(request.POST if request.method == "POST" else None, initial=_initial(event))
+        if event.cancelled_at is not None:
+            form.is_bound = False  # nothing to send: the page says why
+        elif form.is_valid():
+            data = form.cleaned_data
+            try:
+                move = event_move_record(
+                    event_id=event.pk,
+                    starts_at=data["starts_at"],
+                    ends_at=data["ends_at"],
+                    venue=data["venue"],
+                    city=data["city"],
+                    refunds_until=data["refunds_until"],
+                    message=data["message"],
+                    requested_by=request.user.get_username(),
+                )
+            except ApplicationError as error:
+                for field, message in (error.details or {}).items():
+                    form.add_error(field if field in form.fields else None, message)
+                if not error.details:
+                    form.add_error(None, error.message)
+            else:
+                model_admin.message_user(
+                    request,
+                    f"{event.name} moved; {move.paid_orders_told} buyer(s) are being emailed.",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:orders_eventmove_change", args=[move.pk]))
+        context = {
+            **model_admin.admin_site.each_context(request),
+            "title": f"Event moved — {event.name}",
+            "opts": model_admin.opts,
+            "preview": event_move_preview(event_id=event.pk),
+            "now_shown": event_time_text(event.starts_at, event, "Y-m-d H:i"),
+            "zone": event.time_zone_abbreviation,
+            "form": form,
+        }
+        response = TemplateResponse(request, "admin/orders/eventmove/start.html", context)
+        response.render()  # inside the zone: the form shows its times in it
+    return response
+
+
+class EventMoveAdmin(ReadOnlyRecordAdmin):
+    list_display = ["event", "requested", "requested_by", "from_display", "to_display", "refunds_close", "told"]
+    readonly_fields = [
+        "event",
+        "requested_by",
+        "requested",
+        "from_display",
+        "to_display",
+        "message",
+        "refunds_close",
+        "told",
+    ]
+    fields = readonly_fields
+
+    def has_move_event_permission(self, request) -> bool:
+        return request.user.has_perm(MOVE_EVENT_PERMISSION)
+
+    def get_urls(self):
+        from django.urls import path
+
+        start = path("move/<str:event_id>/", self.admin_site.admin_view(self.move_view), name="orders_eventmove_start")
+        return [start, *super().get_urls()]
+
+    def move_view(self, request, event_id):
+        return event_move_view(self, request, event_id)
+
+    @admin.display(description="recorded (WIB)")
+    def requested(self, move):
+        return jakarta_time(move.requested_at)
+
+    @admin.display(description="from")
+    def from_display(self, move):
+        return _where_and_when(move.event, move.old_starts_at, move.old_venue, move.old_city)
+
+    @admin.display(description="to")
+    def to_display(self, move):
+        return _where_and_when(move.event, move.new_starts_at, move.new_venue, move.new_city)
+
+    @admin.display(description="refunds open until")
+    def refunds_close(self, move):
+        return _where_and_when(move.event, move.refunds_until, "", "")
+
+    @admin.display(description="buyers told")
+    def told(self, move):
+        return move.paid_orders_told
+
+
+def _where_and_when(event: Event, moment, venue: str, city: str) -> str:
+    when = f"{event_time_text(moment, event, 'Y-m-d H:i')} {event.time_zone_abbreviation}"
+    return " · ".join(part for part in (when, venue, city) if part)

@@ -1,0 +1,90 @@
+"""“Event moved” in the admin: Finance managers record it (times typed on the event's own
+clock), Finance only reads the records (groups from the migrations)."""
+
+from datetime import UTC
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.urls import reverse
+
+from notifications.models import Notification, NotificationKind
+from orders.models import EventMove, OrderStatus
+from orders.tests.factories import OrderFactory
+from payments.tests.factories import PaymentFactory
+from tickets.models import EventTimeZone
+from tickets.tests.factories import EventFactory
+
+pytestmark = pytest.mark.django_db
+
+FORM = {
+    "starts_at": "2027-03-20T19:00",
+    "venue": "Sabuga",
+    "city": "Bandung",
+    "refunds_until": "2027-03-10T23:59",
+    "message": "Pindah ke Sabuga.",
+    "confirm": "on",
+}
+
+
+def staff(name: str, *groups: str) -> User:
+    user = User.objects.create_user(name, password="pw", is_staff=True)
+    user.groups.add(*Group.objects.filter(name__in=groups))
+    return user
+
+
+@pytest.fixture
+def event():
+    event = EventFactory(venue="Aula Barat", time_zone=EventTimeZone.WITA)
+    paid = OrderFactory(event=event, status=OrderStatus.PAID)
+    PaymentFactory(order=paid, status="PAID", amount=100_000, paid_amount=100_000)
+    OrderFactory(event=event)  # pending: not told
+    return event
+
+
+def test_a_finance_manager_moves_the_event_on_its_own_clock(client, event, django_capture_on_commit_callbacks):
+    client.force_login(staff("rina", "Finance", "Finance managers"))
+    url = reverse("admin:orders_eventmove_start", args=[event.pk])
+    page = client.get(url)
+    assert page.status_code == 200 and "Aula Barat" in page.text and "WITA" in page.text
+
+    with django_capture_on_commit_callbacks(execute=False):
+        answer = client.post(url, FORM)
+
+    moved = EventMove.objects.get()
+    assert answer.status_code == 302 and answer["Location"] == reverse("admin:orders_eventmove_change", args=[moved.pk])
+    event.refresh_from_db()
+    assert event.venue == "Sabuga" and event.city == "Bandung"
+    assert event.starts_at.astimezone(UTC).hour == 11  # 19:00 WITA (UTC+8)
+    assert (moved.requested_by, moved.old_venue, moved.paid_orders_told) == ("rina", "Aula Barat", 1)
+    assert Notification.objects.filter(kind=NotificationKind.EVENT_MOVED).count() == 1
+    record = client.get(answer["Location"])
+    assert record.status_code == 200 and "Aula Barat" in record.text and "Sabuga" in record.text
+
+
+def test_refused_input_is_shown_on_the_form_and_changes_nothing(client, event):
+    client.force_login(staff("rina", "Finance", "Finance managers"))
+    url = reverse("admin:orders_eventmove_start", args=[event.pk])
+    answer = client.post(url, FORM | {"refunds_until": "2027-03-21T10:00"})  # after the new start
+    assert answer.status_code == 200 and "Refunds must close before the event starts." in answer.text
+    event.refresh_from_db()
+    assert event.venue == "Aula Barat" and not EventMove.objects.exists()
+
+
+def test_finance_reads_the_records_but_cannot_move_an_event(client, event):
+    client.force_login(staff("budi", "Finance"))
+    url = reverse("admin:orders_eventmove_start", args=[event.pk])
+    assert client.get(url).status_code == 403
+    assert client.post(url, FORM).status_code == 403
+    assert client.get(reverse("admin:orders_eventmove_changelist")).status_code == 200
+    event.refresh_from_db()
+    assert event.venue == "Aula Barat"
+
+
+def test_the_event_list_offers_the_move_to_managers_only(client, event):
+    changelist = reverse("admin:tickets_event_changelist")
+    client.force_login(staff("rina", "Finance", "Finance managers"))
+    assert 'value="move_event"' in client.get(changelist).text
+    answer = client.post(changelist, {"action": "move_event", "_selected_action": [event.pk]})
+    assert answer.status_code == 302 and answer["Location"] == reverse("admin:orders_eventmove_start", args=[event.pk])
+    client.force_login(staff("budi", "Finance"))
+    assert 'value="move_event"' not in client.get(changelist).text
