@@ -21,6 +21,7 @@ from payments.admin_actions import GATEWAY_ERRORS, payments_sync
 from payments.models import Payment
 from tedxpay.core.admin_records import JAKARTA, ActionReport, csv_download, run_per_row, spreadsheet_safe
 from tedxpay.core.errors import InvalidInput
+from tedxpay.core.money import format_rupiah
 from tickets.event_time import event_csv_time
 
 # --- cancel ------------------------------------------------------------------------------
@@ -100,7 +101,8 @@ class AttentionResolveForm(forms.Form):
         max_length=1000,
         help_text=(
             "Kept in each order's audit trail, e.g. “Buyer accepts the Rp 50.000 shortfall”. "
-            "A refund is recorded with “Record refund” on the order page, which clears a refund flag itself."
+            "A refund is recorded with “Record refund” on the order page, which clears a refund flag itself; "
+            "a flag with money still owed back is cleared only by those who may refund (Finance managers)."
         ),
     )
 
@@ -120,8 +122,17 @@ def resolve_attention(model_admin, request, queryset):
             if not order.needs_attention:
                 report.skip(order.code, "does not need attention")
         note = f"{form.cleaned_data['note']} (by {request.user.get_username()})"
+        may_forgo_refunds = request.user.has_perm("orders.refund_order")
 
         def resolve(order: Order) -> None:
+            owed = _still_owed_back(order)
+            if owed and not may_forgo_refunds:
+                # Clearing this flag keeps the buyer's money and takes it off every list
+                # that shows what is owed back: a decision for those who may refund.
+                report.skip(
+                    order.code, f"{format_rupiah(owed)} is still owed back: refund it, or ask a Finance manager"
+                )
+                return
             order_attention_resolve(order_id=order.pk, note=note, source=EventSource.ADMIN)
             report.ok(order.code)
 
@@ -138,6 +149,11 @@ def resolve_attention(model_admin, request, queryset):
         "selected": [order.pk for order in orders],
     }
     return TemplateResponse(request, "admin/orders/order/resolve_attention.html", context)
+
+
+def _still_owed_back(order: Order) -> int:
+    payment = Payment.objects.filter(order=order).first()
+    return payment.refund_outstanding if payment is not None else 0
 
 
 # --- correct the buyer's contact details (a page of its own, linked from the order) --------

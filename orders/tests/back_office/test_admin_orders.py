@@ -293,6 +293,29 @@ def test_resolve_attention_asks_for_a_note_then_clears_the_flag_with_an_audit_ro
     assert messages == [f"Resolved 1: {order.code}.", f"Skipped {clean.code}: does not need attention"]
 
 
+def test_a_flag_with_money_owed_back_is_cleared_only_by_someone_who_may_refund(client):
+    from django.contrib.auth.models import Group, User
+
+    overpaid = pay(order_with_payment(quantity=1, price=300_000), paid_amount=350_000)  # Rp 50.000 owed back
+    short = pay(order_with_payment(quantity=1, price=350_000), paid_amount=300_000)  # nothing owed back
+    assert overpaid.attention_reason == short.attention_reason == AttentionReason.AMOUNT_MISMATCH
+    clerk = User.objects.create_user("budi", password="pw", is_staff=True)
+    clerk.groups.add(Group.objects.get(name="Finance"))
+    manager = User.objects.create_user("rina", password="pw", is_staff=True)
+    manager.groups.add(*Group.objects.filter(name__in=["Finance", "Finance managers"]))
+
+    client.force_login(clerk)
+    _, messages = run_action(client, "resolve_attention", [overpaid, short], apply="yes", note="checked")
+
+    assert Order.objects.get(pk=overpaid.pk).needs_attention  # the buyer's Rp 50.000 is still on the lists
+    assert not Order.objects.get(pk=short.pk).needs_attention
+    assert f"Skipped {overpaid.code}: Rp 50.000 is still owed back: refund it, or ask a Finance manager" in messages
+
+    client.force_login(manager)
+    run_action(client, "resolve_attention", [overpaid], apply="yes", note="buyer donated the change")
+    assert not Order.objects.get(pk=overpaid.pk).needs_attention
+
+
 def test_order_attention_resolve_is_quiet_when_not_flagged():
     order = pay(order_with_payment(quantity=1))
     events = order.events.count()
