@@ -151,5 +151,5 @@ class EventMoveAdmin(ReadOnlyRecordAdmin):
 
 
 def _where_and_when(event: Event, moment, venue: str, city: str) -> str:
-    when = f"{event_time_text(moment, event, 'Y-m-d H:i')} {event.time_zone_abbreviation}"
+    when = event_time_text(moment, event, "Y-m-d H:i")  # "2027-03-06 09:00 WIB"
     return " · ".join(part for part in (when, venue, city) if part)

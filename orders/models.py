@@ -3,6 +3,7 @@ import secrets
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from orders.ticket_codes import new_short_code, new_ticket_secret, short_code_display
@@ -325,7 +326,9 @@ class EventMove(models.Model):
 
     def __str__(self) -> str:
         # The admin's page title and breadcrumb: finance knows an event by its name.
-        return f"{self.event.name} moved ({self.requested_at:%Y-%m-%d})" if self.requested_at else self.event.name
+        if self.requested_at is None:
+            return self.event.name
+        return f"{self.event.name} moved ({timezone.localtime(self.requested_at):%Y-%m-%d})"  # Jakarta's date
 
     @property
     def reference(self) -> str:
