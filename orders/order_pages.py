@@ -22,7 +22,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from notifications.calendar import order_calendar_ics
 from notifications.order_links import OrderLinksThrottled, order_links_request
@@ -109,12 +109,15 @@ def _order_page(request, order: Order, *, move_error: str = "", status: int = 20
     return _private(render(request, "orders/order_detail.html", context, status=status))
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def order_cancel_after_move(request, code: str, secret: str):
     """ "I cannot come to the new date": the order cancelled for a full refund while the
     move's refund window is open (orders/checkout/event_moves.py). The private link is
-    what allows it, as it allows seeing the e-tickets."""
+    what allows it, as it allows seeing the e-tickets. Opened as a page (a reload after a
+    refusal, a copied address), it is the order's page."""
     order = order_by_link(code, secret)
+    if request.method == "GET":
+        return HttpResponseRedirect(reverse("order-detail", args=[order.code, order.link_secret]))
     _in_order_language_unless_chosen(request, order)
     if request.POST.get("confirm") != "yes":
         message = _("Tick the box to confirm that you will not come and want your money back.")

@@ -222,6 +222,16 @@ def test_an_order_placed_after_the_move_is_not_offered_a_refund(paid):
     assert move_refund_window(later.order) is None
 
 
+def test_opened_as_a_page_it_is_the_orders_page(paid, client):
+    payment = paid()
+    move(payment.order.event)
+    answer = client.get(cancel_url(payment.order))
+    assert answer.status_code == 302 and answer["Location"] == order_page(payment.order)
+    assert client.get(reverse("order-cancel-after-move", args=[payment.order.code, "x" * 43])).status_code == 404
+    payment.order.refresh_from_db()
+    assert payment.order.status == OrderStatus.PAID
+
+
 def test_a_wrong_secret_is_a_404_and_changes_nothing(paid, client):
     payment = paid()
     move(payment.order.event)
