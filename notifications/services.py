@@ -60,6 +60,27 @@ def notification_queue_first(*, order, kind: str) -> Notification:
     return notification
 
 
+def notifications_queue_new(*, orders, kind: str, refund_reference: str) -> int:
+    """`notification_queue` for many orders at once, for a `refund_reference` that is new
+    (an event's move just recorded: no email of it can exist yet), so the rows are inserted
+    in batches without looking for them first; the unique (order, kind, reference, copy)
+    still refuses a second set. Each email is sent after commit. Returns how many."""
+    rows = [
+        Notification(
+            order=order,
+            kind=kind,
+            refund_reference=refund_reference,
+            to_email=order.buyer.email,
+            language=order.language,
+        )
+        for order in orders
+    ]
+    created = Notification.objects.bulk_create(rows, batch_size=500)
+    ids = [row.pk for row in created]
+    transaction.on_commit(lambda: [_send_start_after_commit(pk) for pk in ids], robust=True)
+    return len(ids)
+
+
 def _send_start(notification_id: int) -> None:
     notification_send_task.delay(notification_id)
 

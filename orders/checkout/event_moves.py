@@ -22,7 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from notifications.models import NotificationKind
-from notifications.services import notification_queue
+from notifications.services import notifications_queue_new
 from orders.checkout.refunds import order_refund
 from orders.models import EventMove, EventSource, Order, OrderStatus
 from orders.services import order_cancel_paid
@@ -91,10 +91,9 @@ def event_move_record(
         )
         event.starts_at, event.ends_at, event.venue, event.city = starts_at, ends_at, venue, city
         event.save(update_fields=["starts_at", "ends_at", "venue", "city", "updated_at"])
-        told = 0
-        for order in Order.objects.filter(event=event, status=OrderStatus.PAID).select_related("buyer").order_by("pk"):
-            notification_queue(order=order, kind=NotificationKind.EVENT_MOVED, refund_reference=move.reference)
-            told += 1
+        paid = Order.objects.filter(event=event, status=OrderStatus.PAID).select_related("buyer").order_by("pk")
+        # In batches: an event of a few thousand buyers is moved in one request.
+        told = notifications_queue_new(orders=paid, kind=NotificationKind.EVENT_MOVED, refund_reference=move.reference)
         EventMove.objects.filter(pk=move.pk).update(paid_orders_told=told)
         move.paid_orders_told = told
     return move

@@ -1,11 +1,12 @@
 """“Event moved” in the admin: Finance managers record it (times typed on the event's own
 clock), Finance only reads the records (groups from the migrations)."""
 
-from datetime import UTC
+from datetime import UTC, timedelta
 
 import pytest
 from django.contrib.auth.models import Group, User
 from django.urls import reverse
+from django.utils import timezone
 
 from notifications.models import Notification, NotificationKind
 from orders.models import EventMove, OrderStatus
@@ -61,6 +62,36 @@ def test_a_finance_manager_moves_the_event_on_its_own_clock(client, event, djang
     record = client.get(answer["Location"])
     assert record.status_code == 200 and "Aula Barat" in record.text and "Sabuga" in record.text
     assert "2027-03-20 19:00 WITA · Sabuga · Bandung" in record.text
+
+
+def test_moving_an_event_of_many_buyers_takes_a_handful_of_queries(event, django_capture_on_commit_callbacks):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from orders.checkout.event_moves import event_move_record
+
+    for _ in range(40):
+        order = OrderFactory(event=event, status=OrderStatus.PAID)
+        PaymentFactory(order=order, status="PAID", amount=100_000, paid_amount=100_000)
+    now = timezone.now()
+
+    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=False) as sends:
+        move = event_move_record(
+            event_id=event.pk,
+            starts_at=now + timedelta(days=20),
+            ends_at=None,
+            venue="Sabuga",
+            city="Bandung",
+            refunds_until=now + timedelta(days=10),
+            message="",
+            requested_by="rina",
+        )
+
+    assert move.paid_orders_told == 41
+    assert Notification.objects.filter(kind=NotificationKind.EVENT_MOVED).count() == 41
+    assert len(sends) == 1  # one callback starts the 41 sends after commit
+    # Not a query per buyer (a look-up and an insert each): 41 buyers in a handful.
+    assert len(queries) <= 12, [q["sql"][:80] for q in queries.captured_queries]
 
 
 def test_refused_input_is_shown_on_the_form_and_changes_nothing(client, event):
