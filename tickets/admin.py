@@ -9,7 +9,9 @@ from django.db.models import Count
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
+from orders.checkout.event_moves import event_paid_orders
 from tedxpay.core.admin_records import jakarta_time, rupiah
 from tedxpay.core.money import format_thousands
 from tickets.event_time import event_time_text
@@ -224,7 +226,47 @@ class EventForm(forms.ModelForm):
         # The confirmation's calendar entry (DTEND) and the door's choice of today's event read the end.
         if starts_at and ends_at and ends_at <= starts_at:
             self.add_error("ends_at", "The event must end after it starts.")
+        self._refuse_a_silent_move(cleaned)
         return cleaned
+
+    def _refuse_a_silent_move(self, cleaned: dict) -> None:
+        """A new date or venue for an event people have paid for goes through “Event moved”,
+        which emails every buyer and lets those who cannot come cancel for a full refund.
+        Typed here, it would change their tickets and calendar entries with no word to them.
+        (Before the form is saved, `self.instance` still holds the stored values.)"""
+        if self.instance.pk is None:
+            return
+        moved = [name for name in EVENT_MOVE_FIELDS if _differs(getattr(self.instance, name), cleaned.get(name))]
+        if not moved:
+            return
+        paid = event_paid_orders(event_id=self.instance.pk)
+        if not paid:
+            return
+        for name in moved:
+            self.add_error(name, "Paid buyers hold tickets for this; see above.")
+        self.add_error(
+            None,
+            format_html(
+                "{} paid order(s) for this event. A new date or venue must reach them: "
+                'use <a href="{}">Event moved</a>, which emails every buyer and lets those who cannot '
+                "come cancel for a full refund. The other fields can be saved here on their own.",
+                format_thousands(paid),
+                reverse("admin:orders_eventmove_start", args=[self.instance.pk]),
+            ),
+        )
+
+
+# What “Event moved” changes (orders/checkout/event_moves.py), and so what the event's own
+# form may not change once tickets are paid for.
+EVENT_MOVE_FIELDS = ("starts_at", "ends_at", "venue", "city")
+
+
+def _differs(stored, typed) -> bool:
+    if isinstance(stored, str) or isinstance(typed, str):
+        return (stored or "").strip() != (typed or "").strip()
+    if stored is None or typed is None:
+        return stored is not typed
+    return stored.replace(microsecond=0) != typed.replace(microsecond=0)  # the form shows whole seconds
 
 
 @admin.register(Event)

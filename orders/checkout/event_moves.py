@@ -41,12 +41,16 @@ class MovePreview:
 
 
 def event_move_preview(*, event_id: int) -> MovePreview:
-    orders = Order.objects.filter(event_id=event_id)
     return MovePreview(
         event=Event.objects.get(pk=event_id),
-        paid_orders=orders.filter(status=OrderStatus.PAID).count(),
-        pending_orders=orders.filter(status=OrderStatus.PENDING).count(),
+        paid_orders=event_paid_orders(event_id=event_id),
+        pending_orders=Order.objects.filter(event_id=event_id, status=OrderStatus.PENDING).count(),
     )
+
+
+def event_paid_orders(*, event_id: int) -> int:
+    """The buyers a move must tell: one per paid order."""
+    return Order.objects.filter(event_id=event_id, status=OrderStatus.PAID).count()
 
 
 def event_move_record(

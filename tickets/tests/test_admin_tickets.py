@@ -8,9 +8,11 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from orders.models import OrderStatus
+from orders.tests.factories import OrderFactory
 from tickets.admin import TicketForm
 from tickets.errors import TicketNotFound
-from tickets.models import Ticket
+from tickets.models import Event, Ticket
 from tickets.services import stock_reserve, ticket_quota_set
 from tickets.tests.factories import EventFactory, TicketFactory
 
@@ -393,3 +395,60 @@ def test_a_phase_on_its_own_page_and_in_the_list_uses_its_events_zone(admin_clie
     assert ticket.valid_from == datetime(2026, 11, 2, 2, 0, tzinfo=UTC)  # 10:00 WITA
     listing = admin_client.get(reverse("admin:tickets_ticket_changelist")).content.decode()
     assert "2026-11-02 10:00 WITA" in listing
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"venue": "Sabuga"},
+        {"city": "Makassar"},
+        {"starts_at_0": "2031-01-02"},
+        {"ends_at_0": "2031-12-31", "ends_at_1": "23:00:00"},
+    ],
+)
+def test_a_new_date_or_venue_for_a_paid_event_is_sent_to_event_moved(admin_client, change):
+    """Typed on the event's own form, a new date or venue would reach no buyer."""
+    event = EventFactory()
+    OrderFactory(event=event, status=OrderStatus.PAID)
+    before = Event.objects.get(pk=event.pk)
+    url = reverse("admin:tickets_event_change", args=[event.pk])
+
+    response = admin_client.post(url, event_post(event, []) | change | {"description": "Updated line-up"})
+
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    moved_field = next(iter(change)).removesuffix("_0")
+    assert moved_field in form.errors
+    page = response.content.decode()
+    assert "1 paid order(s) for this event" in page
+    assert f'href="{reverse("admin:orders_eventmove_start", args=[event.pk])}"' in page
+    event.refresh_from_db()
+    assert (event.venue, event.city, event.starts_at, event.ends_at, event.description) == (
+        before.venue,
+        before.city,
+        before.starts_at,
+        before.ends_at,
+        before.description,
+    )
+
+
+def test_a_paid_event_keeps_its_other_fields_editable_and_an_unpaid_one_moves_freely(admin_client):
+    paid_event = EventFactory()
+    OrderFactory(event=paid_event, status=OrderStatus.PAID)
+    unsold = EventFactory()
+    OrderFactory(event=unsold, status=OrderStatus.PENDING)  # not told by a move either
+
+    unchanged_times = admin_client.post(
+        reverse("admin:tickets_event_change", args=[paid_event.pk]),
+        event_post(paid_event, []) | {"description": "Updated line-up", "venue": f"  {paid_event.venue} "},
+    )
+    moved = admin_client.post(
+        reverse("admin:tickets_event_change", args=[unsold.pk]), event_post(unsold, []) | {"venue": "Sabuga"}
+    )
+
+    assert unchanged_times.status_code == 302
+    assert moved.status_code == 302
+    paid_event.refresh_from_db()
+    unsold.refresh_from_db()
+    assert paid_event.description == "Updated line-up"
+    assert unsold.venue == "Sabuga"
