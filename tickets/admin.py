@@ -236,7 +236,12 @@ class EventForm(forms.ModelForm):
         (Before the form is saved, `self.instance` still holds the stored values.)"""
         if self.instance.pk is None:
             return
-        moved = [name for name in EVENT_MOVE_FIELDS if _differs(getattr(self.instance, name), cleaned.get(name))]
+        moved = [
+            name
+            for name in EVENT_MOVE_FIELDS
+            if name in cleaned  # a field refused already is not a change (nor said twice)
+            and _differs(getattr(self.instance, name), cleaned[name])
+        ]
         if not moved:
             return
         paid = event_paid_orders(event_id=self.instance.pk)

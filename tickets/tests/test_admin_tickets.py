@@ -452,3 +452,21 @@ def test_a_paid_event_keeps_its_other_fields_editable_and_an_unpaid_one_moves_fr
     unsold.refresh_from_db()
     assert paid_event.description == "Updated line-up"
     assert unsold.venue == "Sabuga"
+
+
+def test_a_paid_events_end_refused_for_its_own_reason_is_not_also_called_a_move(admin_client):
+    event = EventFactory()
+    event.ends_at = event.starts_at + timedelta(hours=8)
+    event.save()
+    OrderFactory(event=event, status=OrderStatus.PAID)
+    ends = event.starts_at - timedelta(hours=1)
+
+    response = admin_client.post(
+        reverse("admin:tickets_event_change", args=[event.pk]),
+        event_post(event, []) | {"ends_at_0": local(ends)[0], "ends_at_1": local(ends)[1]},
+    )
+
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert form.errors["ends_at"] == ["The event must end after it starts."]
+    assert "starts_at" not in form.errors and not form.non_field_errors()
