@@ -237,3 +237,16 @@ def test_openapi_schema_validates_without_warnings(tmp_path):
 def test_schema_and_docs_are_served(client):
     assert client.get("/api/schema/").status_code == 200
     assert client.get("/api/docs/").status_code == 200
+
+
+@pytest.mark.parametrize("content_type", ["application/json", ""])
+def test_an_empty_body_names_what_is_required_and_writes_nothing(client, api_key, content_type):
+    """As docs/api.md says: an empty body counts as `{}` (a body that is there and not JSON
+    is `malformed_request`)."""
+    response = client.post(
+        "/api/orders", data=b"", content_type=content_type, HTTP_AUTHORIZATION=f"Api-Key {api_key[1]}"
+    )
+
+    error = assert_error(response, 400, "validation_error")
+    assert set(error["details"]) == {"buyer", "items"}
+    assert not Order.objects.exists()
