@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from orders.links import order_public_page_url
-from orders.models import Order
+from orders.models import EventMove, Order
 
 # An event without an end time is shown as this long.
 DEFAULT_DURATION = timedelta(hours=4)
@@ -64,6 +64,9 @@ def order_calendar_ics(order: Order) -> str:
         "BEGIN:VEVENT",
         f"UID:{order.code}-{event.slug}@tedxpay",
         f"DTSTAMP:{_utc(timezone.now())}",
+        # Each move of the event (orders.EventMove) is a new version of the same entry: a
+        # calendar that has the entry replaces it only when SEQUENCE is higher (RFC 5545 3.8.7.4).
+        f"SEQUENCE:{EventMove.objects.filter(event_id=event.pk).count()}",
         f"DTSTART:{_utc(event.starts_at)}",
         f"DTEND:{_utc(ends_at)}",
         f"SUMMARY:{_escape(event.name)}",

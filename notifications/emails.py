@@ -15,6 +15,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from notifications.calendar import order_calendar_ics
 from notifications.models import Notification, NotificationKind
 from notifications.qr import qr_png
 from notifications.ticket_pdf import order_tickets_pdf
@@ -110,6 +111,9 @@ def notification_message(notification: Notification) -> EmailMultiAlternatives:
         html = render_to_string(f"emails/{notification.kind}.{language}.html", context)
         # The tickets to keep: every e-ticket in one PDF, printable, for phones offline.
         pdf = order_tickets_pdf(order) if etickets else None
+        # The new date into the buyer's calendar in one tap: the same entry (its UID) with a
+        # higher SEQUENCE, which calendars take as the newer version of it.
+        ics = order_calendar_ics(order) if notification.kind == NotificationKind.EVENT_MOVED else None
     subject = SUBJECTS[notification.kind][language].format(code=order.code, event=order.event.name)
 
     message = EmailMultiAlternatives(subject=subject, body=text, to=[notification.to_email])
@@ -123,6 +127,8 @@ def notification_message(notification: Notification) -> EmailMultiAlternatives:
             image.add_header("Content-Disposition", "inline", filename=f"e-ticket-{eticket.issued.code[:8]}.png")
             message.attach(image)
         message.attach(f"e-tickets-{order.code}.pdf", pdf, "application/pdf")
+    if ics:
+        message.attach(f"{order.code}.ics", ics, "text/calendar")
     return message
 
 

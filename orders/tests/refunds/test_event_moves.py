@@ -5,8 +5,9 @@ task). The race of many clicks at once is proven on MariaDB."""
 
 # ruff: noqa: F811
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
+import icalendar
 import pytest
 from django.core import mail
 from django.test import Client
@@ -88,6 +89,29 @@ def test_a_move_changes_the_event_keeps_the_old_date_and_emails_each_paid_buyer_
     assert order_page(first.order) in body  # the private page, where the buyer may cancel
     html = email.alternatives[0][0]
     assert "Gedung Sate" in html and order_page(first.order) in html
+
+
+def test_the_email_carries_the_new_date_for_the_calendar_as_a_newer_version_of_the_same_entry(client, paid):
+    payment = paid()
+    order = payment.order
+    before = icalendar.Calendar.from_ical(
+        client.get(reverse("order-calendar", args=[order.code, order.link_secret])).content
+    )
+
+    moved = move(order.event, venue="Sabuga")
+
+    [email] = mail.outbox
+    [(filename, content, mimetype)] = [a for a in email.attachments if a[0].endswith(".ics")]
+    assert (filename, mimetype) == (f"{order.code}.ics", "text/calendar")
+    assert f"File kalender terlampir ({order.code}.ics)" in email.body  # the buyer is told what it is
+    [old] = before.walk("VEVENT")
+    [new] = icalendar.Calendar.from_ical(content).walk("VEVENT")
+    assert new["UID"] == old["UID"]
+    assert (old["SEQUENCE"], new["SEQUENCE"]) == (0, 1)  # calendars replace an entry only by a higher one
+    assert new.decoded("DTSTART") == moved.new_starts_at.astimezone(UTC).replace(microsecond=0)
+    assert "Sabuga" in str(new["LOCATION"])
+    page = client.get(reverse("order-calendar", args=[order.code, order.link_secret])).content
+    assert icalendar.Calendar.from_ical(page).walk("VEVENT")[0]["SEQUENCE"] == 1
 
 
 def test_the_email_speaks_the_orders_language(paid):
