@@ -5,6 +5,11 @@ import os
 import random
 
 from celery import Celery
+from kombu.transport import TRANSPORT_ALIASES
+
+# `make run`'s broker (filesystem://): kombu's transport with whole-message writes, without
+# which the worker can read a half-written message and stop (tedxpay/core/celery_filesystem.py).
+TRANSPORT_ALIASES["filesystem"] = "tedxpay.core.celery_filesystem:Transport"
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tedxpay.settings")
 
