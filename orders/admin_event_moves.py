@@ -2,7 +2,8 @@
 (`move/<event id>/`, reached from the event list's action), then the move's record. Needs
 `orders.move_event`.
 
-Times are typed in the event's own time zone (WIB, WITA or WIT), as on the event's page."""
+Times are typed in the event's time zone (WIB, WITA or WIT) after the move: its own, or the
+one chosen on the form for a move to a city on another clock."""
 
 from zoneinfo import ZoneInfo
 
@@ -17,14 +18,23 @@ from django.utils import timezone
 from orders.checkout.event_moves import event_move_preview, event_move_record
 from tedxpay.core.admin_records import ReadOnlyRecordAdmin, jakarta_time
 from tedxpay.core.errors import ApplicationError
-from tickets.event_time import event_time_text
-from tickets.models import Event
+from tickets.event_time import Clock, event_time_text
+from tickets.models import Event, EventTimeZone
 
 MOVE_EVENT_PERMISSION = "orders.move_event"
 _MOMENT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
 class EventMoveForm(forms.Form):
+    # Not required: a form sent without it (an older page, a script) keeps the event's zone.
+    time_zone = forms.TypedChoiceField(
+        label="Time zone",
+        choices=EventTimeZone.choices,
+        required=False,
+        empty_value=None,
+        help_text="The times below are on this clock. Choose another for a move to a city on another "
+        "one (Jakarta to Bali: WITA).",
+    )
     starts_at = forms.DateTimeField(label="New start", widget=_MOMENT)
     ends_at = forms.DateTimeField(label="New end", required=False, widget=_MOMENT)
     venue = forms.CharField(label="Venue", max_length=300)
@@ -50,6 +60,7 @@ def _initial(event: Event) -> dict:
         "ends_at": event.ends_at,
         "venue": event.venue,
         "city": event.city,
+        "time_zone": event.time_zone,
     }
 
 
@@ -59,8 +70,12 @@ def event_move_view(model_admin, request, event_id: str):
     event = Event.objects.filter(pk=event_id).first() if event_id.isdigit() else None
     if event is None:
         raise Http404("No such event.")
-    # Typed and shown on the event's own clock, as everything else about it.
-    with timezone.override(ZoneInfo(event.time_zone)):
+    # Typed and shown on the event's clock, as everything else about it: the clock chosen on
+    # the form when it is sent, so a move to Bali reads its 19:00 as 19:00 WITA.
+    zone = request.POST.get("time_zone") if request.method == "POST" else None
+    if zone not in EventTimeZone.values:
+        zone = event.time_zone
+    with timezone.override(ZoneInfo(zone)):
         form = EventMoveForm(request.POST if request.method == "POST" else None, initial=_initial(event))
         if event.cancelled_at is not None:
             form.is_bound = False  # nothing to send: the page says why
@@ -73,6 +88,7 @@ def event_move_view(model_admin, request, event_id: str):
                     ends_at=data["ends_at"],
                     venue=data["venue"],
                     city=data["city"],
+                    time_zone=data["time_zone"],
                     refunds_until=data["refunds_until"],
                     message=data["message"],
                     requested_by=request.user.get_username(),
@@ -135,21 +151,21 @@ class EventMoveAdmin(ReadOnlyRecordAdmin):
 
     @admin.display(description="from")
     def from_display(self, move):
-        return _where_and_when(move.event, move.old_starts_at, move.old_venue, move.old_city)
+        return _where_and_when(move.old_clock, move.old_starts_at, move.old_venue, move.old_city)
 
     @admin.display(description="to")
     def to_display(self, move):
-        return _where_and_when(move.event, move.new_starts_at, move.new_venue, move.new_city)
+        return _where_and_when(move.new_clock, move.new_starts_at, move.new_venue, move.new_city)
 
     @admin.display(description="refunds open until")
     def refunds_close(self, move):
-        return _where_and_when(move.event, move.refunds_until, "", "")
+        return _where_and_when(move.new_clock, move.refunds_until, "", "")
 
     @admin.display(description="buyers told")
     def told(self, move):
         return move.paid_orders_told
 
 
-def _where_and_when(event: Event, moment, venue: str, city: str) -> str:
-    when = event_time_text(moment, event, "Y-m-d H:i")  # "2027-03-06 09:00 WIB"
+def _where_and_when(clock: Clock, moment, venue: str, city: str) -> str:
+    when = event_time_text(moment, clock, "Y-m-d H:i")  # "2027-03-06 09:00 WIB"
     return " · ".join(part for part in (when, venue, city) if part)

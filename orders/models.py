@@ -7,6 +7,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from orders.ticket_codes import new_short_code, new_ticket_secret, short_code_display
+from tickets.event_time import Clock
+from tickets.models import EventTimeZone
 
 # Crockford-like alphabet: no 0/O, 1/I/L, so a code read out over the phone survives.
 _CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -315,6 +317,10 @@ class EventMove(models.Model):
     new_ends_at = models.DateTimeField(null=True, blank=True)
     new_venue = models.CharField(max_length=300)
     new_city = models.CharField(max_length=100, blank=True)
+    # The clocks the times above are on: a move to another island may change the event's
+    # zone (Jakarta's 09:00 WIB, then Bali's 10:00 WITA), and each time is shown on its own.
+    old_time_zone = models.CharField(max_length=32, choices=EventTimeZone.choices, default=EventTimeZone.WIB)
+    new_time_zone = models.CharField(max_length=32, choices=EventTimeZone.choices, default=EventTimeZone.WIB)
     # In every email, in both languages: why it moved, in the organisers' words.
     message = models.TextField(blank=True)
     # Buyers of orders paid before the move may cancel theirs for a full refund until then.
@@ -329,6 +335,15 @@ class EventMove(models.Model):
         if self.requested_at is None:
             return self.event.name
         return f"{self.event.name} moved ({timezone.localtime(self.requested_at):%Y-%m-%d})"  # Jakarta's date
+
+    @property
+    def old_clock(self) -> Clock:
+        """For `event_time`: the old times on the clock they were given on."""
+        return Clock(self.old_time_zone)
+
+    @property
+    def new_clock(self) -> Clock:
+        return Clock(self.new_time_zone)
 
     @property
     def reference(self) -> str:

@@ -263,7 +263,7 @@ class EventForm(forms.ModelForm):
 
 # What “Event moved” changes (orders/checkout/event_moves.py), and so what the event's own
 # form may not change once tickets are paid for.
-EVENT_MOVE_FIELDS = ("starts_at", "ends_at", "venue", "city")
+EVENT_MOVE_FIELDS = ("starts_at", "ends_at", "venue", "city", "time_zone")
 
 
 def _differs(stored, typed) -> bool:

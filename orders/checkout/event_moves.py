@@ -28,7 +28,7 @@ from orders.models import EventMove, EventSource, Order, OrderStatus
 from orders.services import order_cancel_paid
 from payments.models import Payment, Refund, RefundReason
 from tedxpay.core.errors import Conflict, InvalidInput
-from tickets.models import Event
+from tickets.models import Event, EventTimeZone
 
 
 @dataclass(frozen=True)
@@ -63,10 +63,12 @@ def event_move_record(
     refunds_until: datetime,
     message: str,
     requested_by: str,
+    time_zone: str | None = None,
     now: datetime | None = None,
 ) -> EventMove:
     """Move the event and owe every paid order's buyer the "event moved" email (sent after
-    commit). Raises, with nothing written, `Conflict` (`event_cancelled`) or `InvalidInput`
+    commit). `time_zone` is the event's zone after the move (None: it keeps its own), for a
+    move to a city on another clock. Raises, with nothing written, `Conflict` (`event_cancelled`) or `InvalidInput`
     (`details` by field) when the move is not one buyers can act on."""
     now = now or timezone.now()
     venue, city, message = venue.strip(), city.strip(), message.strip()
@@ -76,8 +78,16 @@ def event_move_record(
         event = Event.objects.select_for_update().get(pk=event_id)
         if event.cancelled_at is not None:
             raise Conflict("This event was cancelled; a cancelled event cannot move.", code="event_cancelled")
+        time_zone = time_zone or event.time_zone
         _check_move(
-            event, starts_at=starts_at, ends_at=ends_at, venue=venue, city=city, refunds_until=refunds_until, now=now
+            event,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            venue=venue,
+            city=city,
+            time_zone=time_zone,
+            refunds_until=refunds_until,
+            now=now,
         )
         move = EventMove.objects.create(
             event=event,
@@ -90,11 +100,14 @@ def event_move_record(
             new_ends_at=ends_at,
             new_venue=venue,
             new_city=city,
+            old_time_zone=event.time_zone,
+            new_time_zone=time_zone,
             message=message,
             refunds_until=refunds_until,
         )
         event.starts_at, event.ends_at, event.venue, event.city = starts_at, ends_at, venue, city
-        event.save(update_fields=["starts_at", "ends_at", "venue", "city", "updated_at"])
+        event.time_zone = time_zone
+        event.save(update_fields=["starts_at", "ends_at", "venue", "city", "time_zone", "updated_at"])
         paid = Order.objects.filter(event=event, status=OrderStatus.PAID).select_related("buyer").order_by("pk")
         # In batches: an event of a few thousand buyers is moved in one request.
         told = notifications_queue_new(orders=paid, kind=NotificationKind.EVENT_MOVED, refund_reference=move.reference)
@@ -103,8 +116,10 @@ def event_move_record(
     return move
 
 
-def _check_move(event: Event, *, starts_at, ends_at, venue, city, refunds_until, now) -> None:
+def _check_move(event: Event, *, starts_at, ends_at, venue, city, time_zone, refunds_until, now) -> None:
     errors = {}
+    if time_zone not in EventTimeZone.values:
+        errors["time_zone"] = f"Choose one of {', '.join(EventTimeZone.values)}."
     if starts_at <= now:
         errors["starts_at"] = "The new start must be in the future."
     if ends_at is not None and ends_at <= starts_at:
@@ -115,7 +130,15 @@ def _check_move(event: Event, *, starts_at, ends_at, venue, city, refunds_until,
         errors["refunds_until"] = "Buyers need time to ask for their money back: choose a moment in the future."
     elif refunds_until > starts_at:
         errors["refunds_until"] = "Refunds must close before the event starts."
-    unchanged = (starts_at, ends_at, venue, city) == (event.starts_at, event.ends_at, event.venue, event.city)
+    # A new zone alone is a change: the tickets' "09:00 WIB" becomes "10:00 WITA" (the event's
+    # own form refuses it once tickets are paid, and sends finance here).
+    unchanged = (starts_at, ends_at, venue, city, time_zone) == (
+        event.starts_at,
+        event.ends_at,
+        event.venue,
+        event.city,
+        event.time_zone,
+    )
     if unchanged and not errors:
         errors["starts_at"] = "Nothing changed: give a new date, time or venue."
     if errors:

@@ -2,6 +2,7 @@
 a sale window that closes after it opens, and `held` never written from a form."""
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import transaction
@@ -430,6 +431,31 @@ def test_a_new_date_or_venue_for_a_paid_event_is_sent_to_event_moved(admin_clien
         before.ends_at,
         before.description,
     )
+
+
+def test_a_paid_events_clock_is_changed_through_event_moved(admin_client):
+    """The same moment on another clock still changes what the tickets say (09:00 WIB, then
+    10:00 WITA): the buyers hear of it through “Event moved”, which can change the zone."""
+    event = EventFactory(time_zone="Asia/Jakarta")
+    OrderFactory(event=event, status=OrderStatus.PAID)
+    on_bali_clock = timezone.localtime(event.starts_at, ZoneInfo("Asia/Makassar"))
+    url = reverse("admin:tickets_event_change", args=[event.pk])
+
+    response = admin_client.post(
+        url,
+        event_post(event, [])
+        | {
+            "time_zone": "Asia/Makassar",
+            "starts_at_0": on_bali_clock.strftime("%Y-%m-%d"),
+            "starts_at_1": on_bali_clock.strftime("%H:%M:%S"),
+        },
+    )
+
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert "time_zone" in form.errors and "starts_at" not in form.errors  # the moment itself did not change
+    event.refresh_from_db()
+    assert event.time_zone == "Asia/Jakarta"
 
 
 def test_a_paid_event_keeps_its_other_fields_editable_and_an_unpaid_one_moves_freely(admin_client):

@@ -64,6 +64,35 @@ def test_a_finance_manager_moves_the_event_on_its_own_clock(client, event, djang
     assert "2027-03-20 19:00 WITA · Sabuga · Bandung" in record.text
 
 
+def test_a_move_to_another_island_reads_its_times_on_the_new_clock(client, django_capture_on_commit_callbacks):
+    event = EventFactory(venue="JIExpo", city="Jakarta", time_zone=EventTimeZone.WIB)
+    paid = OrderFactory(event=event, status=OrderStatus.PAID)
+    PaymentFactory(order=paid, status="PAID", amount=100_000, paid_amount=100_000)
+    client.force_login(staff("rina", "Finance", "Finance managers"))
+    url = reverse("admin:orders_eventmove_start", args=[event.pk])
+    form = client.get(url).text
+    assert '<option value="Asia/Jakarta" selected>' in form  # the event's own clock, unless changed
+
+    with django_capture_on_commit_callbacks(execute=False):
+        answer = client.post(url, FORM | {"venue": "Nusa Dua", "city": "Badung", "time_zone": EventTimeZone.WITA})
+
+    assert answer.status_code == 302, answer.content
+    event.refresh_from_db()
+    assert event.time_zone == EventTimeZone.WITA
+    assert event.starts_at.astimezone(UTC).hour == 11  # 19:00 typed, read as WITA (UTC+8), not WIB
+    record = client.get(answer["Location"]).text
+    assert "2027-03-20 19:00 WITA · Nusa Dua · Badung" in record
+    moved = EventMove.objects.get()
+    assert f"{timezone.localtime(moved.old_starts_at):%Y-%m-%d %H:%M} WIB · JIExpo · Jakarta" in record
+
+
+def test_a_zone_that_does_not_exist_is_refused(client, event):
+    client.force_login(staff("rina", "Finance", "Finance managers"))
+    answer = client.post(reverse("admin:orders_eventmove_start", args=[event.pk]), FORM | {"time_zone": "UTC"})
+    assert answer.status_code == 200 and "Select a valid choice" in answer.text
+    assert not EventMove.objects.exists()
+
+
 def test_moving_an_event_of_many_buyers_takes_a_handful_of_queries(event, django_capture_on_commit_callbacks):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext

@@ -5,7 +5,7 @@ task). The race of many clicks at once is proven on MariaDB."""
 
 # ruff: noqa: F811
 
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 import icalendar
 import pytest
@@ -24,6 +24,7 @@ from payments.models import Refund, RefundStatus
 from payments.tests.conftest import placed_order  # noqa: F401 (a fixture)
 from tedxpay.core.errors import Conflict, InvalidInput
 from tedxpay.core.tests.concurrency import run_together
+from tickets.models import EventTimeZone
 from tickets.tests.factories import TicketFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -54,6 +55,7 @@ def move(event, *, days=30, refunds_days=7, venue="Gedung Sate", message="Aula u
         refunds_until=kwargs.pop("refunds_until", now + timedelta(days=refunds_days)),
         message=message,
         requested_by="rina",
+        time_zone=kwargs.pop("time_zone", None),
     )
 
 
@@ -146,6 +148,7 @@ def test_a_second_move_tells_the_buyers_again(paid):
         ({"refunds_until": timezone.now() - timedelta(minutes=1)}, "refunds_until"),
         ({"days": 5, "refunds_days": 6}, "refunds_until"),
         ({"venue": "   "}, "venue"),
+        ({"time_zone": "Asia/Singapore"}, "time_zone"),
     ],
 )
 def test_a_move_buyers_cannot_act_on_is_refused_with_nothing_written(paid, change, field):
@@ -175,6 +178,52 @@ def test_a_move_that_changes_nothing_is_refused(paid):
             message="",
             requested_by="rina",
         )
+
+
+def test_a_move_to_a_city_on_another_clock_shows_each_time_on_its_own(paid, client):
+    payment = paid()
+    payment.order.language = "en"
+    payment.order.save(update_fields=["language"])
+    event = payment.order.event
+    event.time_zone = EventTimeZone.WIB
+    event.starts_at = datetime(2027, 3, 6, 2, 0, tzinfo=UTC)  # 09:00 WIB in Jakarta
+    event.save(update_fields=["time_zone", "starts_at"])
+
+    moved = move(
+        event,
+        venue="Bali Nusa Dua Convention Center",
+        city="Badung",
+        time_zone=EventTimeZone.WITA,
+        starts_at=datetime(2027, 3, 13, 1, 0, tzinfo=UTC),  # 09:00 WITA in Bali
+        refunds_until=datetime(2027, 3, 6, 15, 59, tzinfo=UTC),  # 23:59 WITA
+    )
+
+    event.refresh_from_db()
+    assert event.time_zone == EventTimeZone.WITA  # every page, e-ticket and export now reads Bali's clock
+    assert (moved.old_time_zone, moved.new_time_zone) == (EventTimeZone.WIB, EventTimeZone.WITA)
+    [email] = mail.outbox
+    assert "Before: Saturday, 6 March 2027, 09:00 WIB" in email.body
+    assert "Now:    Saturday, 13 March 2027, 09:00 WITA" in email.body
+    assert "Until 6 Mar 2027, 23:59 WITA" in email.body
+    page = client.get(order_page(payment.order), HTTP_ACCEPT_LANGUAGE="en").text
+    assert "Saturday, 13 March 2027, 09:00 WITA" in page and "23:59 WITA" in page
+
+
+def test_a_new_clock_alone_is_a_move(paid):
+    """The same moment named on another clock: the tickets' "09:00 WIB" becomes "10:00 WITA"."""
+    event = paid().order.event
+    moved = event_move_record(
+        event_id=event.pk,
+        starts_at=event.starts_at,
+        ends_at=event.ends_at,
+        venue=event.venue,
+        city=event.city,
+        time_zone=EventTimeZone.WITA if event.time_zone != EventTimeZone.WITA else EventTimeZone.WIB,
+        refunds_until=min(event.starts_at, timezone.now() + timedelta(days=1)) - timedelta(minutes=1),
+        message="",
+        requested_by="rina",
+    )
+    assert moved.old_time_zone != moved.new_time_zone and moved.paid_orders_told == 1
 
 
 def test_a_cancelled_event_cannot_move(paid):
