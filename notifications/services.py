@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from notifications.emails import notification_message
 from notifications.models import Notification, NotificationKind, NotificationStatus
-from notifications.tasks import notification_send_task
+from notifications.tasks import notification_send_task, notifications_send_start_task
 from orders.audit import order_event_record
 from orders.models import Buyer, EventSource, Order, OrderStatus
 from tedxpay.core.errors import Conflict
@@ -43,7 +43,7 @@ def notification_queue(*, order, kind: str, refund_reference: str = "") -> Notif
         # robust: this runs after the commit, so an error here must not turn the committed
         # change into an error answer (a webhook marked failed for a PAID order, a free
         # order placed twice when its Idempotency-Key is freed by the 5xx).
-        transaction.on_commit(lambda: _send_start_after_commit(notification.pk), robust=True)
+        transaction.on_commit(lambda: notification_send_start_or_leave(notification.pk), robust=True)
     return notification
 
 
@@ -56,7 +56,7 @@ def notification_queue_first(*, order, kind: str) -> Notification:
     notification = Notification.objects.create(
         order=order, kind=kind, to_email=order.buyer.email, language=order.language
     )
-    transaction.on_commit(lambda: _send_start_after_commit(notification.pk), robust=True)
+    transaction.on_commit(lambda: notification_send_start_or_leave(notification.pk), robust=True)
     return notification
 
 
@@ -64,7 +64,11 @@ def notifications_queue_new(*, orders, kind: str, refund_reference: str) -> int:
     """`notification_queue` for many orders at once, for a `refund_reference` that is new
     (an event's move just recorded: no email of it can exist yet), so the rows are inserted
     in batches without looking for them first; the unique (order, kind, reference, copy)
-    still refuses a second set. Each email is sent after commit. Returns how many."""
+    still refuses a second set. The emails are sent after commit, started by one message
+    per `FAN_OUT_BATCH` (`notifications_send_start_task`): a request that publishes one
+    message per buyer takes seconds for a big event, and with the broker down minutes (each
+    publish retried), while one failed message leaves its rows to the stalled sweep just the
+    same. Returns how many."""
     rows = [
         Notification(
             order=order,
@@ -77,15 +81,33 @@ def notifications_queue_new(*, orders, kind: str, refund_reference: str) -> int:
     ]
     created = Notification.objects.bulk_create(rows, batch_size=500)
     ids = [row.pk for row in created]
-    transaction.on_commit(lambda: [_send_start_after_commit(pk) for pk in ids], robust=True)
+    batches = [ids[start : start + FAN_OUT_BATCH] for start in range(0, len(ids), FAN_OUT_BATCH)]
+    transaction.on_commit(lambda: [_fan_out_after_commit(batch) for batch in batches], robust=True)
     return len(ids)
+
+
+FAN_OUT_BATCH = 500  # ids per message: a few kilobytes of JSON
+
+
+def _fan_out_after_commit(notification_ids: list[int]) -> None:
+    try:
+        notifications_send_start_task.delay(notification_ids)
+    except Exception:
+        logger.exception(
+            "notifications %s…%s (%d): could not queue their sends (broker down?); the stalled-notification sweep will",
+            notification_ids[0],
+            notification_ids[-1],
+            len(notification_ids),
+        )
 
 
 def _send_start(notification_id: int) -> None:
     notification_send_task.delay(notification_id)
 
 
-def _send_start_after_commit(notification_id: int) -> None:
+def notification_send_start_or_leave(notification_id: int) -> None:
+    """Queue the send (after the commit that made the row); should the broker refuse, the
+    row stays pending for the sweep."""
     try:
         _send_start(notification_id)
     except Exception:

@@ -66,6 +66,17 @@ def notification_send_task(self, notification_id: int) -> None:
         raise self.retry(countdown=_seconds_until_claim_expires(notification))
 
 
+# One message for many emails (an event moved: every buyer told): the request that owes them
+# publishes this once, and the worker publishes the sends. A send that cannot be queued
+# stays pending for the stalled sweep, as any other.
+@shared_task
+def notifications_send_start_task(notification_ids: list[int]) -> None:
+    from notifications.services import notification_send_start_or_leave
+
+    for notification_id in notification_ids:
+        notification_send_start_or_leave(notification_id)
+
+
 def _seconds_until_claim_expires(notification: Notification) -> int:
     from notifications.services import SEND_CLAIM_TIMEOUT
 

@@ -70,3 +70,54 @@ def test_a_free_order_answers_201_and_its_idempotent_retry_replays_it(orders_api
     free.refresh_from_db()
     assert free.held == 2
     assert Notification.objects.get(order=order).status == NotificationStatus.PENDING  # for the sweep
+
+
+def test_an_event_moved_for_many_buyers_publishes_once_and_the_sweep_sends_each_email_once(
+    celery_eager, broker_down, caplog, django_capture_on_commit_callbacks
+):
+    """Each publish to a broker that is down is retried by Celery before it fails: one
+    message per buyer would hold finance's request for minutes on a big event."""
+    from celery.signals import before_task_publish
+
+    from orders.checkout.event_moves import event_move_record
+    from orders.tests.factories import OrderFactory
+    from payments.tests.factories import PaymentFactory
+
+    event = TicketFactory().event
+    for _ in range(12):
+        order = OrderFactory(event=event, status=OrderStatus.PAID)
+        PaymentFactory(order=order, status=PaymentStatus.PAID, amount=100_000, paid_amount=100_000)
+    published = []
+
+    def count(sender=None, **kwargs):
+        published.append(sender)
+
+    before_task_publish.connect(count, weak=False)
+    try:
+        with (
+            caplog.at_level(logging.ERROR, logger="tedxpay.notifications"),
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            move = event_move_record(
+                event_id=event.pk,
+                starts_at=timezone.now() + timedelta(days=30),
+                ends_at=None,
+                venue="Sabuga",
+                city="Bandung",
+                refunds_until=timezone.now() + timedelta(days=7),
+                message="",
+                requested_by="rina",
+            )
+    finally:
+        before_task_publish.disconnect(count)
+
+    assert move.paid_orders_told == 12
+    assert published == ["notifications.tasks.notifications_send_start_task"]
+    assert "could not queue their sends" in caplog.text
+    told = Notification.objects.filter(kind=NotificationKind.EVENT_MOVED)
+    assert set(told.values_list("status", flat=True)) == {NotificationStatus.PENDING}
+
+    broker_down.back()
+    assert notifications_requeue_stalled(now=timezone.now() + AFTER_THE_STALL_TIME) == 12
+    assert set(told.values_list("status", flat=True)) == {NotificationStatus.SENT}
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(told.values_list("to_email", flat=True))
