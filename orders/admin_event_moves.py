@@ -14,8 +14,9 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
-from orders.checkout.event_moves import event_move_preview, event_move_record
+from orders.checkout.event_moves import event_move_preview, event_move_record, move_phases_on_sale_after_start
 from tedxpay.core.admin_records import ReadOnlyRecordAdmin, jakarta_time
 from tedxpay.core.errors import ApplicationError
 from tickets.event_time import Clock, event_time_text
@@ -104,6 +105,7 @@ def event_move_view(model_admin, request, event_id: str):
                     f"{event.name} moved; {move.paid_orders_told} buyer(s) are being emailed.",
                     messages.SUCCESS,
                 )
+                _warn_of_sales_after_the_start(model_admin, request, move)
                 return HttpResponseRedirect(reverse("admin:orders_eventmove_change", args=[move.pk]))
         context = {
             **model_admin.admin_site.each_context(request),
@@ -117,6 +119,31 @@ def event_move_view(model_admin, request, event_id: str):
         response = TemplateResponse(request, "admin/orders/eventmove/start.html", context)
         response.render()  # inside the zone: the form shows its times in it
     return response
+
+
+def _warn_of_sales_after_the_start(model_admin, request, move) -> None:
+    phases = move_phases_on_sale_after_start(move)
+    if not phases:
+        return
+    model_admin.message_user(
+        request,
+        format_html(
+            "Still on sale after the new start: {}. Change their sale windows if that is not meant.",
+            format_html_join(
+                ", ",
+                '<a href="{}">{}</a> (until {})',
+                (
+                    (
+                        reverse("admin:tickets_ticket_change", args=[phase.pk]),
+                        phase.name,
+                        event_time_text(phase.valid_until, move.new_clock, "Y-m-d H:i"),
+                    )
+                    for phase in phases
+                ),
+            ),
+        ),
+        messages.WARNING,
+    )
 
 
 class EventMoveAdmin(ReadOnlyRecordAdmin):

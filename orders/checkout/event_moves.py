@@ -28,7 +28,7 @@ from orders.models import EventMove, EventSource, Order, OrderStatus
 from orders.services import order_cancel_paid
 from payments.models import Payment, Refund, RefundReason
 from tedxpay.core.errors import Conflict, InvalidInput
-from tickets.models import Event, EventTimeZone
+from tickets.models import Event, EventTimeZone, Ticket
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,17 @@ def event_move_record(
         EventMove.objects.filter(pk=move.pk).update(paid_orders_told=told)
         move.paid_orders_told = told
     return move
+
+
+def move_phases_on_sale_after_start(move: EventMove) -> list[Ticket]:
+    """Phases that stay on sale after the new start: a sale window set for the old date
+    (an event brought forward) would go on selling seats for an event already under way.
+    Finance is shown them after the move; the windows are theirs to change."""
+    return list(
+        Ticket.objects.filter(event_id=move.event_id, is_active=True, valid_until__gt=move.new_starts_at).order_by(
+            "sort_order", "valid_from", "pk"
+        )
+    )
 
 
 def _check_move(event: Event, *, starts_at, ends_at, venue, city, time_zone, refunds_until, now) -> None:

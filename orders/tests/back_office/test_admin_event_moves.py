@@ -1,7 +1,7 @@
 """“Event moved” in the admin: Finance managers record it (times typed on the event's own
 clock), Finance only reads the records (groups from the migrations)."""
 
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -13,7 +13,7 @@ from orders.models import EventMove, OrderStatus
 from orders.tests.factories import OrderFactory
 from payments.tests.factories import PaymentFactory
 from tickets.models import EventTimeZone
-from tickets.tests.factories import EventFactory
+from tickets.tests.factories import EventFactory, TicketFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -84,6 +84,22 @@ def test_a_move_to_another_island_reads_its_times_on_the_new_clock(client, djang
     assert "2027-03-20 19:00 WITA · Nusa Dua · Badung" in record
     moved = EventMove.objects.get()
     assert f"{timezone.localtime(moved.old_starts_at):%Y-%m-%d %H:%M} WIB · JIExpo · Jakarta" in record
+
+
+def test_after_bringing_an_event_forward_finance_is_shown_the_phases_still_on_sale_after_it(client, event):
+    """A sale window set for the old date would sell seats for an event already under way."""
+    late = TicketFactory(event=event, name="Regular", valid_until=datetime(2027, 4, 1, 1, 0, tzinfo=UTC))
+    TicketFactory(event=event, name="Early bird", valid_until=datetime(2027, 3, 1, 1, 0, tzinfo=UTC))
+    TicketFactory(event=event, name="Old phase", is_active=False, valid_until=datetime(2027, 4, 1, 1, 0, tzinfo=UTC))
+    client.force_login(staff("rina", "Finance", "Finance managers"))
+
+    answer = client.post(reverse("admin:orders_eventmove_start", args=[event.pk]), FORM, follow=True)
+
+    shown = [str(message) for message in answer.context["messages"]]
+    [warning] = [text for text in shown if "Still on sale after the new start" in text]
+    assert reverse("admin:tickets_ticket_change", args=[late.pk]) in warning
+    assert "Regular</a> (until 2027-04-01 09:00 WITA)" in warning
+    assert "Early bird" not in warning and "Old phase" not in warning
 
 
 def test_a_zone_that_does_not_exist_is_refused(client, event):
