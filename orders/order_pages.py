@@ -28,12 +28,13 @@ from notifications.calendar import order_calendar_ics
 from notifications.order_links import OrderLinksThrottled, order_links_request
 from notifications.qr import qr_svg
 from notifications.ticket_pdf import order_tickets_pdf
-from orders.buyers import email_normalise
+from orders.attendees import attendee_renamable_ids, attendee_rename
+from orders.buyers import ATTENDEE_NAME_MAX_LENGTH, email_normalise
 from orders.checkout.event_moves import move_refund_window, order_refund_after_move
-from orders.models import Order, OrderStatus, normalise_order_code
+from orders.models import EventSource, IssuedTicket, Order, OrderStatus, normalise_order_code
 from payments.channel_names import channel_name
 from tedxpay.core.client_address import client_address
-from tedxpay.core.errors import ApplicationError
+from tedxpay.core.errors import ApplicationError, Conflict, InvalidInput
 from tedxpay.core.language import chosen_language
 
 logger = logging.getLogger(__name__)
@@ -78,7 +79,14 @@ def order_detail(request, code: str, secret: str):
     return _order_page(request, order)
 
 
-def _order_page(request, order: Order, *, move_error: str = "", status: int = 200):
+def _order_page(
+    request,
+    order: Order,
+    *,
+    move_error: str = "",
+    rename_error: tuple[str, str, str] | None = None,  # (e-ticket code, message, what was typed)
+    status: int = 200,
+):
     etickets = []
     if order.status == OrderStatus.PAID:
         # A ticket voided by a refund is listed below as void, without a QR to scan.
@@ -105,6 +113,12 @@ def _order_page(request, order: Order, *, move_error: str = "", status: int = 20
         "move_expected_refunds": payment.refunded_or_in_flight if payment is not None else 0,
         "move_error": move_error,
         "move_refund_asked": request.GET.get("moved") == "cancelled" and order.status == OrderStatus.CANCELLED,
+        # The attendees' names the buyer may still correct (orders/attendees.py).
+        "renamable": attendee_renamable_ids(order, etickets),
+        "rename_error_code": rename_error[0] if rename_error else "",
+        "rename_error": rename_error[1] if rename_error else "",
+        "rename_typed": rename_error[2] if rename_error else "",
+        "renamed": request.GET.get("renamed", ""),
     }
     return _private(render(request, "orders/order_detail.html", context, status=status))
 
@@ -133,6 +147,43 @@ def order_cancel_after_move(request, code: str, secret: str):
         order = order_by_link(code, secret)  # as it is now
         return _order_page(request, order, move_error=_move_refusal(order), status=409)
     return HttpResponseRedirect(reverse("order-detail", args=[order.code, order.link_secret]) + "?moved=cancelled")
+
+
+@require_http_methods(["GET", "POST"])
+def order_attendee_rename(request, code: str, secret: str, ticket_code: str):
+    """The buyer corrects an attendee's name on one e-ticket (the private link allows it, as
+    it allows seeing the QR codes). Refusals come back on the page, with what was typed: 400
+    for a name that cannot be one, 409 when the name may no longer change. Opened as a page
+    (a reload after a refusal), it is the order's page."""
+    order = order_by_link(code, secret)
+    if request.method == "GET":
+        return HttpResponseRedirect(reverse("order-detail", args=[order.code, order.link_secret]))
+    _in_order_language_unless_chosen(request, order)
+    typed = request.POST.get("name", "")
+    try:
+        issued = attendee_rename(order_id=order.pk, ticket_code=ticket_code, name=typed, source=EventSource.BUYER)
+    except IssuedTicket.DoesNotExist:
+        raise Http404("No such e-ticket in this order.") from None
+    except InvalidInput as error:
+        if error.code == "name_unreadable":
+            text = _("A name cannot contain control or text-direction characters.")
+        else:
+            text = _("Give the attendee's name, 1 to %(max)d characters.") % {"max": ATTENDEE_NAME_MAX_LENGTH}
+        return _order_page(request, order, rename_error=(ticket_code, text, typed), status=400)
+    except Conflict as error:
+        logger.info("order %s: attendee rename refused: %s", order.code, error.code)
+        refusal = _rename_refusal(error.code)
+        return _order_page(request, order, rename_error=(ticket_code, refusal, typed), status=409)
+    page = reverse("order-detail", args=[order.code, order.link_secret])
+    return HttpResponseRedirect(f"{page}?renamed={issued.short_code or issued.code}#etickets")
+
+
+def _rename_refusal(code: str) -> str:
+    return {
+        "event_started": _("The event has started: names can no longer change."),
+        "already_checked_in": _("This ticket has been used to enter: its name can no longer change."),
+        "ticket_void": _("This ticket is void."),
+    }.get(code, _("This name can no longer change. Contact the organisers if you need help."))
 
 
 def _move_refusal(order: Order) -> str:

@@ -24,6 +24,11 @@ urlpatterns = [
         order_pages.order_cancel_after_move,
         name="order-cancel-after-move",
     ),
+    path(
+        "orders/<str:code>/<str:secret>/tickets/<str:ticket_code>/name/",
+        order_pages.order_attendee_rename,
+        name="order-attendee-rename",
+    ),
     path("find-my-tickets/", order_pages.find_my_tickets, name="find-my-tickets"),
     path("language/<str:language>/", language_switch, name="language-switch"),
     path("admin/", admin.site.urls),
