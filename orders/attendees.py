@@ -24,9 +24,11 @@ from orders.services import order_lock
 from tedxpay.core.errors import Conflict, InvalidInput
 
 
-def attendee_rename_refusal(issued: IssuedTicket, *, now: datetime | None = None) -> str:
+def attendee_rename_refusal(
+    issued: IssuedTicket, *, checked_in: bool | None = None, now: datetime | None = None
+) -> str:
     """Why this ticket's name cannot change now ("" if it can), as a code the pages word.
-    Reads `issued.order.event` and the ticket's check-ins."""
+    Reads `issued.order.event`, and the ticket's check-ins unless `checked_in` says."""
     order = issued.order
     if not order.event.ask_attendee_names:
         return "names_not_asked"
@@ -34,20 +36,24 @@ def attendee_rename_refusal(issued: IssuedTicket, *, now: datetime | None = None
         return "ticket_void"
     if (now or timezone.now()) >= order.event.starts_at:
         return "event_started"
-    if issued.checkins.filter(current=True).exists():
+    if checked_in is None:
+        checked_in = issued.checkins.filter(current=True).exists()
+    if checked_in:
         return "already_checked_in"
     return ""
 
 
 def attendee_renamable_ids(order, tickets: list[IssuedTicket], *, now: datetime | None = None) -> set[int]:
-    """The ids of `tickets` (this paid order's live e-tickets) whose name may change now: the
-    order page offers the form on those (one query for the check-ins, not one per ticket)."""
-    if not order.event.ask_attendee_names or order.status != OrderStatus.PAID:
-        return set()
-    if (now or timezone.now()) >= order.event.starts_at:
+    """The ids of `tickets` (e-tickets of this order) whose name may change now: the order
+    page offers the form on those (one query for the check-ins, not one per ticket)."""
+    if not order.event.ask_attendee_names:
         return set()
     checked_in = set(order.issued_tickets.filter(checkins__current=True).values_list("pk", flat=True))
-    return {issued.pk for issued in tickets if issued.voided_at is None and issued.pk not in checked_in}
+    return {
+        issued.pk
+        for issued in tickets
+        if not attendee_rename_refusal(issued, checked_in=issued.pk in checked_in, now=now)
+    }
 
 
 _REFUSALS = {
