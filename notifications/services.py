@@ -105,6 +105,12 @@ def _send_start(notification_id: int) -> None:
     notification_send_task.delay(notification_id)
 
 
+def notifications_send_start(notification_ids: list[int]) -> None:
+    """Queue the send of each (the worker's half of `notifications_queue_new`'s fan-out)."""
+    for notification_id in notification_ids:
+        notification_send_start_or_leave(notification_id)
+
+
 def notification_send_start_or_leave(notification_id: int) -> None:
     """Queue the send (after the commit that made the row); should the broker refuse, the
     row stays pending for the sweep."""

@@ -71,10 +71,9 @@ def notification_send_task(self, notification_id: int) -> None:
 # stays pending for the stalled sweep, as any other.
 @shared_task
 def notifications_send_start_task(notification_ids: list[int]) -> None:
-    from notifications.services import notification_send_start_or_leave
+    from notifications.services import notifications_send_start
 
-    for notification_id in notification_ids:
-        notification_send_start_or_leave(notification_id)
+    notifications_send_start(notification_ids)
 
 
 def _seconds_until_claim_expires(notification: Notification) -> int:

@@ -74,7 +74,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "reconciliation.csv_export",
         ),
     ),
-    ("order transitions", ("orders.services", "orders.expiry", "checkin.services")),
+    ("order transitions", ("orders.services", "orders.expiry", "orders.attendees", "checkin.services")),
     (
         "own rows only: payments, emails, API bookkeeping",
         (
