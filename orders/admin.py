@@ -24,6 +24,7 @@ from orders.admin_actions import (
     resolve_attention,
     sync_with_xendit,
 )
+from orders.admin_attendees import RENAME_PERMISSION, attendee_name_view
 from orders.admin_comps import comps_issue_view
 from orders.admin_event_cancellation import EventCancellationAdmin
 from orders.admin_event_moves import EventMoveAdmin
@@ -721,6 +722,28 @@ class IssuedTicketAdmin(IssuedTicketColumns, ReadOnlyRecordAdmin):
 
     def has_export_permission(self, request) -> bool:
         return self.has_own_permission(request, "export_personal_data")
+
+    def get_urls(self):
+        from django.urls import path
+
+        rename = path(
+            "<str:object_id>/attendee-name/",
+            self.admin_site.admin_view(self.attendee_name_view),
+            name="orders_issuedticket_attendee_name",
+        )
+        return [rename, *super().get_urls()]
+
+    def attendee_name_view(self, request, object_id):
+        return attendee_name_view(self, request, object_id)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # Read-only page; the name is corrected on a page of its own, through the service.
+        may_rename = request.user.has_perm(RENAME_PERMISSION) and object_id.isdigit()
+        if may_rename:
+            issued = IssuedTicket.objects.select_related("order__event").filter(pk=object_id).first()
+            may_rename = issued is not None and issued.order.event.ask_attendee_names
+        extra_context = {"can_rename_attendee": may_rename, **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_search_results(self, request, queryset, search_term):
         short_code = short_code_normalize(search_term)

@@ -56,7 +56,7 @@ def attendee_renamable_ids(order, tickets: list[IssuedTicket], *, now: datetime 
     }
 
 
-_REFUSALS = {
+REFUSALS = {
     "names_not_asked": "This event does not ask each attendee's name: the buyer's name stands for every ticket.",
     "ticket_void": "This ticket is void: its order is no longer paid.",
     "event_started": "The event has started: names can no longer change.",
@@ -81,7 +81,7 @@ def attendee_rename(*, order_id: int, ticket_code: str, name: str, source: str, 
         raise InvalidInput(message, code="name_length", details={"name": message})
     refusal = attendee_rename_refusal(issued)
     if refusal:
-        raise Conflict(_REFUSALS[refusal], code=refusal)
+        raise Conflict(REFUSALS[refusal], code=refusal)
     if wanted == issued.attendee_name:
         return issued
     before = issued.attendee_name or "(the buyer's name)"

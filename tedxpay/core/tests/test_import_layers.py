@@ -36,6 +36,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "orders.admin_refunds",
             "orders.admin_event_cancellation",
             "orders.admin_event_moves",
+            "orders.admin_attendees",
             "*.apis",
             "*.views",
             "orders.order_pages",
