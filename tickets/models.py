@@ -113,6 +113,22 @@ class Ticket(models.Model):
         cancelled = Event.objects.filter(pk=self.event_id, cancelled_at__isnull=False)
         if self.is_active and self.event_id and cancelled.exists():
             raise ValidationError({"is_active": "This event was cancelled: its phases cannot go on sale again."})
+        self._refuse_a_sale_after_the_event()
+
+    def _refuse_a_sale_after_the_event(self) -> None:
+        """Sales close by the event's end (its start when no end is set): a window left open
+        past it would sell seats for an event that is over."""
+        event = self.event if self.event_id else None
+        if event is None or self.valid_until is None or event.starts_at is None:
+            return
+        last = event.ends_at or event.starts_at
+        if self.valid_until > last:
+            from tickets.event_time import event_time_text  # (imports this module)
+
+            what = "end" if event.ends_at else "start (it has no end set)"
+            raise ValidationError(
+                {"valid_until": f"Sales must close by the event's {what}: {event_time_text(last, event, 'Y-m-d H:i')}."}
+            )
 
     @property
     def available(self) -> int:

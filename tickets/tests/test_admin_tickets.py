@@ -496,3 +496,30 @@ def test_a_paid_events_end_refused_for_its_own_reason_is_not_also_called_a_move(
     form = response.context["adminform"].form
     assert form.errors["ends_at"] == ["The event must end after it starts."]
     assert "starts_at" not in form.errors and not form.non_field_errors()
+
+
+@pytest.mark.parametrize("with_end", [True, False])
+def test_a_sale_window_past_the_event_is_refused(admin_client, with_end):
+    """A phase left on sale after the event would sell seats for an event that is over."""
+    event = EventFactory(time_zone="Asia/Makassar", starts_at=datetime(2031, 3, 6, 1, 0, tzinfo=UTC))  # 09:00 WITA
+    event.ends_at = event.starts_at + timedelta(hours=8) if with_end else None
+    event.save()
+    ticket = TicketFactory(event=event)
+    last = event.ends_at or event.starts_at
+    url = reverse("admin:tickets_ticket_change", args=[ticket.pk])
+
+    with timezone.override(ZoneInfo(event.time_zone)):  # the form is typed on the event's clock
+        too_late, at_the_end = (
+            ticket_post(ticket, valid_until=last + timedelta(minutes=1)),
+            ticket_post(ticket, valid_until=last),
+        )
+    refused = admin_client.post(url, too_late)
+    allowed = admin_client.post(url, at_the_end)
+
+    assert refused.status_code == 200
+    [message] = refused.context["adminform"].form.errors["valid_until"]
+    closing = "end: 2031-03-06 17:00 WITA" if with_end else "start (it has no end set): 2031-03-06 09:00 WITA"
+    assert message == f"Sales must close by the event's {closing}."
+    assert allowed.status_code == 302
+    ticket.refresh_from_db()
+    assert ticket.valid_until == last
