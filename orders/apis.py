@@ -377,6 +377,10 @@ class OrderDetailApi(APIView):
             code = serializers.CharField(help_text="What the QR code at the door encodes.")
             ticket_id = serializers.IntegerField()
             name = serializers.CharField(source="ticket.name")
+            attendee_name = serializers.CharField(
+                help_text="The attendee's name, empty when the event does not ask it (the buyer's then stands). "
+                "Correct it with `PATCH /api/orders/{code}/etickets/{eticket_code}`."
+            )
 
         status_display = serializers.CharField(source="get_status_display", help_text="The status in words.")
         paid_at = serializers.DateTimeField(allow_null=True)

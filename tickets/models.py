@@ -1,6 +1,9 @@
+from zoneinfo import ZoneInfo
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 # Indonesia's three time zones, by the name people use for them.
 TIME_ZONE_ABBREVIATIONS = {"Asia/Jakarta": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}
@@ -123,11 +126,11 @@ class Ticket(models.Model):
             return
         last = event.ends_at or event.starts_at
         if self.valid_until > last:
-            from tickets.event_time import event_time_text  # (imports this module)
-
+            # On the event's clock, named (as tickets.event_time writes it; that module reads this one).
+            local = timezone.localtime(last, ZoneInfo(event.time_zone)).strftime("%Y-%m-%d %H:%M")
             what = "end" if event.ends_at else "start (it has no end set)"
             raise ValidationError(
-                {"valid_until": f"Sales must close by the event's {what}: {event_time_text(last, event, 'Y-m-d H:i')}."}
+                {"valid_until": f"Sales must close by the event's {what}: {local} {event.time_zone_abbreviation}."}
             )
 
     @property

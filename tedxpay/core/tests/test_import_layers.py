@@ -37,6 +37,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "orders.admin_event_cancellation",
             "orders.admin_event_moves",
             "orders.admin_attendees",
+            "orders.attendee_apis",
             "*.apis",
             "*.views",
             "orders.order_pages",
