@@ -72,6 +72,7 @@ def attendee_rename(*, order_id: int, ticket_code: str, name: str, source: str, 
     `IssuedTicket.DoesNotExist` for a code that is not this order's."""
     order = order_lock(order_id)
     issued = IssuedTicket.objects.select_for_update().select_related("ticket").get(order=order, code=ticket_code)
+    issued.order = order  # the row just locked: the rule reads its status and event
     try:
         wanted = person_name_text(name)
     except ValueError as error:  # control or text-direction characters
