@@ -29,12 +29,16 @@ _BRACKET = re.compile(r"[\[\]{}]")
 
 
 class _Refused(ValueError):
-    pass
+    def __init__(self, message: str, details: dict | None = None):
+        super().__init__(message)
+        self.details = details or {}  # only what the refusal is about
 
 
 def _number(text: str, convert):
     if len(text) > MAX_NUMBER_LENGTH:
-        raise _Refused(f"A number longer than {MAX_NUMBER_LENGTH} characters.")
+        raise _Refused(
+            f"A number longer than {MAX_NUMBER_LENGTH} characters.", {"max_number_length": MAX_NUMBER_LENGTH}
+        )
     value = convert(text)
     if convert is float and not math.isfinite(value):
         # 1e999 is valid JSON text but no number: Python reads it as infinity, which the
@@ -79,7 +83,7 @@ def json_body_parse(raw: bytes):
             parse_constant=_constant,
         )
     except _Refused as error:
-        raise MalformedRequest(str(error), details={"max_number_length": MAX_NUMBER_LENGTH}) from error
+        raise MalformedRequest(str(error), details=error.details) from error
     except (json.JSONDecodeError, RecursionError) as error:
         raise MalformedRequest() from error
     try:

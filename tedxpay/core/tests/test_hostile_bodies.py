@@ -93,3 +93,21 @@ def test_ordinary_bodies_still_parse():
     assert json_body_parse(json.dumps({"s": "[" * 1000}).encode()) == {"s": "[" * 1000}
     # A surrogate pair is a character (an emoji in a name), not an error.
     assert json_body_parse(b'{"name": "\\ud83d\\ude00"}') == {"name": "\U0001f600"}
+
+
+@pytest.mark.parametrize(
+    ("body", "details"),
+    [
+        pytest.param(LONG_NUMBER, {"max_number_length": MAX_NUMBER_LENGTH}, id="long-number"),
+        pytest.param(NOT_JSON_CONSTANT, {}, id="NaN"),
+        pytest.param(OVERFLOWING_NUMBERS, {}, id="1e999"),
+    ],
+)
+def test_the_details_name_only_the_limit_that_was_crossed(client, body, details):
+    """NaN and 1e999 are short: a `max_number_length` beside them would send a client
+    looking for a long number that is not there."""
+    _, raw_key = api_key_create(name="hostile")
+    response = client.post(
+        "/api/orders", body, content_type="application/json", headers={"Authorization": f"Api-Key {raw_key}"}
+    )
+    assert response.status_code == 400 and response.json()["error"]["details"] == details
