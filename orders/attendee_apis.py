@@ -64,5 +64,4 @@ class ETicketAttendeeApi(APIView):
             raise ETicketNotFound(details={"eticket_code": eticket_code}) from None
         except InvalidInput as error:
             raise InvalidInput(error.message, details={"attendee_name": [error.message]}) from None
-        issued = IssuedTicket.objects.select_related("ticket", "order__buyer").get(pk=issued.pk)
         return Response(OrderDetailApi.OutputSerializer.ETicketSerializer(issued).data)
